@@ -1,0 +1,73 @@
+// The configuration tree and every default in one place. Loaded from YAML by
+// load_config_file(); the README's configuration table documents the same keys.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pgcs::config {
+
+struct PostgresConfig {
+    std::string conninfo;            // required; libpq connection string
+    std::string password;            // from password_file (secret: never logged)
+    std::string password_file;       // optional path; its first line is the password
+    std::string slot = "pgchangeset";
+    std::string publication = "pgchangeset";
+    std::vector<std::string> tables;  // "schema.table"; empty = every table of the publication
+    int status_interval_ms = 1000;    // standby status update period
+};
+
+struct KafkaConfig {
+    std::string brokers;       // required; bootstrap servers
+    std::string topic_prefix;  // required; topic = <topic_prefix>.<schema>.<table>
+    // Passed to librdkafka as they are, in file order, after the daemon's own defaults.
+    std::vector<std::pair<std::string, std::string>> properties;
+    int flush_timeout_ms = 30000;  // on shutdown, how long to wait for Kafka to acknowledge
+};
+
+struct LogConfig {
+    std::string level = "info";  // trace, debug, info, warn, error, critical, off
+};
+
+struct Config {
+    PostgresConfig postgres;
+    KafkaConfig kafka;
+    LogConfig log;
+};
+
+// One problem found in a configuration file.
+struct ConfigProblem {
+    std::string file;
+    int line = 0;      // 1-based; 0 when unknown
+    std::string key;   // dotted path, e.g. "kafka.brokers"
+    std::string message;
+    std::string to_string() const;  // "FILE:LINE: KEY: MESSAGE"
+};
+
+// Thrown when a configuration has problems; holds all of them, not only the first.
+class ConfigError : public std::runtime_error {
+public:
+    explicit ConfigError(std::vector<ConfigProblem> problems);
+    const std::vector<ConfigProblem>& problems() const { return problems_; }
+
+private:
+    std::vector<ConfigProblem> problems_;
+};
+
+// Looks up an environment variable; std::nullopt when it is unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+std::optional<std::string> process_env(const std::string& name);
+
+// Parses and validates YAML text. `file_name` is used in problems only. Throws ConfigError.
+Config load_config_string(std::string_view yaml, const std::string& file_name,
+                          const EnvLookup& env = process_env);
+
+// Reads, parses and validates a file (and reads password_file if set). Throws ConfigError.
+Config load_config_file(const std::string& path, const EnvLookup& env = process_env);
+
+}  // namespace pgcs::config
