@@ -1,0 +1,2 @@
+// Placeholder until the daemon is wired.
+int main() { return 0; }
