@@ -1,2 +1,149 @@
-// Placeholder until the daemon is wired.
-int main() { return 0; }
+// pgchangeset: the command line. `run` streams, `check-config` validates, `--version`.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/stream_loop.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int /*sig*/) {
+    g_stop.store(true);
+}
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: poll() returns at once
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+void setup_logging(const std::string& level) {
+    // Colours only on a terminal (color_mode::automatic); UTC timestamps.
+    auto logger = spdlog::stderr_color_mt("pgchangeset");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  pgchangeset run --config FILE [--log-level LEVEL]   stream until SIGTERM/SIGINT\n"
+    "  pgchangeset check-config --config FILE              validate a config; exit 0 or 2\n"
+    "  pgchangeset --version\n"
+    "\n"
+    "LEVEL: trace, debug, info, warn, error, critical, off (overrides log.level).\n"
+    "Exit codes: 0 stopped on request or config valid, 1 runtime failure, 2 bad usage or "
+    "config.\n";
+
+struct Args {
+    std::string command;
+    std::string config;
+    std::string log_level;
+};
+
+bool parse_args(int argc, char** argv, Args& args, std::string& error) {
+    std::vector<std::string> a(argv + 1, argv + argc);
+    if (a.empty()) {
+        error = "no command given";
+        return false;
+    }
+    args.command = a[0];
+    for (std::size_t i = 1; i < a.size(); ++i) {
+        auto value = [&](const char* name) -> bool {
+            if (i + 1 >= a.size()) {
+                error = std::string(name) + " needs a value";
+                return false;
+            }
+            return true;
+        };
+        if (a[i] == "--config" || a[i] == "-c") {
+            if (!value("--config")) {
+                return false;
+            }
+            args.config = a[++i];
+        } else if (a[i].rfind("--config=", 0) == 0) {
+            args.config = a[i].substr(9);
+        } else if (a[i] == "--log-level") {
+            if (!value("--log-level")) {
+                return false;
+            }
+            args.log_level = a[++i];
+        } else if (a[i].rfind("--log-level=", 0) == 0) {
+            args.log_level = a[i].substr(12);
+        } else {
+            error = "unknown argument '" + a[i] + "'";
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using pgcs::daemon::kExitConfig;
+    if (argc >= 2 &&
+        (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
+        std::cout << "pgchangeset " << PGCS_VERSION << "\n";
+        return 0;
+    }
+    if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+                      std::strcmp(argv[1], "help") == 0)) {
+        std::cout << kUsage;
+        return 0;
+    }
+    Args args;
+    std::string error;
+    if (!parse_args(argc, argv, args, error)) {
+        std::cerr << "pgchangeset: " << error << "\n" << kUsage;
+        return kExitConfig;
+    }
+    if (args.command != "run" && args.command != "check-config") {
+        std::cerr << "pgchangeset: unknown command '" << args.command << "'\n" << kUsage;
+        return kExitConfig;
+    }
+    if (args.config.empty()) {
+        std::cerr << "pgchangeset: " << args.command << " needs --config FILE\n";
+        return kExitConfig;
+    }
+    static const std::vector<std::string> kLevels{"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
+    if (!args.log_level.empty() &&
+        std::find(kLevels.begin(), kLevels.end(), args.log_level) == kLevels.end()) {
+        std::cerr << "pgchangeset: --log-level must be one of trace, debug, info, warn, error, "
+                     "critical, off\n";
+        return kExitConfig;
+    }
+
+    pgcs::config::Config config;
+    try {
+        config = pgcs::config::load_config_file(args.config);
+    } catch (const pgcs::config::ConfigError& e) {
+        for (const auto& p : e.problems()) {
+            std::cerr << p.to_string() << "\n";
+        }
+        return kExitConfig;
+    }
+    if (args.command == "check-config") {
+        std::cout << args.config << ": ok\n";
+        return 0;
+    }
+
+    setup_logging(args.log_level.empty() ? config.log.level : args.log_level);
+    install_signal_handlers();
+    spdlog::info("pgchangeset {} starting", PGCS_VERSION);
+    return pgcs::daemon::run_stream(config, g_stop);
+}

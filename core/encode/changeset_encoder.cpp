@@ -1,0 +1,182 @@
+// Changeset -> key and value JSON, field by field in the contract's order.
+#include "core/encode/changeset_encoder.hpp"
+
+#include <array>
+#include <cstdio>
+
+#include "core/encode/value_writer.hpp"
+
+namespace pgcs::encode {
+
+using changeset::Changeset;
+using changeset::Value;
+
+std::string format_lsn(std::uint64_t lsn) {
+    std::array<char, 24> buf{};
+    const int n = std::snprintf(buf.data(), buf.size(), "%X/%X", static_cast<unsigned>(lsn >> 32),
+                                static_cast<unsigned>(lsn & 0xFFFFFFFFu));
+    return {buf.data(), static_cast<std::size_t>(n)};
+}
+
+namespace {
+
+// Days since 1970-01-01 -> civil date (H. Hinnant's algorithm, proleptic Gregorian).
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+    z += 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = static_cast<std::int64_t>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += (m <= 2);
+}
+
+constexpr std::int64_t kPgEpochUnixMicros = 946684800LL * 1000000LL;
+constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000LL;
+
+}  // namespace
+
+std::string format_timestamp(std::int64_t pg_micros) {
+    const std::int64_t unix_micros = pg_micros + kPgEpochUnixMicros;
+    std::int64_t days = unix_micros / kMicrosPerDay;
+    std::int64_t rem = unix_micros % kMicrosPerDay;
+    if (rem < 0) {
+        rem += kMicrosPerDay;
+        --days;
+    }
+    std::int64_t y = 0;
+    unsigned m = 0;
+    unsigned d = 0;
+    civil_from_days(days, y, m, d);
+    const auto secs = rem / 1000000;
+    const auto micros = rem % 1000000;
+    std::array<char, 48> buf{};
+    const int n =
+        std::snprintf(buf.data(), buf.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                      static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+                      static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
+                      static_cast<long long>(micros));
+    return {buf.data(), static_cast<std::size_t>(n)};
+}
+
+void ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                                   const changeset::RelationColumn& column, const Value& value) {
+    switch (value.state) {
+        case Value::State::Null:
+            w.Null();
+            return;
+        case Value::State::Text:
+            write_text_value(w, *types_, *column.type, value.data);
+            return;
+        case Value::State::Binary:
+            throw ValueFormatError("column " + column.name +
+                                   ": binary-format values are not supported yet");
+        case Value::State::Absent:
+            break;
+    }
+    throw std::logic_error("write_value called for an absent value");
+}
+
+void ChangesetEncoder::write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                                 const Changeset& change, const std::vector<Value>& row,
+                                 bool key_only) {
+    const auto& columns = change.relation->columns;
+    w.StartObject();
+    for (std::size_t i = 0; i < row.size(); ++i) {
+        if (row[i].state == Value::State::Absent || (key_only && !columns[i].is_key)) {
+            continue;
+        }
+        w.Key(columns[i].name.data(), static_cast<rapidjson::SizeType>(columns[i].name.size()));
+        write_value(w, columns[i], row[i]);
+    }
+    w.EndObject();
+}
+
+void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMeta& meta) {
+    const auto& rel = *change.relation;
+    const std::vector<Value>* key_row = change.key_from_before ? &change.before : &change.after;
+    if (!change.key_from_before && !change.has_after) {
+        key_row = nullptr;
+    }
+    has_key_ = rel.has_key && key_row != nullptr && !key_row->empty();
+
+    key_buf_.Clear();
+    if (has_key_) {
+        rapidjson::Writer<rapidjson::StringBuffer> kw(key_buf_);
+        write_row(kw, change, *key_row, true);
+    }
+
+    value_buf_.Clear();
+    rapidjson::Writer<rapidjson::StringBuffer> w(value_buf_);
+    w.StartObject();
+    const auto op = changeset::op_name(change.op);
+    w.Key("op");
+    w.String(op.data(), static_cast<rapidjson::SizeType>(op.size()));
+    w.Key("schema");
+    w.String(rel.schema.data(), static_cast<rapidjson::SizeType>(rel.schema.size()));
+    w.Key("table");
+    w.String(rel.name.data(), static_cast<rapidjson::SizeType>(rel.name.size()));
+    w.Key("key");
+    if (has_key_) {
+        w.RawValue(key_buf_.GetString(), key_buf_.GetSize(), rapidjson::kObjectType);
+    } else {
+        w.Null();
+    }
+    w.Key("before");
+    if (change.has_before) {
+        write_row(w, change, change.before, false);
+    } else {
+        w.Null();
+    }
+    w.Key("after");
+    if (change.has_after) {
+        write_row(w, change, change.after, false);
+    } else {
+        w.Null();
+    }
+    auto write_columns = [&](const std::vector<std::uint16_t>& idx) {
+        w.StartArray();
+        for (auto i : idx) {
+            const auto& name = rel.columns[i].name;
+            w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+        }
+        w.EndArray();
+    };
+    w.Key("changed");
+    if (change.op == changeset::Op::Modified && change.has_changed) {
+        write_columns(change.changed);
+    } else {
+        w.Null();
+    }
+    w.Key("unchanged_toast");
+    write_columns(change.unchanged_toast);
+    w.Key("types");
+    w.StartObject();
+    for (const auto& c : rel.columns) {
+        w.Key(c.name.data(), static_cast<rapidjson::SizeType>(c.name.size()));
+        w.String(c.type->name.data(), static_cast<rapidjson::SizeType>(c.type->name.size()));
+    }
+    w.EndObject();
+    const auto commit_ts = format_timestamp(meta.commit_time);
+    const auto captured_ts = format_timestamp(meta.captured_time);
+    const auto lsn = format_lsn(meta.lsn);
+    const auto commit_lsn = format_lsn(meta.commit_lsn);
+    w.Key("commit_ts");
+    w.String(commit_ts.data(), static_cast<rapidjson::SizeType>(commit_ts.size()));
+    w.Key("captured_ts");
+    w.String(captured_ts.data(), static_cast<rapidjson::SizeType>(captured_ts.size()));
+    w.Key("xid");
+    w.Uint(meta.xid);
+    w.Key("lsn");
+    w.String(lsn.data(), static_cast<rapidjson::SizeType>(lsn.size()));
+    w.Key("commit_lsn");
+    w.String(commit_lsn.data(), static_cast<rapidjson::SizeType>(commit_lsn.size()));
+    w.Key("seq");
+    w.Uint64(meta.seq);
+    w.EndObject();
+}
+
+}  // namespace pgcs::encode

@@ -1,0 +1,47 @@
+// Changeset -> the contract's Kafka key and JSON value. Buffers are reused across events.
+#pragma once
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/changeset/changeset.hpp"
+#include "core/changeset/type_registry.hpp"
+
+namespace pgcs::encode {
+
+// "16/B374D848": an LSN as PostgreSQL prints it.
+std::string format_lsn(std::uint64_t lsn);
+// "2026-11-23T10:00:00.123456Z": a PostgreSQL timestamp (µs since 2000-01-01 UTC), always six
+// fraction digits.
+std::string format_timestamp(std::int64_t pg_micros);
+
+class ChangesetEncoder {
+  public:
+    explicit ChangesetEncoder(const changeset::TypeRegistry& types) : types_(&types) {}
+
+    // Encodes one event. key() and value() are valid until the next call.
+    void encode(const changeset::Changeset& change, const changeset::EventMeta& meta);
+
+    // False when the event has no key (a table without primary key or identity index, or a
+    // truncate): the Kafka record key is then null.
+    bool has_key() const { return has_key_; }
+    std::string_view key() const { return {key_buf_.GetString(), key_buf_.GetSize()}; }
+    std::string_view value() const { return {value_buf_.GetString(), value_buf_.GetSize()}; }
+
+  private:
+    void write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                   const changeset::Changeset& change, const std::vector<changeset::Value>& row,
+                   bool key_only);
+    void write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                     const changeset::RelationColumn& column, const changeset::Value& value);
+
+    const changeset::TypeRegistry* types_;
+    rapidjson::StringBuffer key_buf_;
+    rapidjson::StringBuffer value_buf_;
+    bool has_key_ = false;
+};
+
+}  // namespace pgcs::encode

@@ -1,0 +1,184 @@
+// Catalog queries and the publication/slot set-up.
+#include "core/source/catalog.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "core/source/pg_connection.hpp"
+
+namespace pgcs::source {
+
+Lsn parse_lsn(const std::string& text) {
+    unsigned hi = 0;
+    unsigned lo = 0;
+    char tail = 0;
+    if (std::sscanf(text.c_str(), "%X/%X%c", &hi, &lo, &tail) != 2) {
+        throw std::invalid_argument("not an LSN: '" + text + "'");
+    }
+    return (static_cast<Lsn>(hi) << 32) | lo;
+}
+
+int Catalog::server_version() const {
+    return PQserverVersion(conn_);
+}
+
+std::string Catalog::current_database() const {
+    auto res = exec(conn_, "SELECT current_database()");
+    return PQgetvalue(res.get(), 0, 0);
+}
+
+std::vector<TableName> Catalog::resolve_tables(const std::vector<std::string>& tables) const {
+    std::vector<TableName> out;
+    std::string problems;
+    for (const auto& t : tables) {
+        auto res = exec(conn_,
+                        "SELECT n.nspname, c.relname, c.relkind, format('%I.%I', n.nspname, "
+                        "c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = "
+                        "c.relnamespace WHERE c.oid = to_regclass($1)",
+                        {t});
+        if (PQntuples(res.get()) == 0) {
+            problems += "\n  " + t + ": no such table (check postgres.tables and the database " +
+                        "in postgres.conninfo)";
+            continue;
+        }
+        const std::string kind = PQgetvalue(res.get(), 0, 2);
+        if (kind != "r" && kind != "p") {
+            problems +=
+                "\n  " + t + ": not a table (relkind '" + kind + "'); only tables can be published";
+            continue;
+        }
+        out.push_back({PQgetvalue(res.get(), 0, 0), PQgetvalue(res.get(), 0, 1),
+                       PQgetvalue(res.get(), 0, 3)});
+    }
+    if (!problems.empty()) {
+        throw std::runtime_error("postgres.tables names tables that cannot be published:" +
+                                 problems);
+    }
+    return out;
+}
+
+bool Catalog::publication_exists(const std::string& publication) const {
+    auto res = exec(conn_, "SELECT 1 FROM pg_publication WHERE pubname = $1", {publication});
+    return PQntuples(res.get()) > 0;
+}
+
+std::vector<TableName> Catalog::publication_tables(const std::string& publication) const {
+    auto res = exec(conn_,
+                    "SELECT schemaname, tablename, format('%I.%I', schemaname, tablename) "
+                    "FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2",
+                    {publication});
+    std::vector<TableName> out;
+    for (int i = 0; i < PQntuples(res.get()); ++i) {
+        out.push_back({PQgetvalue(res.get(), i, 0), PQgetvalue(res.get(), i, 1),
+                       PQgetvalue(res.get(), i, 2)});
+    }
+    return out;
+}
+
+std::string Catalog::ensure_publication(const std::string& publication,
+                                        const std::vector<TableName>& tables) const {
+    const std::string pub = quote_ident(conn_, publication);
+    auto join = [](const std::vector<TableName>& ts) {
+        std::string s;
+        for (const auto& t : ts) {
+            s += (s.empty() ? "" : ", ") + t.quoted;
+        }
+        return s;
+    };
+    if (!publication_exists(publication)) {
+        if (tables.empty()) {
+            throw std::runtime_error("publication '" + publication +
+                                     "' does not exist and postgres.tables is empty: list the "
+                                     "tables to capture, or create the publication yourself");
+        }
+        exec(conn_, "CREATE PUBLICATION " + pub + " FOR TABLE " + join(tables));
+        return "created publication " + publication + " for " + join(tables);
+    }
+    const auto existing = publication_tables(publication);
+    std::vector<TableName> missing;
+    for (const auto& t : tables) {
+        bool found = false;
+        for (const auto& e : existing) {
+            found = found || (e.schema == t.schema && e.name == t.name);
+        }
+        if (!found) {
+            missing.push_back(t);
+        }
+    }
+    if (missing.empty()) {
+        return "";
+    }
+    exec(conn_, "ALTER PUBLICATION " + pub + " ADD TABLE " + join(missing));
+    return "added " + join(missing) + " to publication " + publication;
+}
+
+std::optional<SlotInfo> Catalog::slot(const std::string& slot_name) const {
+    auto res = exec(conn_,
+                    "SELECT plugin, database, active, coalesce(active_pid, 0), "
+                    "coalesce(confirmed_flush_lsn::text, '0/0'), coalesce(wal_status, '') "
+                    "FROM pg_replication_slots WHERE slot_name = $1",
+                    {slot_name});
+    if (PQntuples(res.get()) == 0) {
+        return std::nullopt;
+    }
+    SlotInfo s;
+    s.plugin = PQgetvalue(res.get(), 0, 0);
+    s.database = PQgetvalue(res.get(), 0, 1);
+    s.active = std::string(PQgetvalue(res.get(), 0, 2)) == "t";
+    s.active_pid = std::stoi(PQgetvalue(res.get(), 0, 3));
+    s.confirmed_flush = parse_lsn(PQgetvalue(res.get(), 0, 4));
+    s.wal_status = PQgetvalue(res.get(), 0, 5);
+    return s;
+}
+
+Lsn Catalog::create_slot(const std::string& slot_name) const {
+    auto res =
+        exec(conn_, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
+             {slot_name});
+    return parse_lsn(PQgetvalue(res.get(), 0, 0));
+}
+
+std::vector<std::string> Catalog::primary_key(std::uint32_t relation_oid) const {
+    auto res = exec(conn_,
+                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                    "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::oid AND "
+                    "i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                    {std::to_string(relation_oid)});
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(res.get()); ++i) {
+        out.emplace_back(PQgetvalue(res.get(), i, 0));
+    }
+    return out;
+}
+
+void Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const {
+    if (registry.find(oid) != nullptr) {
+        return;
+    }
+    auto res = exec(conn_,
+                    "SELECT typname, typtype, typbasetype, typelem, typcategory, typdelim "
+                    "FROM pg_type WHERE oid = $1::oid",
+                    {std::to_string(oid)});
+    if (PQntuples(res.get()) == 0) {
+        throw std::runtime_error("type OID " + std::to_string(oid) +
+                                 " is not in pg_type (dropped while streaming?)");
+    }
+    changeset::CatalogType t;
+    t.oid = oid;
+    t.name = PQgetvalue(res.get(), 0, 0);
+    t.typtype = PQgetvalue(res.get(), 0, 1)[0];
+    t.base_oid = static_cast<std::uint32_t>(std::stoul(PQgetvalue(res.get(), 0, 2)));
+    t.category = PQgetvalue(res.get(), 0, 4)[0];
+    t.element_oid =
+        t.category == 'A' ? static_cast<std::uint32_t>(std::stoul(PQgetvalue(res.get(), 0, 3))) : 0;
+    t.delimiter = PQgetvalue(res.get(), 0, 5)[0];
+    if (t.typtype == 'd' && t.base_oid != 0) {
+        resolve_type(t.base_oid, registry);
+    }
+    if (t.element_oid != 0) {
+        resolve_type(t.element_oid, registry);
+    }
+    registry.add(t);
+}
+
+}  // namespace pgcs::source

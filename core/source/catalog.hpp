@@ -1,0 +1,70 @@
+// What the source needs from the catalog, on a normal (non-replication) connection: the server
+// version, the tables, the publication and slot (created if missing, publication first), key
+// columns, and types that are not built in.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/changeset/type_registry.hpp"
+
+namespace pgcs::source {
+
+using Lsn = std::uint64_t;
+
+// "16/B374D848" -> 0x16B374D848. Throws std::invalid_argument.
+Lsn parse_lsn(const std::string& text);
+
+struct TableName {
+    std::string schema;
+    std::string name;
+    std::string quoted;  // "schema"."name", safe to splice into SQL
+};
+
+struct SlotInfo {
+    std::string plugin;
+    std::string database;
+    bool active = false;
+    int active_pid = 0;
+    Lsn confirmed_flush = 0;
+    std::string wal_status;  // reserved, extended, unreserved, lost
+};
+
+class Catalog {
+  public:
+    explicit Catalog(PGconn* conn) : conn_(conn) {}
+
+    int server_version() const;
+    std::string current_database() const;
+
+    // Resolves configured "schema.table" names. Throws std::runtime_error listing every table
+    // that does not exist or is not a table, and what to do.
+    std::vector<TableName> resolve_tables(const std::vector<std::string>& tables) const;
+
+    bool publication_exists(const std::string& publication) const;
+    std::vector<TableName> publication_tables(const std::string& publication) const;
+    // Creates the publication for `tables`, or adds the ones it lacks. Returns what it did
+    // (for the log), empty when nothing.
+    std::string ensure_publication(const std::string& publication,
+                                   const std::vector<TableName>& tables) const;
+
+    std::optional<SlotInfo> slot(const std::string& slot_name) const;
+    // Creates a pgoutput slot; returns its consistent point.
+    Lsn create_slot(const std::string& slot_name) const;
+
+    // Primary key column names of a relation, in key order (empty if none).
+    std::vector<std::string> primary_key(std::uint32_t relation_oid) const;
+
+    // Adds `oid` (and the types it depends on: a domain's base, an array's element) to
+    // `registry` unless it is known already.
+    void resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const;
+
+  private:
+    PGconn* conn_;
+};
+
+}  // namespace pgcs::source

@@ -1,0 +1,105 @@
+// Connections to PostgreSQL: normal (catalog, publication, slot) and replication (the stream).
+#include "core/source/pg_connection.hpp"
+
+#include <regex>
+
+namespace pgcs::source {
+
+std::string session_options() {
+    return "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 "
+           "-c bytea_output=hex";
+}
+
+std::string mask_conninfo(const std::string& conninfo) {
+    static const std::regex kPassword(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))",
+                                      std::regex::icase);
+    std::string out = std::regex_replace(conninfo, kPassword, "$1********");
+    // URI form: postgresql://user:secret@host
+    static const std::regex kUriPassword(R"((://[^:/@]*:)[^@]*@)");
+    return std::regex_replace(out, kUriPassword, "$1********@");
+}
+
+namespace {
+
+std::string user_options(const std::string& conninfo) {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+    if (opts == nullptr) {
+        std::string msg = err != nullptr ? err : "out of memory";
+        PQfreemem(err);
+        throw PgError("invalid postgres.conninfo: " + msg, "");
+    }
+    std::string found;
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+        if (std::string(o->keyword) == "options" && o->val != nullptr) {
+            found = o->val;
+        }
+    }
+    PQconninfoFree(opts);
+    return found;
+}
+
+}  // namespace
+
+PgConnPtr connect(const ConnectionSettings& settings, bool replication) {
+    std::string options = user_options(settings.conninfo);
+    options += (options.empty() ? "" : " ") + session_options();
+    std::vector<const char*> keys{"dbname", "options", "application_name"};
+    std::vector<const char*> values{settings.conninfo.c_str(), options.c_str(),
+                                    settings.application_name.c_str()};
+    if (replication) {
+        keys.push_back("replication");
+        values.push_back("database");
+    }
+    if (!settings.password.empty()) {
+        keys.push_back("password");
+        values.push_back(settings.password.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
+    if (!conn) {
+        throw PgError("cannot connect to PostgreSQL: out of memory", "");
+    }
+    if (PQstatus(conn.get()) != CONNECTION_OK) {
+        std::string msg = PQerrorMessage(conn.get());
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) {
+            msg.pop_back();
+        }
+        throw PgError(
+            "cannot connect to PostgreSQL (" + mask_conninfo(settings.conninfo) + "): " + msg, "");
+    }
+    return conn;
+}
+
+PgResultPtr exec(PGconn* conn, const std::string& sql, const std::vector<std::string>& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) {
+        values.push_back(p.c_str());
+    }
+    PgResultPtr res(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                 values.data(), nullptr, nullptr, 0));
+    const auto status = PQresultStatus(res.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+        std::string msg = PQerrorMessage(conn);
+        while (!msg.empty() && msg.back() == '\n') {
+            msg.pop_back();
+        }
+        throw PgError(msg, state != nullptr ? state : "");
+    }
+    return res;
+}
+
+std::string quote_ident(PGconn* conn, const std::string& ident) {
+    char* q = PQescapeIdentifier(conn, ident.c_str(), ident.size());
+    if (q == nullptr) {
+        throw PgError(std::string("cannot quote identifier: ") + PQerrorMessage(conn), "");
+    }
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+}
+
+}  // namespace pgcs::source

@@ -1,0 +1,54 @@
+// libpq connections, owned. A replication connection carries the session settings that make
+// the walsender's text output predictable (shared/notes/correctness.md, "Session settings").
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pgcs::source {
+
+struct PgConnDeleter {
+    void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct PgResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
+using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// A PostgreSQL error; sqlstate() is the five-character code ("" for connection failures).
+class PgError : public std::runtime_error {
+  public:
+    PgError(const std::string& what, std::string sqlstate)
+        : std::runtime_error(what), sqlstate_(std::move(sqlstate)) {}
+    const std::string& sqlstate() const { return sqlstate_; }
+
+  private:
+    std::string sqlstate_;
+};
+
+struct ConnectionSettings {
+    std::string conninfo;
+    std::string password;  // overrides the conninfo's when not empty
+    std::string application_name = "pgchangeset";
+};
+
+// The session options (libpq `options`) every connection of the daemon uses.
+std::string session_options();
+
+// conninfo with password=... replaced by password=******** for logs and errors.
+std::string mask_conninfo(const std::string& conninfo);
+
+PgConnPtr connect(const ConnectionSettings& settings, bool replication);
+
+// Runs a statement with text parameters; throws PgError unless it returns tuples/command ok.
+PgResultPtr exec(PGconn* conn, const std::string& sql, const std::vector<std::string>& params = {});
+
+// Quotes an identifier for SQL (PQescapeIdentifier).
+std::string quote_ident(PGconn* conn, const std::string& ident);
+
+}  // namespace pgcs::source

@@ -1,0 +1,68 @@
+// The streaming replication protocol over one replication connection: START_REPLICATION,
+// CopyData in (XLogData 'w', primary keepalive 'k'), standby status updates 'r' out.
+// https://www.postgresql.org/docs/15/protocol-replication.html
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+
+#include "core/source/pg_connection.hpp"
+
+namespace pgcs::source {
+
+using Lsn = std::uint64_t;
+
+struct XLogData {
+    Lsn start = 0;    // WAL position of the payload (a change's LSN; a commit's end LSN)
+    Lsn wal_end = 0;  // the server's current WAL end
+    std::int64_t send_time = 0;
+    std::span<const std::byte> payload;  // one pgoutput message; valid until the next read
+};
+
+struct Keepalive {
+    Lsn wal_end = 0;
+    std::int64_t send_time = 0;
+    bool reply_requested = false;
+};
+
+using StreamEvent = std::variant<XLogData, Keepalive>;
+
+struct StartOptions {
+    std::string slot;
+    std::string publication;
+    int proto_version = 1;
+    Lsn start_lsn = 0;  // 0/0: resume from the slot's confirmed_flush_lsn
+};
+
+// Microseconds since 2000-01-01 UTC, now.
+std::int64_t pg_now();
+
+class ReplicationStream {
+  public:
+    explicit ReplicationStream(PgConnPtr conn) : conn_(std::move(conn)) {}
+
+    // Throws PgError (with SQLSTATE, e.g. 55006 when another process streams the slot).
+    void start(const StartOptions& options);
+
+    // Reads one message if one is available without blocking. Returns false when none is.
+    // Throws PgError when the connection fails or the server ends the stream.
+    bool read(StreamEvent& out);
+
+    // Sends a standby status update. `flush` moves the slot's confirmed_flush_lsn.
+    void send_status(Lsn write, Lsn flush, Lsn apply, bool reply_requested = false);
+
+    int socket() const { return PQsocket(conn_.get()); }
+
+  private:
+    struct FreeMem {
+        void operator()(char* p) const { PQfreemem(p); }
+    };
+    PgConnPtr conn_;
+    std::unique_ptr<char, FreeMem> buffer_;
+    bool input_consumed_ = false;
+};
+
+}  // namespace pgcs::source
