@@ -12,14 +12,24 @@
 
 namespace pgcs::config {
 
+// A table named in postgres.tables, as PostgreSQL stores the names: an unquoted part folded
+// to lower case, a double-quoted part as written without its quotes.
+struct TableName {
+    std::string schema;
+    std::string table;
+    bool operator==(const TableName&) const = default;
+};
+
 struct PostgresConfig {
-    std::string conninfo;            // required; libpq connection string
-    std::string password;            // from password_file (secret: never logged)
-    std::string password_file;       // optional path; its first line is the password
+    std::string conninfo;       // required; libpq connection string
+    std::string password;       // from password_file (secret: never logged)
+    std::string password_file;  // optional path; its first line is the password. After
+                                // load_config_file, resolved against the config's folder.
     std::string slot = "pgchangeset";
     std::string publication = "pgchangeset";
-    std::vector<std::string> tables;  // "schema.table"; empty = every table of the publication
-    int status_interval_ms = 1000;    // standby status update period
+    std::vector<std::string> tables;     // "schema.table"; empty = every table of the publication
+    std::vector<TableName> table_names;  // `tables` parsed, same order
+    int status_interval_ms = 1000;       // standby status update period
 };
 
 struct KafkaConfig {
@@ -43,19 +53,20 @@ struct Config {
 // One problem found in a configuration file.
 struct ConfigProblem {
     std::string file;
-    int line = 0;      // 1-based; 0 when unknown
-    std::string key;   // dotted path, e.g. "kafka.brokers"
+    int line = 0;     // 1-based; 0 when unknown
+    std::string key;  // dotted path, e.g. "kafka.brokers"
     std::string message;
-    std::string to_string() const;  // "FILE:LINE: KEY: MESSAGE"
+    std::string to_string() const;  // "FILE:LINE: KEY: MESSAGE" ("FILE:LINE: MESSAGE" if no key)
 };
 
-// Thrown when a configuration has problems; holds all of them, not only the first.
+// Thrown when a configuration has problems; holds all of them, not only the first, ordered by
+// line. what() is every problem's to_string(), one per line.
 class ConfigError : public std::runtime_error {
-public:
+  public:
     explicit ConfigError(std::vector<ConfigProblem> problems);
     const std::vector<ConfigProblem>& problems() const { return problems_; }
 
-private:
+  private:
     std::vector<ConfigProblem> problems_;
 };
 
@@ -64,6 +75,7 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 std::optional<std::string> process_env(const std::string& name);
 
 // Parses and validates YAML text. `file_name` is used in problems only. Throws ConfigError.
+// Does not read password_file (it has no folder to resolve it against): load_config_file does.
 Config load_config_string(std::string_view yaml, const std::string& file_name,
                           const EnvLookup& env = process_env);
 

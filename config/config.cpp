@@ -1,0 +1,189 @@
+// Loads the YAML configuration into the Config tree: parse, walk every section collecting all
+// problems, then read the password file. Throws one ConfigError listing every problem.
+#include "config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/section_readers.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace pgcs::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string describe(const std::vector<ConfigProblem>& problems) {
+    std::string out;
+    for (const ConfigProblem& problem : problems) {
+        out += (out.empty() ? "" : "\n") + problem.to_string();
+    }
+    return out;
+}
+
+[[noreturn]] void fail(std::vector<ConfigProblem> problems) {
+    std::stable_sort(
+        problems.begin(), problems.end(),
+        [](const ConfigProblem& a, const ConfigProblem& b) { return a.line < b.line; });
+    throw ConfigError(std::move(problems));
+}
+
+// Reads a whole file; on failure returns std::nullopt and sets `error` to the reason.
+std::optional<std::string> read_file(const fs::path& path, std::string& error) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+        error = "it is a directory, not a file";
+        return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = std::strerror(errno);
+        return std::nullopt;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        error = std::strerror(errno);
+        return std::nullopt;
+    }
+    return std::move(text).str();
+}
+
+// Sets postgres.password from the first line of postgres.password_file, resolved against
+// `config_dir` when relative.
+void read_password_file(detail::YamlReader& reader, const YAML::Node& root,
+                        const fs::path& config_dir, PostgresConfig& pg) {
+    int line = 0;
+    if (root.IsMap() && root["postgres"].IsMap()) {
+        line = detail::line_of(root["postgres"]["password_file"].Mark());
+    }
+    fs::path path(pg.password_file);
+    if (path.is_relative()) {
+        path = config_dir / path;
+    }
+    pg.password_file = path.string();
+    std::string error;
+    std::optional<std::string> text = read_file(path, error);
+    if (!text) {
+        reader.problem(line, "postgres.password_file",
+                       "cannot read the password file '" + path.string() + "': " + error +
+                           "; put the password on the first line of that file, or fix the path "
+                           "(a relative path starts from the config file's folder)");
+        return;
+    }
+    std::string password = text->substr(0, text->find('\n'));
+    if (!password.empty() && password.back() == '\r') {
+        password.pop_back();
+    }
+    if (password.empty()) {
+        reader.problem(line, "postgres.password_file",
+                       "the password file '" + path.string() +
+                           "' has an empty first line; put the password on its first line");
+        return;
+    }
+    pg.password = std::move(password);
+}
+
+// `config_dir` is set by load_config_file only: then password_file is read too.
+Config load(std::string_view yaml, const std::string& file_name, const EnvLookup& env,
+            const fs::path* config_dir) {
+    std::vector<YAML::Node> documents;
+    try {
+        documents = YAML::LoadAll(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+        std::string where =
+            e.mark.is_null() ? "" : " (column " + std::to_string(e.mark.column + 1) + ")";
+        fail({ConfigProblem{file_name, detail::line_of(e.mark), "",
+                            "YAML syntax error: " + e.msg + where + "; fix the file there"}});
+    }
+    if (documents.empty() || (documents.size() == 1 && documents[0].IsNull())) {
+        fail({ConfigProblem{file_name, 1, "",
+                            "the file is empty; it needs at least postgres.conninfo, "
+                            "kafka.brokers and kafka.topic_prefix"}});
+    }
+    const YAML::Node& root = documents[0];
+    if (!root.IsMap()) {
+        fail({ConfigProblem{file_name, detail::line_of(root.Mark()), "",
+                            "the top level must be a map with the sections postgres, kafka and "
+                            "log, got " +
+                                std::string(detail::kind_of(root))}});
+    }
+
+    detail::YamlReader reader(file_name, env);
+    if (documents.size() > 1) {
+        reader.problem(detail::line_of(documents[1].Mark()), "",
+                       "a second YAML document starts here ('---'); put every setting in one "
+                       "document");
+    }
+    Config config;
+    auto top = reader.section_entries(root, "");
+    int top_line = detail::line_of(root.Mark());
+    detail::read_postgres(reader, detail::open_section(reader, top, "postgres", top_line),
+                          config.postgres);
+    detail::read_kafka(reader, detail::open_section(reader, top, "kafka", top_line), config.kafka);
+    detail::read_log(reader, detail::open_section(reader, top, "log", top_line), config.log);
+
+    std::vector<ConfigProblem> problems = reader.take_problems();
+    if (config_dir != nullptr && !config.postgres.password_file.empty() &&
+        std::none_of(problems.begin(), problems.end(),
+                     [](const ConfigProblem& p) { return p.key == "postgres.password_file"; })) {
+        detail::YamlReader password_reader(file_name, env);
+        read_password_file(password_reader, root, *config_dir, config.postgres);
+        for (ConfigProblem& problem : password_reader.take_problems()) {
+            problems.push_back(std::move(problem));
+        }
+    }
+    if (!problems.empty()) {
+        fail(std::move(problems));
+    }
+    return config;
+}
+
+}  // namespace
+
+std::string ConfigProblem::to_string() const {
+    std::string out = file + ":" + std::to_string(line) + ": ";
+    if (!key.empty()) {
+        out += key + ": ";
+    }
+    return out + message;
+}
+
+ConfigError::ConfigError(std::vector<ConfigProblem> problems)
+    : std::runtime_error(describe(problems)), problems_(std::move(problems)) {}
+
+std::optional<std::string> process_env(const std::string& name) {
+    if (const char* value = std::getenv(name.c_str())) {
+        return std::string(value);
+    }
+    return std::nullopt;
+}
+
+Config load_config_string(std::string_view yaml, const std::string& file_name,
+                          const EnvLookup& env) {
+    return load(yaml, file_name, env, nullptr);
+}
+
+Config load_config_file(const std::string& path, const EnvLookup& env) {
+    std::string error;
+    std::optional<std::string> text = read_file(path, error);
+    if (!text) {
+        fail({ConfigProblem{path, 0, "",
+                            "cannot read the configuration file: " + error +
+                                "; check the path given to --config and the file's permissions"}});
+    }
+    fs::path config_dir = fs::path(path).parent_path();
+    if (config_dir.empty()) {
+        config_dir = ".";
+    }
+    return load(*text, path, env, &config_dir);
+}
+
+}  // namespace pgcs::config

@@ -1,0 +1,240 @@
+// Readers for the configuration sections; see section_readers.hpp.
+#include "config/section_readers.hpp"
+
+#include <array>
+
+#include "config/value_rules.hpp"
+
+namespace pgcs::config::detail {
+namespace {
+
+const Entry* find(const Section& section, std::string_view key) {
+    auto it = section.entries.find(key);
+    return it == section.entries.end() ? nullptr : &it->second;
+}
+
+// A required text value: reports it when missing, empty or of the wrong kind.
+std::optional<std::string> required_text(YamlReader& reader, const Section& section,
+                                         std::string_view key, std::string_view example) {
+    std::string path = section.name + "." + std::string(key);
+    const Entry* entry = find(section, key);
+    if (entry == nullptr) {
+        if (section.usable) {
+            reader.problem(section.line, path,
+                           "required key is missing; add it " +
+                               (section.present ? "under '" + section.name + ":'"
+                                                : "in a '" + section.name + ":' section") +
+                               ", e.g. " + std::string(key) + ": " + std::string(example));
+        }
+        return std::nullopt;
+    }
+    if (entry->value.IsNull()) {
+        reader.problem(
+            entry->key_line(), path,
+            "has no value but is required; e.g. " + std::string(key) + ": " + std::string(example));
+        return std::nullopt;
+    }
+    return reader.text(*entry);
+}
+
+// An optional text value checked by `rule`; `out` keeps its default when the key is absent.
+template <typename Rule>
+void optional_text(YamlReader& reader, const Section& section, std::string_view key,
+                   std::string& out, Rule rule) {
+    const Entry* entry = find(section, key);
+    if (entry == nullptr) {
+        return;
+    }
+    std::optional<std::string> value = reader.text(*entry);
+    if (!value) {
+        return;
+    }
+    if (std::optional<std::string> error = rule(*value)) {
+        reader.problem(entry->value_line(), entry->path, std::move(*error));
+        return;
+    }
+    out = std::move(*value);
+}
+
+void optional_int(YamlReader& reader, const Section& section, std::string_view key, int& out) {
+    if (const Entry* entry = find(section, key)) {
+        if (std::optional<int> value = reader.positive_int(*entry)) {
+            out = *value;
+        }
+    }
+}
+
+void read_tables(YamlReader& reader, const Entry& entry, PostgresConfig& out) {
+    if (entry.value.IsNull()) {
+        return;  // same as leaving the key out: every table of the publication
+    }
+    if (!entry.value.IsSequence()) {
+        reader.problem(entry.key_line(), entry.path,
+                       "expected a list of schema.table names, e.g. [public.users, "
+                       "public.orders], got " +
+                           std::string(kind_of(entry.value)));
+        return;
+    }
+    std::size_t index = 0;
+    for (const YAML::Node& item : entry.value) {
+        std::string path = entry.path + "[" + std::to_string(index++) + "]";
+        int line = line_of(item.Mark());
+        if (item.IsNull()) {
+            line = entry.key_line();  // an empty item has no position of its own
+        }
+        std::optional<std::string> text = reader.text(item, path, line);
+        if (!text) {
+            continue;
+        }
+        std::string error;
+        std::optional<TableName> name = parse_table_name(*text, error);
+        if (!name) {
+            reader.problem(line, path, std::move(error));
+            continue;
+        }
+        for (std::size_t i = 0; i < out.table_names.size(); ++i) {
+            if (out.table_names[i] == *name) {
+                reader.problem(line, path,
+                               "'" + *text + "' is listed twice (also as '" + out.tables[i] +
+                                   "'); remove one");
+                name.reset();
+                break;
+            }
+        }
+        if (name) {
+            out.tables.push_back(std::move(*text));
+            out.table_names.push_back(std::move(*name));
+        }
+    }
+}
+
+// YAML 1.1 reads these plain words as booleans; librdkafka wants "true" or "false".
+std::optional<std::string> yaml_bool_text(const YAML::Node& value) {
+    static constexpr std::array<std::string_view, 9> kTrue = {"true", "True", "TRUE", "yes", "Yes",
+                                                              "YES",  "on",   "On",   "ON"};
+    static constexpr std::array<std::string_view, 9> kFalse = {
+        "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
+    if (value.Tag() != "?") {
+        return std::nullopt;  // quoted, or explicitly tagged: passed exactly as written
+    }
+    for (std::string_view word : kTrue) {
+        if (value.Scalar() == word) {
+            return "true";
+        }
+    }
+    for (std::string_view word : kFalse) {
+        if (value.Scalar() == word) {
+            return "false";
+        }
+    }
+    return std::nullopt;
+}
+
+void read_properties(YamlReader& reader, const Entry& entry, KafkaConfig& out) {
+    if (entry.value.IsNull()) {
+        return;
+    }
+    if (!entry.value.IsMap()) {
+        reader.problem(entry.key_line(), entry.path,
+                       "expected a map of librdkafka properties (name: value lines), got " +
+                           std::string(kind_of(entry.value)));
+        return;
+    }
+    for (const Entry& property : reader.entries(entry.value, entry.path)) {
+        if (property.name.empty()) {
+            reader.problem(property.key_line(), property.path, "a property name must not be empty");
+            continue;
+        }
+        std::optional<std::string> value;
+        if (property.value.IsScalar()) {
+            value = yaml_bool_text(property.value);
+        }
+        if (!value) {
+            value = reader.text(property);
+        }
+        if (!value) {
+            continue;
+        }
+        if (std::optional<std::string> error = check_kafka_property(property.name, *value)) {
+            reader.problem(property.value_line(), property.path, std::move(*error));
+            continue;
+        }
+        out.properties.emplace_back(property.name, std::move(*value));
+    }
+}
+
+}  // namespace
+
+Section open_section(YamlReader& reader, const std::map<std::string, Entry, std::less<>>& top,
+                     const std::string& name, int top_line) {
+    Section section{name, {}, false, true, top_line};
+    auto it = top.find(name);
+    if (it == top.end()) {
+        return section;
+    }
+    section.present = true;
+    section.line = it->second.key_line();
+    if (reader.is_section(it->second)) {
+        section.entries = reader.section_entries(it->second.value, name);
+    } else if (!it->second.value.IsNull()) {
+        section.usable = false;
+    }
+    return section;
+}
+
+void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& out) {
+    if (std::optional<std::string> conninfo = required_text(
+            reader, section, "conninfo", "\"host=db.internal dbname=app user=cdc\"")) {
+        if (conninfo->find_first_not_of(" \t") == std::string::npos) {
+            reader.problem(find(section, "conninfo")->value_line(), "postgres.conninfo",
+                           "must not be empty; give a libpq connection string, e.g. "
+                           "\"host=db.internal dbname=app user=cdc\"");
+        } else {
+            out.conninfo = std::move(*conninfo);
+        }
+    }
+    optional_text(reader, section, "password_file", out.password_file,
+                  [](const std::string& path) -> std::optional<std::string> {
+                      if (path.empty()) {
+                          return "is empty; name the file that holds the password, or remove "
+                                 "the key";
+                      }
+                      return std::nullopt;
+                  });
+    optional_text(reader, section, "slot", out.slot, check_slot_name);
+    optional_text(reader, section, "publication", out.publication, check_publication_name);
+    if (const Entry* tables = find(section, "tables")) {
+        read_tables(reader, *tables, out);
+    }
+    optional_int(reader, section, "status_interval_ms", out.status_interval_ms);
+}
+
+void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
+    if (std::optional<std::string> brokers =
+            required_text(reader, section, "brokers", "\"kafka-1:9092,kafka-2:9092\"")) {
+        if (std::optional<std::string> error = check_brokers(*brokers)) {
+            reader.problem(find(section, "brokers")->value_line(), "kafka.brokers",
+                           std::move(*error));
+        } else {
+            out.brokers = std::move(*brokers);
+        }
+    }
+    if (std::optional<std::string> prefix = required_text(reader, section, "topic_prefix", "app")) {
+        if (std::optional<std::string> error = check_topic_prefix(*prefix)) {
+            reader.problem(find(section, "topic_prefix")->value_line(), "kafka.topic_prefix",
+                           std::move(*error));
+        } else {
+            out.topic_prefix = std::move(*prefix);
+        }
+    }
+    if (const Entry* properties = find(section, "properties")) {
+        read_properties(reader, *properties, out);
+    }
+    optional_int(reader, section, "flush_timeout_ms", out.flush_timeout_ms);
+}
+
+void read_log(YamlReader& reader, const Section& section, LogConfig& out) {
+    optional_text(reader, section, "level", out.level, check_log_level);
+}
+
+}  // namespace pgcs::config::detail

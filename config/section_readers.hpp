@@ -1,0 +1,30 @@
+// Readers for the configuration sections (postgres, kafka, log): each takes a section's YAML
+// entries, fills its part of the Config tree and records every problem in the YamlReader.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "config/config.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace pgcs::config::detail {
+
+// A section as found in the file.
+struct Section {
+    std::string name;
+    std::map<std::string, Entry, std::less<>> entries;  // known keys only
+    bool present = false;                               // the file has the section's key
+    bool usable = true;  // false when the section is not a map: its keys are not checked
+    int line = 0;        // where a missing key is reported: the section's key, or the top map
+};
+
+// Finds section `name` among the top-level entries; `top_line` is the top-level map's line.
+Section open_section(YamlReader& reader, const std::map<std::string, Entry, std::less<>>& top,
+                     const std::string& name, int top_line);
+
+void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& out);
+void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out);
+void read_log(YamlReader& reader, const Section& section, LogConfig& out);
+
+}  // namespace pgcs::config::detail

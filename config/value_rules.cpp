@@ -1,0 +1,220 @@
+// Validation of single configuration values; see value_rules.hpp.
+#include "config/value_rules.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace pgcs::config::detail {
+namespace {
+
+bool is_lower_or_digit(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool is_ascii_letter(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
+    });
+}
+
+// Reads one identifier at `pos` the way PostgreSQL's scanner does: a double-quoted identifier
+// ("" is a quote) is taken as written, an unquoted one is folded to lower case.
+// https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS
+std::optional<std::string> read_identifier(std::string_view text, std::size_t& pos,
+                                           std::string& error) {
+    std::string name;
+    if (pos < text.size() && text[pos] == '"') {
+        ++pos;
+        while (true) {
+            if (pos >= text.size()) {
+                error = "a double-quoted name is not closed; add the closing '\"'";
+                return std::nullopt;
+            }
+            if (text[pos] == '"') {
+                if (pos + 1 < text.size() && text[pos + 1] == '"') {
+                    name += '"';
+                    pos += 2;
+                    continue;
+                }
+                ++pos;
+                break;
+            }
+            name += text[pos++];
+        }
+        if (name.empty()) {
+            error = "a double-quoted name must not be empty";
+            return std::nullopt;
+        }
+    } else {
+        auto is_start = [](char c) {
+            return is_ascii_letter(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+        };
+        if (pos >= text.size() || !is_start(text[pos])) {
+            error = pos >= text.size()
+                        ? "a name is missing"
+                        : "unexpected character '" + std::string(1, text[pos]) +
+                              "'; put a name with spaces or special characters in double quotes, "
+                              "e.g. \"My Schema\".\"My Table\"";
+            return std::nullopt;
+        }
+        while (pos < text.size() && (is_start(text[pos]) ||
+                                     (text[pos] >= '0' && text[pos] <= '9') || text[pos] == '$')) {
+            char c = text[pos++];
+            name += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        }
+    }
+    if (name.size() > kMaxPgNameBytes) {
+        error = "the name '" + name + "' is longer than PostgreSQL's limit of 63 bytes";
+        return std::nullopt;
+    }
+    return name;
+}
+
+}  // namespace
+
+std::optional<std::string> check_slot_name(std::string_view slot) {
+    // PostgreSQL's ReplicationSlotValidateName(): [a-z0-9_], 1 to NAMEDATALEN - 1 bytes.
+    bool ok = !slot.empty() && slot.size() <= kMaxPgNameBytes &&
+              std::all_of(slot.begin(), slot.end(),
+                          [](char c) { return is_lower_or_digit(c) || c == '_'; });
+    if (ok) {
+        return std::nullopt;
+    }
+    return "'" + std::string(slot) +
+           "' is not a valid replication slot name: PostgreSQL allows only lower-case letters, "
+           "digits and underscores, 1 to 63 characters";
+}
+
+std::optional<std::string> check_publication_name(std::string_view publication) {
+    // Lower case only: pgoutput's publication_names option folds unquoted names to lower case,
+    // so a name with upper-case letters would not be found again.
+    bool ok = !publication.empty() && publication.size() <= kMaxPgNameBytes &&
+              (publication.front() == '_' ||
+               (publication.front() >= 'a' && publication.front() <= 'z')) &&
+              std::all_of(publication.begin(), publication.end(),
+                          [](char c) { return is_lower_or_digit(c) || c == '_' || c == '$'; });
+    if (ok) {
+        return std::nullopt;
+    }
+    return "'" + std::string(publication) +
+           "' is not a valid publication name: use lower-case letters, digits, '_' and '$', "
+           "starting with a letter or '_', 1 to 63 characters";
+}
+
+std::optional<std::string> check_topic_prefix(std::string_view prefix) {
+    if (prefix.empty()) {
+        return std::string("must not be empty: topics are named <topic_prefix>.<schema>.<table>");
+    }
+    auto bad = std::find_if(prefix.begin(), prefix.end(), [](char c) {
+        return !(is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
+    });
+    if (bad != prefix.end()) {
+        return "'" + std::string(prefix) + "' contains '" + std::string(1, *bad) +
+               "', which Kafka does not allow in a topic name; use only letters, digits, '.', "
+               "'_' and '-'";
+    }
+    if (prefix.size() > kMaxTopicPrefixLength) {
+        return "is " + std::to_string(prefix.size()) + " characters long; use at most " +
+               std::to_string(kMaxTopicPrefixLength) +
+               " so that <topic_prefix>.<schema>.<table> stays within Kafka's " +
+               std::to_string(kMaxTopicLength) + "-character topic limit for any table name";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_log_level(std::string_view level) {
+    static constexpr std::array<std::string_view, 7> kLevels = {"trace", "debug",    "info", "warn",
+                                                                "error", "critical", "off"};
+    if (std::find(kLevels.begin(), kLevels.end(), level) != kLevels.end()) {
+        return std::nullopt;
+    }
+    return "'" + std::string(level) +
+           "' is not a log level; use one of trace, debug, info, warn, error, critical, off";
+}
+
+std::optional<std::string> check_brokers(std::string_view brokers) {
+    if (brokers.find_first_not_of(" \t") == std::string_view::npos) {
+        return std::string(
+            "must not be empty; list the bootstrap brokers as host:port, separated by commas");
+    }
+    std::size_t start = 0;
+    while (true) {
+        std::size_t comma = brokers.find(',', start);
+        std::string_view item = brokers.substr(start, comma - start);
+        if (item.find_first_not_of(" \t") == std::string_view::npos) {
+            return std::string(
+                "has an empty entry; list the bootstrap brokers as host:port, separated by "
+                "single commas");
+        }
+        if (comma == std::string_view::npos) {
+            return std::nullopt;
+        }
+        start = comma + 1;
+    }
+}
+
+std::optional<TableName> parse_table_name(std::string_view text, std::string& error) {
+    std::string problem;
+    std::size_t pos = 0;
+    TableName name;
+    std::optional<std::string> schema = read_identifier(text, pos, problem);
+    if (schema && pos >= text.size()) {
+        problem = "the schema is missing; write schema.table, e.g. public." + *schema;
+    } else if (schema && text[pos] != '.') {
+        problem = "unexpected character '" + std::string(1, text[pos]) +
+                  "'; put a name with spaces or special characters in double quotes, e.g. "
+                  "\"My Schema\".\"My Table\"";
+    } else if (schema) {
+        ++pos;
+        std::optional<std::string> table = read_identifier(text, pos, problem);
+        if (table && pos < text.size()) {
+            problem = text[pos] == '.'
+                          ? std::string(
+                                "has more than two parts; write schema.table, and put a "
+                                "name that contains a dot in double quotes")
+                          : "unexpected character '" + std::string(1, text[pos]) +
+                                "'; put a name with spaces or special characters in double "
+                                "quotes, e.g. \"My Schema\".\"My Table\"";
+        } else if (table) {
+            name.schema = std::move(*schema);
+            name.table = std::move(*table);
+            return name;
+        }
+    }
+    error = "'" + std::string(text) + "' is not a table name of the form schema.table: " + problem;
+    return std::nullopt;
+}
+
+std::optional<std::string> check_kafka_property(std::string_view name, std::string_view value) {
+    if (name == "bootstrap.servers" || name == "metadata.broker.list") {
+        return "the daemon sets " + std::string(name) +
+               " from kafka.brokers; remove this property and list the brokers in "
+               "kafka.brokers";
+    }
+    if (name == "enable.idempotence" &&
+        !(iequals(value, "true") || iequals(value, "t") || value == "1")) {
+        return std::string(
+            "must stay true: without the idempotent producer a retried send can duplicate or "
+            "reorder the events of one key; remove this property");
+    }
+    if ((name == "acks" || name == "request.required.acks") &&
+        !(iequals(value, "all") || value == "-1")) {
+        return "'" + std::string(value) +
+               "' would let Kafka confirm an event that a broker failure can still lose, after "
+               "the daemon has let PostgreSQL discard its WAL; the daemon needs " +
+               std::string(name) + "=all (or -1): remove this property";
+    }
+    if (name == "delivery.report.only.error" &&
+        !(iequals(value, "false") || iequals(value, "f") || value == "0")) {
+        return std::string(
+            "must stay false: the daemon confirms progress to PostgreSQL only from successful "
+            "delivery reports; remove this property");
+    }
+    return std::nullopt;
+}
+
+}  // namespace pgcs::config::detail

@@ -1,0 +1,35 @@
+// Validation of single configuration values: PostgreSQL object names, the Kafka topic prefix,
+// the log level and the librdkafka properties the daemon owns. Each check returns the
+// problem's message, or std::nullopt when the value is fine.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+
+namespace pgcs::config::detail {
+
+// PostgreSQL limits a name to NAMEDATALEN - 1 bytes.
+inline constexpr std::size_t kMaxPgNameBytes = 63;
+// Kafka's limit on a topic name's length.
+inline constexpr std::size_t kMaxTopicLength = 249;
+// Leaves room for ".<schema>.<table>" with names of kMaxPgNameBytes each.
+inline constexpr std::size_t kMaxTopicPrefixLength = kMaxTopicLength - 2 * (kMaxPgNameBytes + 1);
+
+std::optional<std::string> check_slot_name(std::string_view slot);
+std::optional<std::string> check_publication_name(std::string_view publication);
+std::optional<std::string> check_topic_prefix(std::string_view prefix);
+std::optional<std::string> check_log_level(std::string_view level);
+std::optional<std::string> check_brokers(std::string_view brokers);
+
+// Parses "schema.table" (either part may be a double-quoted identifier); on failure returns
+// std::nullopt and sets `error`.
+std::optional<TableName> parse_table_name(std::string_view text, std::string& error);
+
+// Rejects librdkafka properties that would break the daemon's delivery guarantee or that it
+// sets itself from other keys.
+std::optional<std::string> check_kafka_property(std::string_view name, std::string_view value);
+
+}  // namespace pgcs::config::detail

@@ -1,0 +1,665 @@
+// Tests for config/: loading the YAML configuration, defaults, every kind of problem with its
+// line and key, ${VAR} expansion, password_file and the shipped example configuration.
+#include "config/config.hpp"
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace {
+
+using pgcs::config::Config;
+using pgcs::config::ConfigError;
+using pgcs::config::ConfigProblem;
+using pgcs::config::EnvLookup;
+using pgcs::config::load_config_file;
+using pgcs::config::load_config_string;
+using pgcs::config::TableName;
+namespace fs = std::filesystem;
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+    return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        if (it == vars.end()) {
+            return std::nullopt;
+        }
+        return it->second;
+    };
+}
+
+const EnvLookup kNoEnv = env_of({});
+
+constexpr const char* kMinimal = R"(postgres:
+  conninfo: "host=db dbname=app"
+kafka:
+  brokers: "k1:9092"
+  topic_prefix: app
+)";
+
+Config load(const std::string& yaml, const EnvLookup& env = kNoEnv) {
+    return load_config_string(yaml, "test.yaml", env);
+}
+
+std::vector<ConfigProblem> problems_of(const std::string& yaml, const EnvLookup& env = kNoEnv) {
+    try {
+        load(yaml, env);
+    } catch (const ConfigError& e) {
+        return e.problems();
+    }
+    FAIL("expected a ConfigError for:\n" << yaml);
+    return {};
+}
+
+// Expects exactly one problem, at `line` on `key`, whose message contains `text`.
+void expect_problem(const std::string& yaml, int line, const std::string& key,
+                    const std::string& text, const EnvLookup& env = kNoEnv) {
+    std::vector<ConfigProblem> problems = problems_of(yaml, env);
+    INFO(yaml);
+    for (const ConfigProblem& p : problems) {
+        INFO(p.to_string());
+    }
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].file == "test.yaml");
+    CHECK(problems[0].line == line);
+    CHECK(problems[0].key == key);
+    CHECK_THAT(problems[0].message, Catch::Contains(text));
+}
+
+// kMinimal with `postgres_extra` added under postgres and `kafka_extra` under kafka; the
+// extra lines start at line 3 and line 6 + (lines in postgres_extra) respectively.
+std::string minimal_with(const std::string& postgres_extra, const std::string& kafka_extra = "") {
+    return "postgres:\n  conninfo: \"host=db dbname=app\"\n" + postgres_extra +
+           "kafka:\n  brokers: \"k1:9092\"\n  topic_prefix: app\n" + kafka_extra;
+}
+
+// A temporary folder removed at the end of the test.
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "pgcs_config_test_XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        path = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    fs::path write(const std::string& name, const std::string& text) const {
+        fs::path file = path / name;
+        fs::create_directories(file.parent_path());
+        std::ofstream(file, std::ios::binary) << text;
+        return file;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a minimal config gets every default from the struct tree", "[config]") {
+    Config config = load(kMinimal);
+    Config defaults;
+    CHECK(config.postgres.conninfo == "host=db dbname=app");
+    CHECK(config.postgres.password.empty());
+    CHECK(config.postgres.password_file.empty());
+    CHECK(config.postgres.slot == defaults.postgres.slot);
+    CHECK(config.postgres.slot == "pgchangeset");
+    CHECK(config.postgres.publication == "pgchangeset");
+    CHECK(config.postgres.tables.empty());
+    CHECK(config.postgres.table_names.empty());
+    CHECK(config.postgres.status_interval_ms == defaults.postgres.status_interval_ms);
+    CHECK(config.kafka.brokers == "k1:9092");
+    CHECK(config.kafka.topic_prefix == "app");
+    CHECK(config.kafka.properties.empty());
+    CHECK(config.kafka.flush_timeout_ms == defaults.kafka.flush_timeout_ms);
+    CHECK(config.log.level == defaults.log.level);
+}
+
+TEST_CASE("a full config sets every key", "[config]") {
+    Config config = load(R"(# every key
+postgres:
+  conninfo: "host=db port=5433 dbname=app user=cdc password=s3cret"
+  password_file: secrets/pg
+  slot: my_slot_1
+  publication: my_pub
+  tables:
+    - public.users
+    - Sales.Orders
+    - '"My Schema"."T.1"'
+  status_interval_ms: 250
+kafka:
+  brokers: "k1:9092,k2:9092"
+  topic_prefix: prod.app-1_x
+  properties:
+    compression.type: lz4
+    linger.ms: 20
+  flush_timeout_ms: 5000
+log:
+  level: debug
+)");
+    CHECK(config.postgres.conninfo == "host=db port=5433 dbname=app user=cdc password=s3cret");
+    CHECK(config.postgres.password_file == "secrets/pg");  // not read by load_config_string
+    CHECK(config.postgres.password.empty());
+    CHECK(config.postgres.slot == "my_slot_1");
+    CHECK(config.postgres.publication == "my_pub");
+    CHECK(config.postgres.tables ==
+          std::vector<std::string>{"public.users", "Sales.Orders", "\"My Schema\".\"T.1\""});
+    CHECK(config.postgres.table_names ==
+          std::vector<TableName>{{"public", "users"}, {"sales", "orders"}, {"My Schema", "T.1"}});
+    CHECK(config.postgres.status_interval_ms == 250);
+    CHECK(config.kafka.brokers == "k1:9092,k2:9092");
+    CHECK(config.kafka.topic_prefix == "prod.app-1_x");
+    CHECK(config.kafka.properties == std::vector<std::pair<std::string, std::string>>{
+                                         {"compression.type", "lz4"}, {"linger.ms", "20"}});
+    CHECK(config.kafka.flush_timeout_ms == 5000);
+    CHECK(config.log.level == "debug");
+}
+
+TEST_CASE("empty sections and empty optional lists mean defaults", "[config]") {
+    Config config = load(minimal_with("  tables:\n", "  properties:\nlog:\n"));
+    CHECK(config.postgres.tables.empty());
+    CHECK(config.kafka.properties.empty());
+    CHECK(config.log.level == "info");
+}
+
+TEST_CASE("unknown keys are reported with a suggestion", "[config]") {
+    SECTION("a typo of a top-level section") {
+        expect_problem(std::string(kMinimal) + "lgo:\n  level: info\n", 6, "lgo",
+                       "unknown key; did you mean 'log'?");
+    }
+    SECTION("a typo inside a section") {
+        expect_problem(minimal_with("  slott: x\n"), 3, "postgres.slott",
+                       "unknown key; did you mean 'slot'?");
+        expect_problem(minimal_with("", "  topic-prefix: x\n"), 6, "kafka.topic-prefix",
+                       "unknown key; did you mean 'topic_prefix'?");
+        expect_problem(minimal_with("  Conninfo: x\n"), 3, "postgres.Conninfo",
+                       "unknown key; did you mean 'conninfo'?");
+    }
+    SECTION("a key of another section names its full path") {
+        expect_problem(minimal_with("  brokers: x\n"), 3, "postgres.brokers",
+                       "unknown key; did you mean 'kafka.brokers'?");
+        expect_problem(std::string(kMinimal) + "level: info\n", 6, "level",
+                       "unknown key; did you mean 'log.level'?");
+    }
+    SECTION("a name from other tools") {
+        expect_problem(minimal_with("  password: x\n"), 3, "postgres.password",
+                       "unknown key; did you mean 'password_file'?");
+        expect_problem(minimal_with("", "  bootstrap.servers: x\n"), 6, "kafka.bootstrap.servers",
+                       "unknown key; did you mean 'brokers'?");
+    }
+    SECTION("nothing close: the accepted keys are listed") {
+        expect_problem(minimal_with("", "  zzzzzz: 1\n"), 6, "kafka.zzzzzz",
+                       "unknown key; 'kafka' accepts brokers, topic_prefix, properties, "
+                       "flush_timeout_ms");
+    }
+    SECTION("kafka.properties takes any librdkafka property") {
+        Config config = load(minimal_with("", "  properties:\n    some.future.property: x\n"));
+        REQUIRE(config.kafka.properties.size() == 1);
+    }
+}
+
+TEST_CASE("values of the wrong kind", "[config]") {
+    SECTION("a map where text is expected") {
+        expect_problem(R"(postgres:
+  conninfo:
+    host: db
+kafka:
+  brokers: k
+  topic_prefix: app
+)",
+                       2, "postgres.conninfo", "expected a single value, got a map");
+    }
+    SECTION("a list where text is expected") {
+        expect_problem(minimal_with("  slot: [a, b]\n"), 3, "postgres.slot",
+                       "expected a single value, got a list");
+    }
+    SECTION("an empty optional value") {
+        expect_problem(minimal_with("  slot:\n"), 3, "postgres.slot", "has no value");
+    }
+    SECTION("a non-integer interval") {
+        expect_problem(minimal_with("  status_interval_ms: 1.5\n"), 3,
+                       "postgres.status_interval_ms", "'1.5' is not a whole number");
+        expect_problem(minimal_with("  status_interval_ms: 10s\n"), 3,
+                       "postgres.status_interval_ms", "'10s' is not a whole number");
+        expect_problem(minimal_with("", "  flush_timeout_ms: 99999999999\n"), 6,
+                       "kafka.flush_timeout_ms", "too large");
+    }
+    SECTION("intervals must be positive") {
+        expect_problem(minimal_with("  status_interval_ms: 0\n"), 3, "postgres.status_interval_ms",
+                       "must be above zero");
+        expect_problem(minimal_with("", "  flush_timeout_ms: -5\n"), 6, "kafka.flush_timeout_ms",
+                       "must be above zero");
+    }
+    SECTION("tables must be a list") {
+        expect_problem(minimal_with("  tables: public.users\n"), 3, "postgres.tables",
+                       "expected a list of schema.table names");
+    }
+    SECTION("a section must be a map") {
+        expect_problem(std::string(kMinimal) + "log: debug\n", 6, "log",
+                       "expected a map of settings");
+        // A section of the wrong kind does not also report its required keys as missing.
+        expect_problem("postgres: [a]\nkafka:\n  brokers: k\n  topic_prefix: app\n", 1, "postgres",
+                       "got a list");
+    }
+    SECTION("properties must be a map of single values") {
+        expect_problem(minimal_with("", "  properties: [a]\n"), 6, "kafka.properties",
+                       "expected a map of librdkafka properties");
+        expect_problem(minimal_with("", "  properties:\n    linger.ms:\n"), 7,
+                       "kafka.properties.linger.ms", "has no value");
+        expect_problem(minimal_with("", "  properties:\n    debug: [a, b]\n"), 7,
+                       "kafka.properties.debug", "expected a single value, got a list");
+    }
+    SECTION("a key must be text") {
+        expect_problem(minimal_with("  [a, b]: x\n"), 3, "postgres", "a key must be plain text");
+    }
+}
+
+TEST_CASE("missing required keys are reported at their parent", "[config]") {
+    SECTION("a missing key in a present section: the section's line") {
+        expect_problem("postgres:\n  slot: s\nkafka:\n  brokers: k\n  topic_prefix: app\n", 1,
+                       "postgres.conninfo", "required key is missing; add it under 'postgres:'");
+        expect_problem("postgres:\n  conninfo: c\n\nkafka:\n  brokers: k\n", 4,
+                       "kafka.topic_prefix", "required key is missing");
+    }
+    SECTION("a missing section: the top-level map's line") {
+        std::vector<ConfigProblem> problems = problems_of("# comment\npostgres:\n  conninfo: c\n");
+        REQUIRE(problems.size() == 2);
+        CHECK(problems[0].line == 2);
+        CHECK(problems[0].key == "kafka.brokers");
+        CHECK_THAT(problems[0].message, Catch::Contains("in a 'kafka:' section"));
+        CHECK(problems[1].line == 2);
+        CHECK(problems[1].key == "kafka.topic_prefix");
+    }
+    SECTION("an empty section") {
+        std::vector<ConfigProblem> problems =
+            problems_of(std::string("log:\n") + kMinimal + "postgres:\n");
+        // The duplicate 'postgres' is reported; the first one is kept.
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].line == 7);
+        CHECK(problems[0].key == "postgres");
+        CHECK_THAT(problems[0].message, Catch::Contains("duplicate key, first given on line 2"));
+        expect_problem("postgres:\nkafka:\n  brokers: k\n  topic_prefix: app\n", 1,
+                       "postgres.conninfo", "required key is missing");
+    }
+    SECTION("a required key without a value") {
+        expect_problem("postgres:\n  conninfo:\nkafka:\n  brokers: k\n  topic_prefix: app\n", 2,
+                       "postgres.conninfo", "has no value but is required");
+        expect_problem("postgres:\n  conninfo: ''\nkafka:\n  brokers: k\n  topic_prefix: app\n", 2,
+                       "postgres.conninfo", "must not be empty");
+    }
+}
+
+TEST_CASE("invalid values", "[config]") {
+    SECTION("slot: PostgreSQL's rule [a-z0-9_]{1,63}") {
+        expect_problem(minimal_with("  slot: My-Slot\n"), 3, "postgres.slot",
+                       "'My-Slot' is not a valid replication slot name");
+        expect_problem(minimal_with("  slot: " + std::string(64, 'a') + "\n"), 3, "postgres.slot",
+                       "1 to 63 characters");
+        CHECK(load(minimal_with("  slot: " + std::string(63, 'a') + "\n")).postgres.slot.size() ==
+              63);
+    }
+    SECTION("publication: a lower-case identifier of at most 63 bytes") {
+        expect_problem(minimal_with("  publication: 1pub\n"), 3, "postgres.publication",
+                       "not a valid publication name");
+        expect_problem(minimal_with("  publication: MyPub\n"), 3, "postgres.publication",
+                       "not a valid publication name");
+        expect_problem(minimal_with("  publication: _" + std::string(63, 'p') + "\n"), 3,
+                       "postgres.publication", "1 to 63 characters");
+        CHECK(load(minimal_with("  publication: _pub$1\n")).postgres.publication == "_pub$1");
+    }
+    SECTION("tables: schema.table, quoted identifiers allowed") {
+        expect_problem(minimal_with("  tables: [users]\n"), 3, "postgres.tables[0]",
+                       "the schema is missing; write schema.table, e.g. public.users");
+        expect_problem(minimal_with("  tables:\n    - public.users\n    - a.b.c\n"), 5,
+                       "postgres.tables[1]", "has more than two parts");
+        expect_problem(minimal_with("  tables: ['public.\"users']\n"), 3, "postgres.tables[0]",
+                       "not closed");
+        expect_problem(minimal_with("  tables: ['public.my table']\n"), 3, "postgres.tables[0]",
+                       "put a name with spaces or special characters in double quotes");
+        expect_problem(minimal_with("  tables: ['public.\"\"']\n"), 3, "postgres.tables[0]",
+                       "must not be empty");
+        expect_problem(minimal_with("  tables: [public." + std::string(64, 't') + "]\n"), 3,
+                       "postgres.tables[0]", "longer than PostgreSQL's limit of 63 bytes");
+        expect_problem(minimal_with("  tables:\n    - public.users\n    - Public.\"users\"\n"), 5,
+                       "postgres.tables[1]", "is listed twice (also as 'public.users')");
+        expect_problem(minimal_with("  tables:\n    -\n"), 3, "postgres.tables[0]", "has no value");
+
+        Config config = load(minimal_with("  tables: ['\"a\"\"b\".\"T.1\"', s.t_$2]\n"));
+        CHECK(config.postgres.table_names ==
+              std::vector<TableName>{{"a\"b", "T.1"}, {"s", "t_$2"}});
+    }
+    SECTION("topic_prefix: Kafka's topic characters, room for schema and table") {
+        expect_problem("postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: app/x\n", 5,
+                       "kafka.topic_prefix", "contains '/', which Kafka does not allow");
+        std::string yaml = "postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: " +
+                           std::string(122, 'x') + "\n";
+        expect_problem(yaml, 5, "kafka.topic_prefix", "use at most 121");
+        yaml = "postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: " +
+               std::string(121, 'x') + "\n";
+        CHECK(load(yaml).kafka.topic_prefix.size() == 121);
+        expect_problem("postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: ''\n", 5,
+                       "kafka.topic_prefix", "must not be empty");
+    }
+    SECTION("brokers: not empty, no empty entry") {
+        expect_problem(
+            "postgres:\n  conninfo: c\nkafka:\n  brokers: 'a:1,,b:2'\n  topic_prefix: "
+            "t\n",
+            4, "kafka.brokers", "has an empty entry");
+    }
+    SECTION("log.level: one of the spdlog levels") {
+        expect_problem(std::string(kMinimal) + "log:\n  level: verbose\n", 7, "log.level",
+                       "use one of trace, debug, info, warn, error, critical, off");
+        for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+            CHECK(load(std::string(kMinimal) + "log:\n  level: " + level + "\n").log.level ==
+                  level);
+        }
+    }
+}
+
+TEST_CASE("kafka.properties keep file order and become text", "[config]") {
+    Config config = load(minimal_with("", R"(  properties:
+    socket.keepalive.enable: yes
+    linger.ms: 5
+    batch.size: 1e6
+    compression.type: zstd
+    check.crcs: False
+    client.id: "yes"
+    api.version.request: off
+    message.max.bytes: 0x10
+    enable.idempotence: true
+    acks: all
+)"));
+    CHECK(config.kafka.properties == std::vector<std::pair<std::string, std::string>>{
+                                         {"socket.keepalive.enable", "true"},
+                                         {"linger.ms", "5"},
+                                         {"batch.size", "1e6"},
+                                         {"compression.type", "zstd"},
+                                         {"check.crcs", "false"},
+                                         {"client.id", "yes"},  // quoted: passed as written
+                                         {"api.version.request", "false"},
+                                         {"message.max.bytes", "0x10"},
+                                         {"enable.idempotence", "true"},
+                                         {"acks", "all"},
+                                     });
+    CHECK(load(minimal_with("", "  properties:\n    acks: -1\n")).kafka.properties[0].second ==
+          "-1");
+}
+
+TEST_CASE("properties the daemon owns for its delivery guarantee are rejected", "[config]") {
+    auto with_property = [](const std::string& line) {
+        return minimal_with("", "  properties:\n    compression.type: lz4\n    " + line + "\n");
+    };
+    expect_problem(with_property("enable.idempotence: false"), 8,
+                   "kafka.properties.enable.idempotence", "must stay true");
+    expect_problem(with_property("enable.idempotence: no"), 8,
+                   "kafka.properties.enable.idempotence", "must stay true");
+    expect_problem(with_property("acks: 1"), 8, "kafka.properties.acks",
+                   "the daemon needs acks=all (or -1)");
+    expect_problem(with_property("acks: 0"), 8, "kafka.properties.acks", "needs acks=all");
+    expect_problem(with_property("request.required.acks: 1"), 8,
+                   "kafka.properties.request.required.acks", "needs request.required.acks=all");
+    expect_problem(with_property("bootstrap.servers: x:9092"), 8,
+                   "kafka.properties.bootstrap.servers", "list the brokers in kafka.brokers");
+    expect_problem(with_property("metadata.broker.list: x:9092"), 8,
+                   "kafka.properties.metadata.broker.list", "kafka.brokers");
+    expect_problem(with_property("delivery.report.only.error: true"), 8,
+                   "kafka.properties.delivery.report.only.error", "must stay false");
+}
+
+TEST_CASE("duplicate keys are problems at every level", "[config]") {
+    expect_problem(minimal_with("  slot: a\n  slot: b\n"), 4, "postgres.slot",
+                   "duplicate key, first given on line 3; keep only one of them");
+    expect_problem(minimal_with("", "  properties:\n    linger.ms: 1\n    linger.ms: 2\n"), 8,
+                   "kafka.properties.linger.ms", "first given on line 7");
+    expect_problem(std::string(kMinimal) + "kafka:\n  brokers: x\n", 6, "kafka", "duplicate key");
+}
+
+TEST_CASE("every problem is reported together, in line order", "[config]") {
+    std::string yaml = R"(postgres:
+  slot: Bad-Slot
+  tables: [nope]
+  status_interval_ms: soon
+kafka:
+  brokers: ${KAFKA_BROKERS}
+  topic_prefix: "bad prefix"
+  propertes:
+    acks: 1
+log:
+  level: loud
+)";
+    std::vector<ConfigProblem> problems = problems_of(yaml);
+    std::vector<std::pair<int, std::string>> where;
+    for (const ConfigProblem& p : problems) {
+        where.emplace_back(p.line, p.key);
+    }
+    CHECK(where == std::vector<std::pair<int, std::string>>{
+                       {1, "postgres.conninfo"},
+                       {2, "postgres.slot"},
+                       {3, "postgres.tables[0]"},
+                       {4, "postgres.status_interval_ms"},
+                       {6, "kafka.brokers"},
+                       {7, "kafka.topic_prefix"},
+                       {8, "kafka.propertes"},
+                       {11, "log.level"},
+                   });
+    try {
+        load(yaml);
+    } catch (const ConfigError& e) {
+        std::string what = e.what();
+        CHECK_THAT(what, Catch::StartsWith("test.yaml:1: postgres.conninfo: required key"));
+        CHECK_THAT(what, Catch::Contains(
+                             "\ntest.yaml:6: kafka.brokers: environment variable KAFKA_BROKERS "
+                             "is not set"));
+        CHECK_THAT(what,
+                   Catch::Contains("\ntest.yaml:8: kafka.propertes: unknown key; did you mean "
+                                   "'properties'?"));
+        CHECK(std::count(what.begin(), what.end(), '\n') == 7);
+    }
+}
+
+TEST_CASE("file-level problems", "[config]") {
+    SECTION("a YAML syntax error is one problem with yaml-cpp's line") {
+        std::vector<ConfigProblem> problems =
+            problems_of("postgres:\n  conninfo: c\n  tables: [a.b, c.d\nkafka:\n  brokers: k\n");
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].line == 4);
+        CHECK(problems[0].key.empty());
+        CHECK_THAT(problems[0].message, Catch::StartsWith("YAML syntax error: "));
+        CHECK_THAT(problems[0].to_string(), Catch::StartsWith("test.yaml:4: YAML syntax error"));
+        problems = problems_of("postgres:\n  conninfo: c\n\t slot: x\n");
+        REQUIRE(problems.size() == 1);
+        CHECK(problems[0].line == 3);
+    }
+    SECTION("an empty file") {
+        expect_problem("", 1, "", "the file is empty");
+        expect_problem("# only a comment\n\n", 1, "", "the file is empty");
+        expect_problem("---\n", 1, "", "the file is empty");
+    }
+    SECTION("a top level that is not a map") {
+        expect_problem("- postgres\n- kafka\n", 1, "", "the top level must be a map");
+        expect_problem("\nhello\n", 2, "", "got text");
+    }
+    SECTION("a second document") {
+        expect_problem(std::string(kMinimal) + "---\nlog: {}\n", 7, "", "a second YAML document");
+    }
+}
+
+TEST_CASE("${VAR} in values is replaced from the environment", "[config]") {
+    EnvLookup env = env_of({{"PGCS_HOST", "db.internal"},
+                            {"PGCS_SECRET", "p@ss word"},
+                            {"PGCS_MS", "750"},
+                            {"PGCS_EMPTY", ""}});
+    SECTION("set variables, anywhere in a value, including properties and numbers") {
+        Config config = load(R"(postgres:
+  conninfo: "host=${PGCS_HOST} password='${PGCS_SECRET}'${PGCS_EMPTY}"
+  tables: ["${PGCS_EMPTY}public.users"]
+  status_interval_ms: ${PGCS_MS}
+kafka:
+  brokers: ${PGCS_HOST}:9092
+  topic_prefix: app
+  properties:
+    sasl.password: ${PGCS_SECRET}
+    client.id: 'x-${PGCS_HOST}-y'
+)",
+                             env);
+        CHECK(config.postgres.conninfo == "host=db.internal password='p@ss word'");
+        CHECK(config.postgres.tables == std::vector<std::string>{"public.users"});
+        CHECK(config.postgres.status_interval_ms == 750);
+        CHECK(config.kafka.brokers == "db.internal:9092");
+        CHECK(config.kafka.properties ==
+              std::vector<std::pair<std::string, std::string>>{{"sasl.password", "p@ss word"},
+                                                               {"client.id", "x-db.internal-y"}});
+    }
+    SECTION("an unset variable is a problem naming it") {
+        expect_problem(minimal_with("", "  properties:\n    sasl.password: ${PGCS_KAFKA_PW}\n"), 7,
+                       "kafka.properties.sasl.password",
+                       "environment variable PGCS_KAFKA_PW is not set", env);
+        std::vector<ConfigProblem> problems = problems_of(
+            "postgres:\n  conninfo: ${A} ${PGCS_HOST} ${B}\nkafka:\n  brokers: "
+            "k\n  topic_prefix: app\n",
+            env);
+        REQUIRE(problems.size() == 2);
+        CHECK_THAT(problems[0].message, Catch::Contains("variable A is not set"));
+        CHECK_THAT(problems[1].message, Catch::Contains("variable B is not set"));
+        CHECK(problems[1].line == 2);
+    }
+    SECTION("$${ is a literal ${, other $ stay as written") {
+        Config config = load(minimal_with("",
+                                          "  properties:\n    a: \"$${PGCS_HOST}\"\n    b: "
+                                          "pa$$word$\n    c: $PGCS_HOST\n"),
+                             env);
+        CHECK(config.kafka.properties ==
+              std::vector<std::pair<std::string, std::string>>{
+                  {"a", "${PGCS_HOST}"}, {"b", "pa$$word$"}, {"c", "$PGCS_HOST"}});
+    }
+    SECTION("bad references") {
+        expect_problem(minimal_with("  slot: ${1X}\n"), 3, "postgres.slot",
+                       "'${1X}' is not a valid environment variable reference", env);
+        expect_problem(minimal_with("  slot: ab${PGCS_HOST\n"), 3, "postgres.slot",
+                       "'${' is not closed", env);
+    }
+    SECTION("keys are not expanded") {
+        expect_problem(minimal_with("  ${PGCS_HOST}: x\n"), 3, "postgres.${PGCS_HOST}",
+                       "unknown key", env);
+    }
+    SECTION("the expanded value is validated") {
+        expect_problem(minimal_with("  slot: ${PGCS_HOST}\n"), 3, "postgres.slot",
+                       "'db.internal' is not a valid replication slot name", env);
+    }
+}
+
+TEST_CASE("password_file is read by load_config_file", "[config]") {
+    TempDir dir;
+    std::string config_text = minimal_with("  password_file: ${PGCS_PW_FILE}\n");
+    fs::path config_path = dir.write("etc/pgchangeset.yaml", config_text);
+
+    SECTION("a relative path starts from the config file's folder; CR LF is stripped") {
+        dir.write("etc/secrets/pg", "s3cret pass\r\nsecond line\n");
+        Config config =
+            load_config_file(config_path.string(), env_of({{"PGCS_PW_FILE", "secrets/pg"}}));
+        CHECK(config.postgres.password == "s3cret pass");
+        CHECK(fs::path(config.postgres.password_file) == config_path.parent_path() / "secrets/pg");
+    }
+    SECTION("an absolute path; no trailing newline") {
+        fs::path secret = dir.write("elsewhere/pw", "abc");
+        Config config =
+            load_config_file(config_path.string(), env_of({{"PGCS_PW_FILE", secret.string()}}));
+        CHECK(config.postgres.password == "abc");
+    }
+    SECTION("a missing file") {
+        try {
+            load_config_file(config_path.string(), env_of({{"PGCS_PW_FILE", "nope"}}));
+            FAIL("expected a ConfigError");
+        } catch (const ConfigError& e) {
+            REQUIRE(e.problems().size() == 1);
+            const ConfigProblem& p = e.problems()[0];
+            CHECK(p.file == config_path.string());
+            CHECK(p.line == 3);
+            CHECK(p.key == "postgres.password_file");
+            CHECK_THAT(p.message, Catch::Contains("cannot read the password file '" +
+                                                  (config_path.parent_path() / "nope").string() +
+                                                  "': No such file or directory"));
+        }
+    }
+    SECTION("an empty file") {
+        dir.write("etc/empty", "\nsecond\n");
+        try {
+            load_config_file(config_path.string(), env_of({{"PGCS_PW_FILE", "empty"}}));
+            FAIL("expected a ConfigError");
+        } catch (const ConfigError& e) {
+            REQUIRE(e.problems().size() == 1);
+            CHECK(e.problems()[0].line == 3);
+            CHECK_THAT(e.problems()[0].message, Catch::Contains("has an empty first line"));
+        }
+    }
+    SECTION("a problem with the password file is reported with the others") {
+        std::string text = minimal_with("  password_file: missing\n  slot: X\n");
+        fs::path path = dir.write("two.yaml", text);
+        try {
+            load_config_file(path.string(), kNoEnv);
+            FAIL("expected a ConfigError");
+        } catch (const ConfigError& e) {
+            REQUIRE(e.problems().size() == 2);
+            CHECK(e.problems()[0].key == "postgres.password_file");
+            CHECK(e.problems()[1].key == "postgres.slot");
+        }
+    }
+    SECTION("load_config_string leaves the file alone") {
+        Config config = load(config_text, env_of({{"PGCS_PW_FILE", "does/not/exist"}}));
+        CHECK(config.postgres.password_file == "does/not/exist");
+        CHECK(config.postgres.password.empty());
+    }
+}
+
+TEST_CASE("load_config_file reports an unreadable file on line 0", "[config]") {
+    TempDir dir;
+    for (const fs::path& path : {dir.path / "absent.yaml", dir.path}) {
+        try {
+            load_config_file(path.string(), kNoEnv);
+            FAIL("expected a ConfigError");
+        } catch (const ConfigError& e) {
+            REQUIRE(e.problems().size() == 1);
+            CHECK(e.problems()[0].file == path.string());
+            CHECK(e.problems()[0].line == 0);
+            CHECK(e.problems()[0].key.empty());
+            CHECK_THAT(e.problems()[0].message,
+                       Catch::StartsWith("cannot read the configuration file: "));
+        }
+    }
+}
+
+TEST_CASE("load_config_file problems name the file", "[config]") {
+    TempDir dir;
+    fs::path path = dir.write("c.yaml", "postgres:\n  conninfo: c\n");
+    try {
+        load_config_file(path.string(), kNoEnv);
+        FAIL("expected a ConfigError");
+    } catch (const ConfigError& e) {
+        REQUIRE(e.problems().size() == 2);
+        CHECK(e.problems()[0].to_string() ==
+              path.string() +
+                  ":1: kafka.brokers: required key is missing; add it in a 'kafka:' section, "
+                  "e.g. brokers: \"kafka-1:9092,kafka-2:9092\"");
+    }
+}
+
+TEST_CASE("the example configuration loads", "[config]") {
+#ifdef PGCS_SOURCE_DIR
+    fs::path source_dir = PGCS_SOURCE_DIR;
+#else
+    fs::path source_dir = fs::path(__FILE__).parent_path() / "../../..";
+#endif
+    fs::path example = source_dir / "deploy/example/pgchangeset.yaml";
+    REQUIRE(fs::exists(example));
+    Config config = load_config_file(example.string(), kNoEnv);
+    CHECK_FALSE(config.postgres.conninfo.empty());
+    CHECK_FALSE(config.kafka.brokers.empty());
+    CHECK_FALSE(config.kafka.topic_prefix.empty());
+}
+
+TEST_CASE("process_env reads the process environment", "[config]") {
+    CHECK_FALSE(pgcs::config::process_env("PGCS_CONFIG_TEST_SURELY_UNSET_VARIABLE").has_value());
+}
