@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# Creates (if missing) and starts a throw-away PostgreSQL 15 cluster for development and tests.
+#
+# Usage: deploy/pg-start.sh
+#
+# Prints the libpq conninfo on stdout (progress goes to stderr) and writes it to
+# $RUNTIME/pg/conninfo:  host=127.0.0.1 port=P user=postgres password=postgres dbname=app
+# Running it again while the cluster runs only prints the conninfo.
+#
+# Environment:
+#   PGCS_RUNTIME_DIR  runtime folder (default: <repo>/.run); the cluster lives in $RUNTIME/pg
+#   PGCS_PG_PORT      TCP port to try first (default 55432); when something else listens
+#                     there, the next free port is taken
+#
+# Layout of $RUNTIME/pg: data/ (the cluster), socket/ (unix socket), postgresql.log, conninfo,
+# port, home. PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
+# user; when that user cannot reach $RUNTIME/pg (e.g. a repository under /root) the cluster
+# lives in /var/tmp/pgchangeset-<hash of $RUNTIME/pg> instead, data/, socket/ and
+# postgresql.log in $RUNTIME/pg are symlinks to it, and `home` names it.
+# Settings: wal_level=logical, max_wal_senders=20, max_replication_slots=20, fsync=off,
+# shared_buffers=128MB, wal_sender_timeout=60s, listening on 127.0.0.1 only. Authentication:
+# scram-sha-256 over TCP (user postgres, password postgres, replication too), trust on the
+# unix socket. Database `app` is created if missing. Stop with deploy/pg-stop.sh.
+set -euo pipefail
+
+prog=$(basename "$0")
+say() { printf '%s: %s\n' "$prog" "$*" >&2; }
+die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+
+case "${1:-}" in
+    "") ;;
+    -h|--help) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) die "unknown argument '$1' (try --help)" ;;
+esac
+
+PGBIN=/usr/lib/postgresql/15/bin
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+RUNTIME=${PGCS_RUNTIME_DIR:-$REPO/.run}
+mkdir -p "$RUNTIME"
+RUNTIME=$(cd "$RUNTIME" && pwd -P)
+PGRUN=$RUNTIME/pg
+FIRST_PORT=${PGCS_PG_PORT:-55432}
+if ! [[ "$FIRST_PORT" =~ ^[0-9]{4,5}$ ]] || [ "$FIRST_PORT" -lt 1024 ] || [ "$FIRST_PORT" -gt 65000 ]; then
+    die "PGCS_PG_PORT must be a port number 1024..65000, not '$FIRST_PORT'"
+fi
+
+for tool in initdb pg_ctl pg_isready postgres; do
+    [ -x "$PGBIN/$tool" ] || die "$PGBIN/$tool not found: install PostgreSQL 15 (deploy/install-deps.sh)"
+done
+command -v psql >/dev/null 2>&1 || die "psql not found: install postgresql-client-15 (deploy/install-deps.sh)"
+command -v ss >/dev/null 2>&1 || die "ss not found: install iproute2 (deploy/install-deps.sh)"
+
+# As root, every server-side command runs as `postgres`; otherwise as the calling user.
+if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || die "no 'postgres' user: install postgresql-15 (deploy/install-deps.sh)"
+    OWNER=postgres
+    as_owner() { runuser -u postgres -- "$@" 9>&-; }
+else
+    OWNER=$(id -un)
+    as_owner() { "$@" 9>&-; }
+fi
+cd /   # the postgres user may not be allowed into the caller's directory
+
+# One pg-start/pg-stop at a time per runtime folder.
+exec 9>"$RUNTIME/pg.lock"
+flock -w 120 9 || die "another pg-start/pg-stop holds $RUNTIME/pg.lock"
+
+mkdir -p "$PGRUN"
+
+# Where the server's own files live (HOME_DIR): $PGRUN itself when the owner can reach it and
+# the socket path stays short, else a private folder under /var/tmp. A choice made before
+# sticks as long as its cluster exists.
+socket_ok() { [ ${#1} -le 80 ]; }   # "$1/socket/.s.PGSQL.NNNNN" must fit in sun_path (107)
+HOME_DIR=
+if [ -f "$PGRUN/home" ]; then
+    recorded=$(cat "$PGRUN/home")
+    [ -d "$recorded/data" ] && HOME_DIR=$recorded
+fi
+if [ -z "$HOME_DIR" ]; then
+    if [ "$OWNER" = postgres ]; then
+        chown postgres: "$PGRUN"
+    fi
+    chmod 0755 "$PGRUN"
+    if as_owner test -x "$PGRUN" -a -w "$PGRUN" && socket_ok "$PGRUN/socket"; then
+        HOME_DIR=$PGRUN
+    else
+        hash=$(printf '%s' "$PGRUN" | sha256sum | cut -c1-16)
+        HOME_DIR=/var/tmp/pgchangeset-$hash
+        say "user $OWNER cannot use $PGRUN (or its path is too long for a socket); the cluster lives in $HOME_DIR"
+    fi
+fi
+for f in data socket postgresql.log; do
+    if [ "$HOME_DIR" != "$PGRUN" ]; then
+        ln -sfn "$HOME_DIR/$f" "$PGRUN/$f"
+    elif [ -L "$PGRUN/$f" ]; then
+        rm -f "$PGRUN/$f"   # left from an earlier cluster under /var/tmp
+    fi
+done
+if [ "$HOME_DIR" != "$PGRUN" ]; then
+    mkdir -p "$HOME_DIR"
+    if [ "$OWNER" = postgres ]; then
+        chown postgres: "$HOME_DIR"
+    fi
+    chmod 0755 "$HOME_DIR"
+fi
+printf '%s\n' "$HOME_DIR" > "$PGRUN/home"
+
+DATA=$HOME_DIR/data
+SOCKDIR=$HOME_DIR/socket
+LOG=$HOME_DIR/postgresql.log
+
+write_conninfo() {
+    local port=$1 conninfo
+    conninfo="host=127.0.0.1 port=$port user=postgres password=postgres dbname=app"
+    printf '%s\n' "$conninfo" > "$PGRUN/conninfo.tmp"
+    mv -f "$PGRUN/conninfo.tmp" "$PGRUN/conninfo"
+    printf '%s\n' "$port" > "$PGRUN/port"
+    printf '%s\n' "$conninfo"
+}
+
+ensure_app_db() {
+    local port=$1
+    if [ -z "$(psql -X -q -h "$SOCKDIR" -p "$port" -U postgres -d postgres -Atc \
+        "SELECT 1 FROM pg_database WHERE datname = 'app'")" ]; then
+        say "creating database app"
+        psql -X -q -h "$SOCKDIR" -p "$port" -U postgres -d postgres -c 'CREATE DATABASE app' >/dev/null
+    fi
+}
+
+# State of the server whose pid heads lock file $1 (default: postmaster.pid): none (no file),
+# alive, zombie (dead, not yet reaped) or stale (gone, or a reused pid that is no postgres).
+pm_state() {
+    local pid stat exe
+    pid=$(sed -n '1p' "${1:-$DATA/postmaster.pid}" 2>/dev/null || true)
+    [[ "$pid" =~ ^[0-9]+$ ]] || { echo none; return; }
+    stat=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null || true)
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+    if [ -z "$stat" ]; then
+        echo stale
+    elif [ "${stat%% *}" = Z ]; then
+        echo zombie
+    elif [[ "$exe" != "$PGBIN/postgres"* ]]; then
+        echo stale
+    else
+        echo alive
+    fi
+}
+
+# Already running: report and stop here.
+state=$(pm_state)
+if [ "$state" = alive ]; then
+    port=$(sed -n '4p' "$DATA/postmaster.pid")
+    [[ "$port" =~ ^[0-9]+$ ]] || die "cannot read the port from $DATA/postmaster.pid"
+    for _ in $(seq 1 120); do
+        "$PGBIN/pg_isready" -q -h "$SOCKDIR" -p "$port" -t 1 && break
+        [ "$(pm_state)" = alive ] || break
+        sleep 0.5
+    done
+    if "$PGBIN/pg_isready" -q -h "$SOCKDIR" -p "$port" -t 1; then
+        say "already running (pid $(sed -n '1p' "$DATA/postmaster.pid"), port $port, data $DATA)"
+        ensure_app_db "$port"
+        write_conninfo "$port"
+        exit 0
+    fi
+    state=$(pm_state)
+    [ "$state" != alive ] ||
+        die "PostgreSQL (pid $(sed -n '1p' "$DATA/postmaster.pid")) runs but does not accept connections; see $PGRUN/postgresql.log"
+fi
+if [ "$state" != none ]; then
+    # A server that died without cleaning up (kill -9, crash, reboot). A killed postmaster stays
+    # a zombie until init reaps it, and PostgreSQL takes a zombie's lock files as live.
+    for _ in $(seq 1 40); do
+        [ "$(pm_state)" = zombie ] || break
+        sleep 0.25
+    done
+    say "removing the lock files of a server that is gone (pid $(sed -n '1p' "$DATA/postmaster.pid"))"
+    rm -f "$DATA/postmaster.pid"
+fi
+for lock in "$SOCKDIR"/.s.PGSQL.*.lock; do
+    [ -e "$lock" ] || continue
+    if [ "$(pm_state "$lock")" != alive ]; then
+        rm -f "$lock" "${lock%.lock}"
+    fi
+done
+
+# Create the cluster.
+if [ ! -f "$DATA/PG_VERSION" ]; then
+    if [ -e "$DATA" ] && [ -n "$(ls -A "$DATA" 2>/dev/null)" ]; then
+        die "$DATA exists but is no PostgreSQL cluster; remove it or run deploy/pg-stop.sh --destroy"
+    fi
+    say "creating a PostgreSQL 15 cluster in $DATA"
+    rm -rf "$DATA"
+    pwfile=$HOME_DIR/.pwfile
+    printf 'postgres\n' > "$pwfile"
+    if [ "$OWNER" = postgres ]; then
+        chown postgres: "$pwfile"
+    fi
+    chmod 0600 "$pwfile"
+    if ! as_owner "$PGBIN/initdb" -D "$DATA" -U postgres --pwfile="$pwfile" -E UTF8 \
+        --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >"$HOME_DIR/initdb.log" 2>&1; then
+        rm -f "$pwfile"
+        cat "$HOME_DIR/initdb.log" >&2
+        die "initdb failed (log: $HOME_DIR/initdb.log)"
+    fi
+    rm -f "$pwfile"
+    printf "\n# pgchangeset development settings (rewritten by deploy/pg-start.sh on every start)\ninclude_if_exists = 'pgchangeset.conf'\n" \
+        >> "$DATA/postgresql.conf"
+fi
+
+# Pick the port: the first one from FIRST_PORT on that nothing listens on (our cluster is not
+# running, so whatever listens there is something else).
+port_busy() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+port=$FIRST_PORT
+while port_busy "$port"; do
+    say "port $port is in use by something else; trying $((port + 1))"
+    port=$((port + 1))
+    [ "$port" -lt $((FIRST_PORT + 100)) ] || die "no free port in $FIRST_PORT..$((FIRST_PORT + 99))"
+done
+
+as_owner mkdir -p "$SOCKDIR"
+as_owner chmod 0755 "$SOCKDIR"
+as_owner tee "$DATA/pgchangeset.conf" >/dev/null <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$SOCKDIR'
+wal_level = logical
+max_wal_senders = 20
+max_replication_slots = 20
+wal_sender_timeout = 60s
+fsync = off
+shared_buffers = 128MB
+password_encryption = scram-sha-256
+EOF
+as_owner tee "$DATA/pg_hba.conf" >/dev/null <<'EOF'
+# pgchangeset development cluster (written by deploy/pg-start.sh)
+# TYPE  DATABASE     USER  ADDRESS        METHOD
+local   all          all                  trust
+local   replication  all                  trust
+host    all          all   127.0.0.1/32   scram-sha-256
+host    replication  all   127.0.0.1/32   scram-sha-256
+EOF
+
+say "starting PostgreSQL 15 on 127.0.0.1:$port (log: $PGRUN/postgresql.log)"
+if ! as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t 60 >/dev/null; then
+    tail -n 30 "$LOG" >&2 || true
+    die "PostgreSQL did not start (log: $PGRUN/postgresql.log)"
+fi
+
+ready=0
+for _ in $(seq 1 60); do
+    if "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; then
+        ready=1
+        break
+    fi
+    sleep 0.5
+done
+[ "$ready" = 1 ] || { tail -n 30 "$LOG" >&2 || true; die "PostgreSQL does not accept connections on 127.0.0.1:$port"; }
+
+ensure_app_db "$port"
+say "running (data $DATA)"
+write_conninfo "$port"

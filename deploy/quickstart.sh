@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The README's command 1: install what is missing, build, start a throwaway PostgreSQL and the
+# dev broker (or, with --kafka, a real Apache Kafka broker), run pgchangeset, change a few rows
+# and show the changesets that arrive in Kafka. PostgreSQL and the broker keep running
+# afterwards (stop them with deploy/pg-stop.sh and deploy/devbroker-stop.sh or
+# deploy/kafka/kafka-stop.sh).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+broker=devbroker
+for arg in "$@"; do
+  case "$arg" in
+    --kafka) broker=kafka ;;
+    *) echo "usage: deploy/quickstart.sh [--kafka]" >&2; exit 2 ;;
+  esac
+done
+export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$repo/.run}
+mkdir -p "$PGCS_RUNTIME_DIR"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "dependencies"
+bash deploy/install-deps.sh
+step "build"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j2
+step "PostgreSQL"
+bash deploy/pg-start.sh
+conninfo=$(cat "$PGCS_RUNTIME_DIR/pg/conninfo")
+step "broker ($broker)"
+if [ "$broker" = kafka ]; then
+  bash deploy/kafka/fetch.sh
+  bash deploy/kafka/kafka-start.sh
+  brokers=$(cat "$PGCS_RUNTIME_DIR/kafka/bootstrap")
+else
+  PGCS_BIN_DIR="$repo/build/bin" bash deploy/devbroker-start.sh
+  brokers=$(cat "$PGCS_RUNTIME_DIR/devbroker.bootstrap")
+fi
+
+psql_() { psql "$conninfo" -v ON_ERROR_STOP=1 -q "$@"; }
+step "a table to capture: public.quickstart_users"
+psql_ -c "CREATE TABLE IF NOT EXISTS public.quickstart_users (
+            id bigint PRIMARY KEY, name text NOT NULL, plan text, balance numeric(12,2),
+            tags text[], profile jsonb, updated_at timestamptz DEFAULT now())"
+
+config="$PGCS_RUNTIME_DIR/quickstart.yaml"
+cat > "$config" <<YAML
+postgres:
+  conninfo: "$conninfo"
+  slot: pgchangeset_quickstart
+  publication: pgchangeset_quickstart
+  tables: [public.quickstart_users]
+kafka:
+  brokers: "$brokers"
+  topic_prefix: quickstart
+YAML
+build/bin/pgchangeset check-config --config "$config"
+
+step "pgchangeset run --config $config"
+log="$PGCS_RUNTIME_DIR/quickstart-daemon.log"
+build/bin/pgchangeset run --config "$config" >"$log" 2>&1 &
+daemon=$!
+trap 'kill -TERM $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  active=$(psql_ -At -c "SELECT active FROM pg_replication_slots
+                         WHERE slot_name = 'pgchangeset_quickstart'" || true)
+  [ "$active" = t ] && break
+  kill -0 $daemon 2>/dev/null || { cat "$log"; echo "pgchangeset exited" >&2; exit 1; }
+  sleep 0.1
+done
+[ "$active" = t ] || { cat "$log"; echo "pgchangeset did not start streaming" >&2; exit 1; }
+sed 's/^/    /' "$log"
+
+step "changing rows"
+run_sql() { echo "    $1"; psql_ -c "$1"; }
+id=$(( $(date +%s) % 100000 * 10 ))
+run_sql "INSERT INTO quickstart_users (id, name, plan, balance, tags, profile)
+         VALUES ($id, 'Alice', 'free', 10.50, '{new,trial}', '{\"lang\": \"en\"}')"
+run_sql "UPDATE quickstart_users SET plan = 'pro', balance = 99.90 WHERE id = $id"
+run_sql "DELETE FROM quickstart_users WHERE id = $id"
+
+step "changesets in Kafka topic quickstart.public.quickstart_users (read with kcat)"
+kcat -C -b "$brokers" -t quickstart.public.quickstart_users -o beginning -e -q \
+  -f 'partition %p  offset %o  key %k\n%s\n\n' | tail -n 9
+
+kill -TERM $daemon
+wait $daemon && echo "pgchangeset stopped cleanly (exit 0)"
+trap - EXIT
+cat <<MSG
+
+The daemon's log: $log
+PostgreSQL ($conninfo) and the $broker ($brokers) are still running.
+Stop them with: deploy/pg-stop.sh; $( [ "$broker" = kafka ] && echo deploy/kafka/kafka-stop.sh || echo deploy/devbroker-stop.sh )
+MSG

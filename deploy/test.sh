@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The README's command 2: install what is missing, build (Release, then ASan+UBSan), start
+# PostgreSQL, the dev broker and a real Apache Kafka broker, and run the whole test suite.
+# Services started here are stopped on exit. Options:
+#   --quick        skip the sanitizer build and the fuzz run
+#   --no-kafka     skip the real Kafka broker (its tests are not run)
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+quick=0
+kafka=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --no-kafka) kafka=0 ;;
+    *) echo "usage: deploy/test.sh [--quick] [--no-kafka]" >&2; exit 2 ;;
+  esac
+done
+export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$repo/.run}
+mkdir -p "$PGCS_RUNTIME_DIR"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "dependencies"
+bash deploy/install-deps.sh
+
+step "Release build (-Wall -Wextra -Werror)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j2
+
+cleanup() {
+  set +e
+  bash deploy/devbroker-stop.sh >/dev/null 2>&1
+  [ "$kafka" = 1 ] && bash deploy/kafka/kafka-stop.sh >/dev/null 2>&1
+  bash deploy/pg-stop.sh >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+step "services"
+bash deploy/pg-start.sh
+PGCS_BIN_DIR="$repo/build/bin" bash deploy/devbroker-start.sh
+labels="unit|devbroker"
+if [ "$kafka" = 1 ]; then
+  bash deploy/kafka/fetch.sh
+  bash deploy/kafka/kafka-start.sh
+  labels="unit|devbroker|kafka"
+fi
+
+step "tests (Release)"
+ctest --test-dir build --output-on-failure -j2 -L "$labels"
+
+if [ "$quick" = 0 ]; then
+  step "ASan + UBSan build and tests (unit, dev broker)"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPGCS_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j2
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j2 -L "unit|devbroker"
+
+  step "fuzz the pgoutput decoder (${PGCS_FUZZ_SECONDS:-30} s)"
+  bash tests/fuzz/run_fuzz.sh "${PGCS_FUZZ_SECONDS:-30}"
+fi

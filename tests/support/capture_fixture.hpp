@@ -1,0 +1,118 @@
+// One capture scenario: a table of its own, a daemon streaming it to its own topic prefix, an
+// independent consumer, and clean-up of the slot, publication and table afterwards.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/daemon_process.hpp"
+#include "support/kafka_reader.hpp"
+#include "support/pg_client.hpp"
+#include "support/test_env.hpp"
+
+namespace pgcs::testing {
+
+inline rapidjson::Document parse_json(const std::string& text) {
+    rapidjson::Document d;
+    d.Parse(text.c_str(), text.size());
+    if (d.HasParseError()) {
+        throw std::runtime_error("not JSON: " + text);
+    }
+    return d;
+}
+
+class CaptureFixture {
+public:
+    // `create_sql` uses {table} for the table's (unqualified) name.
+    explicit CaptureFixture(const std::string& create_sql, const std::string& extra_config = "")
+        : suffix_(unique_suffix()),
+          table_("t_" + suffix_),
+          slot_("pgcs_" + suffix_),
+          prefix_("it_" + suffix_),
+          pg_(pg_conninfo()),
+          extra_config_(extra_config) {
+        pg_.exec(replace_table(create_sql));
+    }
+
+    ~CaptureFixture() {
+        daemon_.reset();
+        try {
+            pg_.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                     "WHERE slot_name = '" + slot_ + "' AND NOT active");
+            pg_.exec("DROP PUBLICATION IF EXISTS " + slot_);
+            pg_.exec("DROP TABLE IF EXISTS " + table_ + " CASCADE");
+        } catch (const std::exception& e) {
+            WARN("clean-up: " << e.what());
+        }
+    }
+
+    std::string config_text() const {
+        return "postgres:\n"
+               "  conninfo: \"" + pg_conninfo() + "\"\n"
+               "  slot: " + slot_ + "\n"
+               "  publication: " + slot_ + "\n"
+               "  tables: [public." + table_ + "]\n"
+               "kafka:\n"
+               "  brokers: \"" + brokers() + "\"\n"
+               "  topic_prefix: " + prefix_ + "\n"
+               "log:\n"
+               "  level: debug\n" + extra_config_;
+    }
+
+    // Starts the daemon and waits until it streams the slot (so later writes are captured).
+    void start_daemon() {
+        const std::string config = write_temp_file("config.yaml", config_text());
+        log_path_ = "/tmp/pgcs-test-" + suffix_ + ".log";
+        daemon_ = std::make_unique<DaemonProcess>(
+            std::vector<std::string>{bin_dir() + "/pgchangeset", "run", "--config", config},
+            log_path_);
+        const bool active = pg_.wait_for(
+            "SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot_ + "'",
+            [](const std::string& v) { return v == "t"; });
+        INFO("daemon log:\n" << daemon_->log());
+        REQUIRE(active);
+    }
+
+    RunResult stop_daemon(int sig = SIGTERM) {
+        RunResult r = daemon_->stop(sig);
+        daemon_.reset();
+        return r;
+    }
+
+    std::vector<Record> read(std::size_t count,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+        KafkaReader reader(brokers());
+        return reader.read(topic(), count, timeout);
+    }
+
+    std::string replace_table(std::string sql) const {
+        for (auto pos = sql.find("{table}"); pos != std::string::npos; pos = sql.find("{table}")) {
+            sql.replace(pos, 7, table_);
+        }
+        return sql;
+    }
+    void exec(const std::string& sql) { pg_.exec(replace_table(sql)); }
+
+    std::string topic() const { return prefix_ + ".public." + table_; }
+    const std::string& table() const { return table_; }
+    const std::string& slot() const { return slot_; }
+    PgClient& pg() { return pg_; }
+    DaemonProcess& daemon() { return *daemon_; }
+    std::string daemon_log() const { return read_file(log_path_); }
+
+private:
+    std::string suffix_;
+    std::string table_;
+    std::string slot_;
+    std::string prefix_;
+    PgClient pg_;
+    std::string extra_config_;
+    std::string log_path_;
+    std::unique_ptr<DaemonProcess> daemon_;
+};
+
+}  // namespace pgcs::testing

@@ -1,0 +1,126 @@
+// An independent librdkafka consumer for tests: reads every partition of a topic from the
+// beginning (explicit assignment, no group) and keeps each record with its partition/offset.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pgcs::testing {
+
+struct Record {
+    std::string topic;
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+    std::optional<std::string> key;
+    std::string value;
+};
+
+class KafkaReader {
+public:
+    explicit KafkaReader(const std::string& brokers) {
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        char err[512];
+        auto set = [&](const char* k, const char* v) {
+            if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) {
+                throw std::runtime_error(err);
+            }
+        };
+        set("bootstrap.servers", brokers.c_str());
+        set("group.id", "pgcs-test-reader");  // required by librdkafka; no group is joined
+        set("enable.auto.commit", "false");
+        set("enable.partition.eof", "false");
+        set("isolation.level", "read_committed");
+        rk_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
+        if (!rk_) {
+            throw std::runtime_error(std::string("test consumer: ") + err);
+        }
+    }
+
+    // Reads `topic` until at least `count` records arrived or `timeout` passed. Returns all
+    // records read (possibly more than `count`), in partition/offset order per partition.
+    std::vector<Record> read(const std::string& topic, std::size_t count,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        const int partitions = wait_for_partitions(topic, deadline);
+        std::vector<Record> out;
+        if (partitions == 0) {
+            return out;
+        }
+        rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+        for (int p = 0; p < partitions; ++p) {
+            rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_assign(rk_.get(), list);
+        rd_kafka_topic_partition_list_destroy(list);
+        while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+            rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
+            if (m == nullptr) {
+                continue;
+            }
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                Record r;
+                r.topic = rd_kafka_topic_name(m->rkt);
+                r.partition = m->partition;
+                r.offset = m->offset;
+                if (m->key != nullptr) {
+                    r.key = std::string(static_cast<const char*>(m->key), m->key_len);
+                }
+                r.value = std::string(static_cast<const char*>(m->payload), m->len);
+                out.push_back(std::move(r));
+            }
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_assign(rk_.get(), nullptr);
+        return out;
+    }
+
+    // Reads for `quiet` more after reaching `count`: to prove nothing else arrives.
+    std::vector<Record> read_all(const std::string& topic, std::size_t count,
+                                 std::chrono::milliseconds quiet) {
+        auto first = read(topic, count);
+        if (first.size() < count) {
+            return first;
+        }
+        return read(topic, count + 1, quiet);
+    }
+
+private:
+    int wait_for_partitions(const std::string& topic,
+                            std::chrono::steady_clock::time_point deadline) {
+        while (std::chrono::steady_clock::now() < deadline) {
+            rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+            const rd_kafka_metadata_t* md = nullptr;
+            int n = 0;
+            if (rd_kafka_metadata(rk_.get(), 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    n = md->topics[0].partition_cnt;
+                }
+                rd_kafka_metadata_destroy(md);
+            }
+            rd_kafka_topic_destroy(t);
+            if (n > 0) {
+                return n;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        return 0;
+    }
+
+    struct Destroy {
+        void operator()(rd_kafka_t* rk) const {
+            rd_kafka_consumer_close(rk);
+            rd_kafka_destroy(rk);
+        }
+    };
+    std::unique_ptr<rd_kafka_t, Destroy> rk_;
+};
+
+}  // namespace pgcs::testing

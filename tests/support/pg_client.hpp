@@ -1,0 +1,64 @@
+// A plain libpq session for tests: run SQL, read one value, wait for a condition.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace pgcs::testing {
+
+class PgClient {
+public:
+    explicit PgClient(const std::string& conninfo)
+        : conn_(PQconnectdb(conninfo.c_str()), &PQfinish) {
+        if (PQstatus(conn_.get()) != CONNECTION_OK) {
+            throw std::runtime_error(std::string("test cannot connect to PostgreSQL: ") +
+                                     PQerrorMessage(conn_.get()));
+        }
+    }
+
+    void exec(const std::string& sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()),
+                                                        &PQclear);
+        const auto st = PQresultStatus(r.get());
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn_.get()));
+        }
+    }
+
+    // The first column of the first row, or "" when there is no row / it is NULL.
+    std::string value(const std::string& sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()),
+                                                        &PQclear);
+        if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+            throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn_.get()));
+        }
+        if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0)) {
+            return "";
+        }
+        return PQgetvalue(r.get(), 0, 0);
+    }
+
+    // Polls `sql` until `pred(value)` holds or `timeout` passes; returns whether it held.
+    bool wait_for(const std::string& sql, const std::function<bool(const std::string&)>& pred,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (pred(value(sql))) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
+
+private:
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
+};
+
+}  // namespace pgcs::testing

@@ -1,0 +1,122 @@
+#include "core/encode/changeset_encoder.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace pgcs;
+
+TEST_CASE("LSNs print as PostgreSQL prints them") {
+    CHECK(encode::format_lsn(0) == "0/0");
+    CHECK(encode::format_lsn(0x16B3748) == "0/16B3748");
+    CHECK(encode::format_lsn(0x1600000000ULL | 0xB374D848ULL) == "16/B374D848");
+}
+
+TEST_CASE("timestamps are UTC with six fraction digits") {
+    CHECK(encode::format_timestamp(0) == "2000-01-01T00:00:00.000000Z");
+    CHECK(encode::format_timestamp(-1) == "1999-12-31T23:59:59.999999Z");
+    // 2026-11-23T10:00:00.123456Z
+    const std::int64_t unix_s = 1795428000;
+    CHECK(encode::format_timestamp((unix_s - 946684800LL) * 1000000LL + 123456) ==
+          "2026-11-23T10:00:00.123456Z");
+    CHECK(encode::format_timestamp((951782400LL - 946684800LL) * 1000000LL) ==
+          "2000-02-29T00:00:00.000000Z");
+}
+
+namespace {
+
+struct Fixture {
+    changeset::TypeRegistry types;
+    changeset::RelationCache cache;
+    changeset::Changeset cs;
+    encode::ChangesetEncoder encoder{types};
+    changeset::EventMeta meta{0, 1, 742, 0x16B3748, 0x16B3800, 3};
+
+    const changeset::RelationInfo& define(char identity, std::vector<std::string> pk = {}) {
+        pgoutput::Relation r;
+        r.oid = 1;
+        r.schema = "public";
+        r.name = "users";
+        r.replica_identity = identity;
+        r.columns = {{identity != 'n', "id", 20, -1},
+                     {identity == 'f', "name", 25, -1},
+                     {identity == 'f', "plan", 25, -1}};
+        return cache.define(r, pk, types);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a modified event under FULL is the contract's example") {
+    Fixture f;
+    const auto& rel = f.define('f', {"id"});
+    pgoutput::Update upd{std::nullopt, 1, 'O', {{'t', "42"}, {'t', "Alice"}, {'t', "free"}},
+                         {{'t', "42"}, {'t', "Bob"}, {'u', ""}}};
+    changeset::build_update(rel, upd, f.cs);
+    f.encoder.encode(f.cs, f.meta);
+    CHECK(f.encoder.has_key());
+    CHECK(f.encoder.key() == R"({"id":42})");
+    CHECK(f.encoder.value() ==
+          R"({"op":"modified","schema":"public","table":"users","key":{"id":42},)"
+          R"("before":{"id":42,"name":"Alice","plan":"free"},)"
+          R"("after":{"id":42,"name":"Bob","plan":"free"},"changed":["name"],)"
+          R"("unchanged_toast":["plan"],"types":{"id":"int8","name":"text","plan":"text"},)"
+          R"("commit_ts":"2000-01-01T00:00:00.000000Z","captured_ts":"2000-01-01T00:00:00.000001Z",)"
+          R"("xid":742,"lsn":"0/16B3748","commit_lsn":"0/16B3800","seq":3})");
+}
+
+TEST_CASE("unchanged TOAST under DEFAULT is absent from after and listed") {
+    Fixture f;
+    const auto& rel = f.define('d');
+    pgoutput::Update upd{std::nullopt, 1, 0, {}, {{'t', "42"}, {'t', "Bob"}, {'u', ""}}};
+    changeset::build_update(rel, upd, f.cs);
+    f.encoder.encode(f.cs, f.meta);
+    const std::string v(f.encoder.value());
+    CHECK(v.find(R"("before":null,"after":{"id":42,"name":"Bob"},"changed":null,)"
+                 R"("unchanged_toast":["plan"])") != std::string::npos);
+}
+
+TEST_CASE("deleted under DEFAULT: key-only before, null after, key from before") {
+    Fixture f;
+    const auto& rel = f.define('d');
+    pgoutput::Delete del{std::nullopt, 1, 'K', {{'t', "42"}, {'n', ""}, {'n', ""}}};
+    changeset::build_delete(rel, del, f.cs);
+    f.encoder.encode(f.cs, f.meta);
+    CHECK(f.encoder.key() == R"({"id":42})");
+    const std::string v(f.encoder.value());
+    CHECK(v.find(R"("op":"deleted")") != std::string::npos);
+    CHECK(v.find(R"("key":{"id":42},"before":{"id":42},"after":null,"changed":null,)") !=
+          std::string::npos);
+}
+
+TEST_CASE("a table without key and a truncate have a null key") {
+    Fixture f;
+    const auto& rel = f.define('n');
+    pgoutput::Insert ins{std::nullopt, 1, {{'t', "1"}, {'n', ""}, {'t', "x"}}};
+    changeset::build_insert(rel, ins, f.cs);
+    f.encoder.encode(f.cs, f.meta);
+    CHECK_FALSE(f.encoder.has_key());
+    CHECK(std::string(f.encoder.value()).find(R"("key":null)") != std::string::npos);
+
+    changeset::build_truncate(f.define('d'), f.cs);
+    f.encoder.encode(f.cs, f.meta);
+    CHECK_FALSE(f.encoder.has_key());
+    const std::string v(f.encoder.value());
+    CHECK(v.find(R"("op":"truncated","schema":"public","table":"users","key":null,)"
+                 R"("before":null,"after":null,"changed":null,"unchanged_toast":[])") !=
+          std::string::npos);
+}
+
+TEST_CASE("column names are JSON-escaped") {
+    Fixture f;
+    pgoutput::Relation r;
+    r.oid = 2;
+    r.schema = "public";
+    r.name = "we\"ird";
+    r.replica_identity = 'd';
+    r.columns = {{true, "i\"d", 23, -1}};
+    const auto& rel = f.cache.define(r, {}, f.types);
+    pgoutput::Insert ins{std::nullopt, 2, {{'t', "5"}}};
+    changeset::build_insert(rel, ins, f.cs);
+    f.encoder.encode(f.cs, f.meta);
+    CHECK(f.encoder.key() == R"({"i\"d":5})");
+    CHECK(std::string(f.encoder.value()).find(R"("table":"we\"ird")") != std::string::npos);
+}
