@@ -23,7 +23,10 @@ namespace fs = std::filesystem;
 std::string describe(const std::vector<ConfigProblem>& problems) {
     std::string out;
     for (const ConfigProblem& problem : problems) {
-        out += (out.empty() ? "" : "\n") + problem.to_string();
+        if (!out.empty()) {
+            out += '\n';
+        }
+        out += problem.to_string();
     }
     return out;
 }

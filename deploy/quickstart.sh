@@ -22,7 +22,7 @@ step "dependencies"
 bash deploy/install-deps.sh
 step "build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j2
+cmake --build build -j2 --target pgchangeset pgchangeset-devbroker
 step "PostgreSQL"
 bash deploy/pg-start.sh
 conninfo=$(cat "$PGCS_RUNTIME_DIR/pg/conninfo")
