@@ -7,7 +7,7 @@ namespace pgcs::source {
 
 std::string session_options() {
     return "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 -c extra_float_digits=3 "
-           "-c bytea_output=hex";
+           "-c bytea_output=hex -c client_encoding=UTF8";
 }
 
 std::string mask_conninfo(const std::string& conninfo) {
