@@ -40,7 +40,7 @@ EnvExpansion expand_env(std::string_view text, const EnvLookup& env) {
         }
         std::size_t close = rest.find('}', 2);
         if (close == std::string_view::npos) {
-            out.errors.push_back(
+            out.errors.emplace_back(
                 "'${' is not closed; write '${NAME}' for an environment variable, or '$${' for a "
                 "literal '${'");
             out.value += rest;

@@ -50,7 +50,11 @@ std::vector<Entry> YamlReader::entries(const YAML::Node& map, const std::string&
             continue;
         }
         std::string name = key.Scalar();
-        std::string key_path = path.empty() ? name : path + "." + name;
+        std::string key_path = path;
+        if (!key_path.empty()) {
+            key_path += '.';
+        }
+        key_path += name;
         auto [seen, inserted] = first_line.emplace(name, line);
         if (!inserted) {
             problem(line, key_path,

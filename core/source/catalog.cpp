@@ -29,6 +29,7 @@ std::string Catalog::current_database() const {
 
 std::vector<TableName> Catalog::resolve_tables(const std::vector<std::string>& tables) const {
     std::vector<TableName> out;
+    out.reserve(tables.size());
     std::string problems;
     for (const auto& t : tables) {
         auto res = exec(conn_,
@@ -37,14 +38,14 @@ std::vector<TableName> Catalog::resolve_tables(const std::vector<std::string>& t
                         "c.relnamespace WHERE c.oid = to_regclass($1)",
                         {t});
         if (PQntuples(res.get()) == 0) {
-            problems += "\n  " + t + ": no such table (check postgres.tables and the database " +
-                        "in postgres.conninfo)";
+            problems.append("\n  ").append(t).append(
+                ": no such table (check postgres.tables and the database in postgres.conninfo)");
             continue;
         }
         const std::string kind = PQgetvalue(res.get(), 0, 2);
         if (kind != "r" && kind != "p") {
-            problems +=
-                "\n  " + t + ": not a table (relkind '" + kind + "'); only tables can be published";
+            problems.append("\n  ").append(t).append(": not a table (relkind '").append(kind);
+            problems.append("'); only tables can be published");
             continue;
         }
         out.push_back({PQgetvalue(res.get(), 0, 0), PQgetvalue(res.get(), 0, 1),
@@ -68,6 +69,7 @@ std::vector<TableName> Catalog::publication_tables(const std::string& publicatio
                     "FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2",
                     {publication});
     std::vector<TableName> out;
+    out.reserve(static_cast<std::size_t>(PQntuples(res.get())));
     for (int i = 0; i < PQntuples(res.get()); ++i) {
         out.push_back({PQgetvalue(res.get(), i, 0), PQgetvalue(res.get(), i, 1),
                        PQgetvalue(res.get(), i, 2)});
@@ -145,6 +147,7 @@ std::vector<std::string> Catalog::primary_key(std::uint32_t relation_oid) const 
                     "i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
                     {std::to_string(relation_oid)});
     std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(PQntuples(res.get())));
     for (int i = 0; i < PQntuples(res.get()); ++i) {
         out.emplace_back(PQgetvalue(res.get(), i, 0));
     }
