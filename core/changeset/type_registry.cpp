@@ -283,8 +283,6 @@ void TypeRegistry::add(const CatalogType& type) {
         info.kind = base->kind;
         info.element_oid = base->element_oid;
         info.delimiter = base->delimiter;
-    } else if (type.typtype == 'e') {
-        info.kind = ValueKind::String;
     } else if (type.category == 'A' && type.element_oid != 0) {
         const TypeInfo* element = find(type.element_oid);
         if (element == nullptr) {
@@ -297,7 +295,7 @@ void TypeRegistry::add(const CatalogType& type) {
     } else if (type.typtype == 'b' && type.name == "hstore") {
         info.kind = ValueKind::Hstore;
     } else {
-        info.kind = ValueKind::String;
+        info.kind = ValueKind::String;  // enums, and everything else as its text form
     }
     // Assigning into the existing node keeps every TypeInfo* handed out so far valid (the
     // relation cache holds them).
