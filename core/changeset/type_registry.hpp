@@ -35,7 +35,7 @@ struct TypeInfo {
     Oid oid = 0;
     std::string name;  // pg_type.typname: "int8", "_text", a domain or enum by its own name
     ValueKind kind = ValueKind::String;
-    Oid element_oid = 0;  // for Array: the element type (a domain element resolved to itself)
+    Oid element_oid = 0;   // for Array: the element type (a domain element resolved to itself)
     char delimiter = ',';  // array element delimiter (';' for box)
 };
 
@@ -43,16 +43,16 @@ struct TypeInfo {
 // type that is not built in.
 struct CatalogType {
     Oid oid = 0;
-    std::string name;       // typname
-    char typtype = 'b';     // b base, d domain, e enum, c composite, r range, m multirange, p pseudo
-    Oid base_oid = 0;       // typbasetype (domains)
-    Oid element_oid = 0;    // typelem when typcategory = 'A'
-    char category = 'U';    // typcategory
-    char delimiter = ',';   // typdelim
+    std::string name;      // typname
+    char typtype = 'b';    // b base, d domain, e enum, c composite, r range, m multirange, p pseudo
+    Oid base_oid = 0;      // typbasetype (domains)
+    Oid element_oid = 0;   // typelem when typcategory = 'A'
+    char category = 'U';   // typcategory
+    char delimiter = ',';  // typdelim
 };
 
 class TypeRegistry {
-public:
+  public:
     TypeRegistry();
 
     // The type, or nullptr when it is neither built in nor registered.
@@ -68,7 +68,7 @@ public:
     // Built-in types only (OIDs below 10000), independent of any registry.
     static const TypeInfo* builtin(Oid oid);
 
-private:
+  private:
     std::unordered_map<Oid, TypeInfo> added_;
 };
 

@@ -20,7 +20,7 @@ using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 // A value whose text does not have the form its type promises. what() names the type and
 // quotes (a prefix of) the value.
 class ValueFormatError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -13,12 +13,12 @@ namespace pgcs::pgoutput {
 
 // A malformed or truncated message. what() names the message type and the byte offset.
 class DecodeError : public std::runtime_error {
-public:
+  public:
     DecodeError(char message_type, std::size_t offset, const std::string& what);
     char message_type() const { return message_type_; }
     std::size_t offset() const { return offset_; }
 
-private:
+  private:
     char message_type_;
     std::size_t offset_;
 };

@@ -1,6 +1,7 @@
 // Typed pgoutput messages: what the decoder (decoder.hpp) produces from the bytes of one
 // XLogData payload. Strings and values are views into the caller's buffer: they live as long
-// as that buffer does. Protocol: https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html
+// as that buffer does. Protocol:
+// https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html
 #pragma once
 
 #include <cstdint>
@@ -125,8 +126,8 @@ struct StreamAbort {
     std::optional<PgTimestamp> abort_time;
 };
 
-using Message = std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete,
-                             Truncate, LogicalMessage, StreamStart, StreamStop, StreamCommit,
-                             StreamAbort>;
+using Message =
+    std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete, Truncate,
+                 LogicalMessage, StreamStart, StreamStop, StreamCommit, StreamAbort>;
 
 }  // namespace pgcs::pgoutput

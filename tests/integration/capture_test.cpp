@@ -60,8 +60,9 @@ TEST_CASE("insert, update and delete under REPLICA IDENTITY DEFAULT") {
         "CREATE TABLE {table} (id bigint PRIMARY KEY, name text, amount numeric(12,2), "
         "ok bool, tags text[], doc jsonb, ts timestamptz)");
     fx.start_daemon();
-    fx.exec("INSERT INTO {table} VALUES (42, 'Alice', 1234.50, true, '{a,\"b c\",NULL}', "
-            "'{\"x\": [1, 2]}', '2026-11-23 13:45:00.123456+02')");
+    fx.exec(
+        "INSERT INTO {table} VALUES (42, 'Alice', 1234.50, true, '{a,\"b c\",NULL}', "
+        "'{\"x\": [1, 2]}', '2026-11-23 13:45:00.123456+02')");
     fx.exec("UPDATE {table} SET name = 'Bob' WHERE id = 42");
     fx.exec("UPDATE {table} SET id = 43 WHERE id = 42");
     fx.exec("DELETE FROM {table} WHERE id = 43");
@@ -153,8 +154,9 @@ TEST_CASE("insert, update and delete under REPLICA IDENTITY FULL") {
 TEST_CASE("several changes in one transaction share commit_lsn and xid, seq counts from 0") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
-    fx.exec("BEGIN; INSERT INTO {table} VALUES (1, 'a'); INSERT INTO {table} VALUES (2, 'b'); "
-            "UPDATE {table} SET v = 'c' WHERE id = 1; DELETE FROM {table} WHERE id = 2; COMMIT");
+    fx.exec(
+        "BEGIN; INSERT INTO {table} VALUES (1, 'a'); INSERT INTO {table} VALUES (2, 'b'); "
+        "UPDATE {table} SET v = 'c' WHERE id = 1; DELETE FROM {table} WHERE id = 2; COMMIT");
     auto events = events_in_commit_order(fx.read(4));
     INFO("daemon log:\n" << fx.daemon_log());
     REQUIRE(events.size() == 4);
@@ -175,8 +177,9 @@ TEST_CASE("a rolled-back transaction publishes nothing") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
     fx.exec("BEGIN; INSERT INTO {table} VALUES (1, 'rolled back'); ROLLBACK");
-    fx.exec("BEGIN; INSERT INTO {table} VALUES (2, 'savepoint'); SAVEPOINT s; "
-            "INSERT INTO {table} VALUES (3, 'rolled back to savepoint'); ROLLBACK TO s; COMMIT");
+    fx.exec(
+        "BEGIN; INSERT INTO {table} VALUES (2, 'savepoint'); SAVEPOINT s; "
+        "INSERT INTO {table} VALUES (3, 'rolled back to savepoint'); ROLLBACK TO s; COMMIT");
     fx.exec("INSERT INTO {table} VALUES (4, 'committed')");
     // Read beyond the two expected events for a while: nothing else may arrive.
     auto records = fx.read(3, std::chrono::seconds(8));

@@ -45,7 +45,9 @@ std::vector<std::string> lines_of(const std::string& text) {
     return out;
 }
 
-std::string script(const char* name) { return std::string(PGCS_SOURCE_DIR "/deploy/kafka/") + name; }
+std::string script(const char* name) {
+    return std::string(PGCS_SOURCE_DIR "/deploy/kafka/") + name;
+}
 
 using RecordId = std::tuple<std::int32_t, std::int64_t, std::string, std::string>;
 
@@ -70,8 +72,7 @@ TEST_CASE("Kafka's Java console consumer reads the contract's keys, values and p
         // Partition:P<TAB>Offset:O<TAB>KEY<TAB>VALUE
         std::int32_t partition = -1;
         long long offset = -1;
-        REQUIRE(std::sscanf(line.c_str(), "Partition:%d\tOffset:%lld\t", &partition, &offset) ==
-                2);
+        REQUIRE(std::sscanf(line.c_str(), "Partition:%d\tOffset:%lld\t", &partition, &offset) == 2);
         const auto key_start = line.find('\t', line.find('\t') + 1) + 1;
         const auto value_start = line.find('\t', key_start) + 1;
         REQUIRE(value_start > key_start);

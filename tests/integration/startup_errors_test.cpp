@@ -23,9 +23,9 @@ TEST_CASE("an unknown table stops the daemon with a clear error and creates noth
 }
 
 TEST_CASE("check-config reports problems with exit 2 and opens no connection") {
-    const std::string config = write_temp_file(
-        "bad.yaml", "postgres:\n  conninfo: \"host=127.0.0.1 port=1\"\n"
-                    "  slott: x\nkafka:\n  topic_prefix: app\n");
+    const std::string config = write_temp_file("bad.yaml",
+                                               "postgres:\n  conninfo: \"host=127.0.0.1 port=1\"\n"
+                                               "  slott: x\nkafka:\n  topic_prefix: app\n");
     DaemonProcess daemon({bin_dir() + "/pgchangeset", "check-config", "--config", config},
                          "/tmp/pgcs-test-" + unique_suffix() + ".log");
     auto result = daemon.wait(std::chrono::seconds(10));

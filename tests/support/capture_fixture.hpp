@@ -26,7 +26,7 @@ inline rapidjson::Document parse_json(const std::string& text) {
 }
 
 class CaptureFixture {
-public:
+  public:
     // `create_sql` uses {table} for the table's (unqualified) name.
     explicit CaptureFixture(const std::string& create_sql, const std::string& extra_config = "")
         : suffix_(unique_suffix()),
@@ -41,8 +41,10 @@ public:
     ~CaptureFixture() {
         daemon_.reset();
         try {
-            pg_.exec("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                     "WHERE slot_name = '" + slot_ + "' AND NOT active");
+            pg_.exec(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                "WHERE slot_name = '" +
+                slot_ + "' AND NOT active");
             pg_.exec("DROP PUBLICATION IF EXISTS " + slot_);
             pg_.exec("DROP TABLE IF EXISTS " + table_ + " CASCADE");
         } catch (const std::exception& e) {
@@ -52,15 +54,28 @@ public:
 
     std::string config_text() const {
         return "postgres:\n"
-               "  conninfo: \"" + pg_conninfo() + "\"\n"
-               "  slot: " + slot_ + "\n"
-               "  publication: " + slot_ + "\n"
-               "  tables: [public." + table_ + "]\n"
+               "  conninfo: \"" +
+               pg_conninfo() +
+               "\"\n"
+               "  slot: " +
+               slot_ +
+               "\n"
+               "  publication: " +
+               slot_ +
+               "\n"
+               "  tables: [public." +
+               table_ +
+               "]\n"
                "kafka:\n"
-               "  brokers: \"" + brokers() + "\"\n"
-               "  topic_prefix: " + prefix_ + "\n"
+               "  brokers: \"" +
+               brokers() +
+               "\"\n"
+               "  topic_prefix: " +
+               prefix_ +
+               "\n"
                "log:\n"
-               "  level: debug\n" + extra_config_;
+               "  level: debug\n" +
+               extra_config_;
     }
 
     // Starts the daemon and waits until it streams the slot (so later writes are captured).
@@ -104,7 +119,7 @@ public:
     DaemonProcess& daemon() { return *daemon_; }
     std::string daemon_log() const { return read_file(log_path_); }
 
-private:
+  private:
     std::string suffix_;
     std::string table_;
     std::string slot_;

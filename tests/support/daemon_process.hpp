@@ -38,7 +38,7 @@ struct RunResult {
 };
 
 class DaemonProcess {
-public:
+  public:
     DaemonProcess(std::vector<std::string> args, std::string log_path)
         : log_path_(std::move(log_path)) {
         pid_ = fork();
@@ -104,7 +104,7 @@ public:
     bool running() { return pid_ > 0 && !reap(); }
     std::string log() const { return read_file(log_path_); }
 
-private:
+  private:
     // Collects the exit status if the child has exited.
     bool reap() {
         int status = 0;

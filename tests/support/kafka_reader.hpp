@@ -23,7 +23,7 @@ struct Record {
 };
 
 class KafkaReader {
-public:
+  public:
     explicit KafkaReader(const std::string& brokers) {
         rd_kafka_conf_t* conf = rd_kafka_conf_new();
         char err[512];
@@ -92,7 +92,7 @@ public:
         return read(topic, count + 1, quiet);
     }
 
-private:
+  private:
     int wait_for_partitions(const std::string& topic,
                             std::chrono::steady_clock::time_point deadline) {
         while (std::chrono::steady_clock::now() < deadline) {

@@ -13,7 +13,7 @@
 namespace pgcs::testing {
 
 class PgClient {
-public:
+  public:
     explicit PgClient(const std::string& conninfo)
         : conn_(PQconnectdb(conninfo.c_str()), &PQfinish) {
         if (PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -23,8 +23,7 @@ public:
     }
 
     void exec(const std::string& sql) {
-        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()),
-                                                        &PQclear);
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()), &PQclear);
         const auto st = PQresultStatus(r.get());
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn_.get()));
@@ -33,8 +32,7 @@ public:
 
     // The first column of the first row, or "" when there is no row / it is NULL.
     std::string value(const std::string& sql) {
-        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()),
-                                                        &PQclear);
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()), &PQclear);
         if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
             throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn_.get()));
         }
@@ -57,7 +55,7 @@ public:
         return false;
     }
 
-private:
+  private:
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
 };
 

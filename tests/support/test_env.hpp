@@ -16,7 +16,9 @@ inline std::string env_or(const char* name, const std::string& fallback) {
     return v != nullptr && *v != '\0' ? v : fallback;
 }
 
-inline std::string runtime_dir() { return env_or("PGCS_RUNTIME_DIR", PGCS_SOURCE_DIR "/.run"); }
+inline std::string runtime_dir() {
+    return env_or("PGCS_RUNTIME_DIR", PGCS_SOURCE_DIR "/.run");
+}
 
 inline std::string read_first_line(const std::string& path, const std::string& what) {
     std::ifstream in(path);
@@ -33,7 +35,9 @@ inline std::string pg_conninfo() {
                   read_first_line(runtime_dir() + "/pg/conninfo", "the PostgreSQL conninfo"));
 }
 
-inline std::string broker_kind() { return env_or("PGCS_TEST_BROKER", "devbroker"); }
+inline std::string broker_kind() {
+    return env_or("PGCS_TEST_BROKER", "devbroker");
+}
 
 inline std::string brokers() {
     if (const char* b = std::getenv("PGCS_TEST_BROKERS"); b != nullptr && *b != '\0') {
@@ -46,7 +50,9 @@ inline std::string brokers() {
     return read_first_line(runtime_dir() + "/devbroker.bootstrap", "the dev broker address");
 }
 
-inline std::string bin_dir() { return env_or("PGCS_BIN_DIR", PGCS_BINARY_DIR "/bin"); }
+inline std::string bin_dir() {
+    return env_or("PGCS_BIN_DIR", PGCS_BINARY_DIR "/bin");
+}
 
 // A short random suffix so that tests running side by side never share objects.
 inline std::string unique_suffix() {

@@ -22,7 +22,9 @@ pgoutput::Relation users(char identity) {
     return r;
 }
 
-pgoutput::Tuple row(std::initializer_list<pgoutput::TupleValue> values) { return values; }
+pgoutput::Tuple row(std::initializer_list<pgoutput::TupleValue> values) {
+    return values;
+}
 
 }  // namespace
 
@@ -124,8 +126,7 @@ TEST_CASE("update under FULL: changed columns, unchanged TOAST filled from befor
     CHECK(cs.after[2].data == "long");
     CHECK(cs.unchanged_toast == std::vector<std::uint16_t>{2});
 
-    pgoutput::Update to_null{std::nullopt, 16400, 'O',
-                             row({{'t', "1"}, {'t', "Al"}, {'t', "x"}}),
+    pgoutput::Update to_null{std::nullopt, 16400, 'O', row({{'t', "1"}, {'t', "Al"}, {'t', "x"}}),
                              row({{'t', "1"}, {'n', ""}, {'t', "x"}})};
     changeset::build_update(rel, to_null, cs);
     CHECK(cs.changed == std::vector<std::uint16_t>{1});

@@ -48,19 +48,23 @@ struct Fixture {
 TEST_CASE("a modified event under FULL is the contract's example") {
     Fixture f;
     const auto& rel = f.define('f', {"id"});
-    pgoutput::Update upd{std::nullopt, 1, 'O', {{'t', "42"}, {'t', "Alice"}, {'t', "free"}},
+    pgoutput::Update upd{std::nullopt,
+                         1,
+                         'O',
+                         {{'t', "42"}, {'t', "Alice"}, {'t', "free"}},
                          {{'t', "42"}, {'t', "Bob"}, {'u', ""}}};
     changeset::build_update(rel, upd, f.cs);
     f.encoder.encode(f.cs, f.meta);
     CHECK(f.encoder.has_key());
     CHECK(f.encoder.key() == R"({"id":42})");
-    CHECK(f.encoder.value() ==
-          R"({"op":"modified","schema":"public","table":"users","key":{"id":42},)"
-          R"("before":{"id":42,"name":"Alice","plan":"free"},)"
-          R"("after":{"id":42,"name":"Bob","plan":"free"},"changed":["name"],)"
-          R"("unchanged_toast":["plan"],"types":{"id":"int8","name":"text","plan":"text"},)"
-          R"("commit_ts":"2000-01-01T00:00:00.000000Z","captured_ts":"2000-01-01T00:00:00.000001Z",)"
-          R"("xid":742,"lsn":"0/16B3748","commit_lsn":"0/16B3800","seq":3})");
+    CHECK(
+        f.encoder.value() ==
+        R"({"op":"modified","schema":"public","table":"users","key":{"id":42},)"
+        R"("before":{"id":42,"name":"Alice","plan":"free"},)"
+        R"("after":{"id":42,"name":"Bob","plan":"free"},"changed":["name"],)"
+        R"("unchanged_toast":["plan"],"types":{"id":"int8","name":"text","plan":"text"},)"
+        R"("commit_ts":"2000-01-01T00:00:00.000000Z","captured_ts":"2000-01-01T00:00:00.000001Z",)"
+        R"("xid":742,"lsn":"0/16B3748","commit_lsn":"0/16B3800","seq":3})");
 }
 
 TEST_CASE("unchanged TOAST under DEFAULT is absent from after and listed") {
