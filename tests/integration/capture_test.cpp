@@ -272,3 +272,28 @@ TEST_CASE("stop with SIGTERM, change rows while stopped, restart: nothing lost")
                                            "added {\"id\":3}"});
     CHECK(fx.stop_daemon().exit_code == 0);
 }
+
+TEST_CASE("domains, enums and arrays of domains are named as such and typed as their base") {
+    CaptureFixture fx(
+        "CREATE DOMAIN {table}_qty AS numeric(10,2) CHECK (VALUE >= 0); "
+        "CREATE TYPE {table}_mood AS ENUM ('sad', 'happy'); "
+        "CREATE TABLE {table} (id int PRIMARY KEY, q {table}_qty, m {table}_mood, "
+        "qs {table}_qty[], big int8, f float8, b bytea, i interval)");
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} VALUES (1, 12.50, 'happy', '{1.5,NULL}', 9007199254740993, "
+            "'NaN', '\\x00ff10', '1 year 2 months 3 days 04:05:06.5')");
+    auto events = events_in_commit_order(fx.read(1));
+    INFO("daemon log:\n" << fx.daemon_log());
+    REQUIRE(events.size() == 1);
+    const std::string t = fx.table();
+    CHECK(events[0].field("types") ==
+          "{\"id\":\"int4\",\"q\":\"" + t + "_qty\",\"m\":\"" + t + "_mood\",\"qs\":\"_" + t +
+              "_qty\",\"big\":\"int8\",\"f\":\"float8\",\"b\":\"bytea\",\"i\":\"interval\"}");
+    // The raw record, not re-serialised: int8 beyond 2^53 keeps every digit.
+    CHECK(events[0].record.value.find(
+              "\"after\":{\"id\":1,\"q\":\"12.50\",\"m\":\"happy\",\"qs\":[\"1.50\",null],"
+              "\"big\":9007199254740993,\"f\":\"NaN\",\"b\":\"AP8Q\",\"i\":\"P1Y2M3DT4H5M6.5S\"}") !=
+          std::string::npos);
+    fx.exec("DROP TABLE {table}; DROP DOMAIN {table}_qty; DROP TYPE {table}_mood");
+    CHECK(fx.stop_daemon().exit_code == 0);
+}

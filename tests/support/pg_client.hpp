@@ -20,6 +20,8 @@ class PgClient {
             throw std::runtime_error(std::string("test cannot connect to PostgreSQL: ") +
                                      PQerrorMessage(conn_.get()));
         }
+        // NOTICEs (e.g. DROP ... IF EXISTS of a missing object) are not test output.
+        PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
     }
 
     void exec(const std::string& sql) {
