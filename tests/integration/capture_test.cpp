@@ -280,8 +280,9 @@ TEST_CASE("domains, enums and arrays of domains are named as such and typed as t
         "CREATE TABLE {table} (id int PRIMARY KEY, q {table}_qty, m {table}_mood, "
         "qs {table}_qty[], big int8, f float8, b bytea, i interval)");
     fx.start_daemon();
-    fx.exec("INSERT INTO {table} VALUES (1, 12.50, 'happy', '{1.5,NULL}', 9007199254740993, "
-            "'NaN', '\\x00ff10', '1 year 2 months 3 days 04:05:06.5')");
+    fx.exec(
+        "INSERT INTO {table} VALUES (1, 12.50, 'happy', '{1.5,NULL}', 9007199254740993, "
+        "'NaN', '\\x00ff10', '1 year 2 months 3 days 04:05:06.5')");
     auto events = events_in_commit_order(fx.read(1));
     INFO("daemon log:\n" << fx.daemon_log());
     REQUIRE(events.size() == 1);
@@ -290,10 +291,60 @@ TEST_CASE("domains, enums and arrays of domains are named as such and typed as t
           "{\"id\":\"int4\",\"q\":\"" + t + "_qty\",\"m\":\"" + t + "_mood\",\"qs\":\"_" + t +
               "_qty\",\"big\":\"int8\",\"f\":\"float8\",\"b\":\"bytea\",\"i\":\"interval\"}");
     // The raw record, not re-serialised: int8 beyond 2^53 keeps every digit.
-    CHECK(events[0].record.value.find(
-              "\"after\":{\"id\":1,\"q\":\"12.50\",\"m\":\"happy\",\"qs\":[\"1.50\",null],"
-              "\"big\":9007199254740993,\"f\":\"NaN\",\"b\":\"AP8Q\",\"i\":\"P1Y2M3DT4H5M6.5S\"}") !=
-          std::string::npos);
+    CHECK(
+        events[0].record.value.find(
+            "\"after\":{\"id\":1,\"q\":\"12.50\",\"m\":\"happy\",\"qs\":[\"1.50\",null],"
+            "\"big\":9007199254740993,\"f\":\"NaN\",\"b\":\"AP8Q\",\"i\":\"P1Y2M3DT4H5M6.5S\"}") !=
+        std::string::npos);
     fx.exec("DROP TABLE {table}; DROP DOMAIN {table}_qty; DROP TYPE {table}_mood");
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
+
+TEST_CASE("TRUNCATE publishes one truncated event with a null key") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} VALUES (1, 'a'), (2, 'b')");
+    fx.exec("TRUNCATE {table}");
+    auto records = fx.read(3);
+    INFO("daemon log:\n" << fx.daemon_log());
+    auto events = events_in_commit_order(records);
+    REQUIRE(events.size() == 3);
+    const Event& t = events[2];
+    CHECK(t.str("op") == "truncated");
+    CHECK_FALSE(t.record.key.has_value());  // a null Kafka key
+    CHECK(t.field("key") == "null");
+    CHECK(t.field("before") == "null");
+    CHECK(t.field("after") == "null");
+    CHECK(t.seq() == 0);
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
+
+TEST_CASE("REPLICA IDENTITY USING INDEX keys by the index; a table without key has a null key") {
+    CaptureFixture fx(
+        "CREATE TABLE {table} (id int PRIMARY KEY, email text NOT NULL, v text); "
+        "CREATE UNIQUE INDEX {table}_email ON {table} (email); "
+        "ALTER TABLE {table} REPLICA IDENTITY USING INDEX {table}_email; "
+        "CREATE TABLE {table}_nokey (v text)",
+        "");
+    // Capture both tables with one daemon.
+    fx.exec("ALTER TABLE {table}_nokey REPLICA IDENTITY FULL");
+    fx.start_daemon_with_tables({"public." + fx.table(), "public." + fx.table() + "_nokey"});
+    fx.exec("INSERT INTO {table} VALUES (1, 'a@example.com', 'x')");
+    fx.exec("DELETE FROM {table} WHERE id = 1");
+    fx.exec("INSERT INTO {table}_nokey VALUES ('free text')");
+    auto indexed = events_in_commit_order(fx.read(2));
+    INFO("daemon log:\n" << fx.daemon_log());
+    REQUIRE(indexed.size() == 2);
+    CHECK(indexed[0].record.key == std::optional<std::string>("{\"email\":\"a@example.com\"}"));
+    CHECK(indexed[1].str("op") == "deleted");
+    CHECK(indexed[1].field("before") == "{\"email\":\"a@example.com\"}");
+    CHECK(indexed[1].record.key == std::optional<std::string>("{\"email\":\"a@example.com\"}"));
+
+    pgcs::testing::KafkaReader reader(pgcs::testing::brokers());
+    auto nokey = reader.read(fx.topic() + "_nokey", 1);
+    REQUIRE(nokey.size() == 1);
+    CHECK_FALSE(nokey[0].key.has_value());
+    CHECK(parse_json(nokey[0].value)["key"].IsNull());
+    fx.exec("DROP TABLE {table}_nokey");
     CHECK(fx.stop_daemon().exit_code == 0);
 }

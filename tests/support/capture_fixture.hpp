@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -52,35 +53,32 @@ class CaptureFixture {
         }
     }
 
-    std::string config_text() const {
-        return "postgres:\n"
-               "  conninfo: \"" +
-               pg_conninfo() +
-               "\"\n"
-               "  slot: " +
-               slot_ +
-               "\n"
-               "  publication: " +
-               slot_ +
-               "\n"
-               "  tables: [public." +
-               table_ +
-               "]\n"
-               "kafka:\n"
-               "  brokers: \"" +
-               brokers() +
-               "\"\n"
-               "  topic_prefix: " +
-               prefix_ +
-               "\n"
-               "log:\n"
-               "  level: debug\n" +
-               extra_config_;
+    std::string config_text() const { return config_text({"public." + table_}); }
+
+    std::string config_text(const std::vector<std::string>& tables) const {
+        std::ostringstream y;
+        y << "postgres:\n";
+        y << "  conninfo: \"" << pg_conninfo() << "\"\n";
+        y << "  slot: " << slot_ << "\n";
+        y << "  publication: " << slot_ << "\n";
+        y << "  tables:\n";
+        for (const auto& t : tables) {
+            y << "    - " << t << "\n";
+        }
+        y << "kafka:\n";
+        y << "  brokers: \"" << brokers() << "\"\n";
+        y << "  topic_prefix: " << prefix_ << "\n";
+        y << "log:\n";
+        y << "  level: debug\n";
+        y << extra_config_;
+        return y.str();
     }
 
     // Starts the daemon and waits until it streams the slot (so later writes are captured).
-    void start_daemon() {
-        const std::string config = write_temp_file("config.yaml", config_text());
+    void start_daemon() { start_daemon_with_tables({"public." + table_}); }
+
+    void start_daemon_with_tables(const std::vector<std::string>& tables) {
+        const std::string config = write_temp_file("config.yaml", config_text(tables));
         log_path_ = "/tmp/pgcs-test-" + suffix_ + ".log";
         daemon_ = std::make_unique<DaemonProcess>(
             std::vector<std::string>{bin_dir() + "/pgchangeset", "run", "--config", config},

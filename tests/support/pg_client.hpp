@@ -21,7 +21,8 @@ class PgClient {
                                      PQerrorMessage(conn_.get()));
         }
         // NOTICEs (e.g. DROP ... IF EXISTS of a missing object) are not test output.
-        PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+        PQsetNoticeProcessor(
+            conn_.get(), [](void*, const char*) {}, nullptr);
     }
 
     void exec(const std::string& sql) {
