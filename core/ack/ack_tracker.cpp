@@ -1,16 +1,17 @@
 // Contiguous acknowledgement watermark over committed transactions, in commit order.
 #include "core/ack/ack_tracker.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace pgcs::ack {
 
-TxnTicket AckTracker::open_transaction(Lsn commit_end_lsn) {
+TxnTicket AckTracker::open_transaction(Lsn commit_end_lsn, std::int64_t commit_time) {
     if (!pending_.empty() && commit_end_lsn < pending_.back().end_lsn) {
         throw std::logic_error("AckTracker: transactions must be added in commit order");
     }
     const TxnTicket ticket = first_ticket_ + pending_.size();
-    pending_.push_back({commit_end_lsn, 0, false, false});
+    pending_.push_back({commit_end_lsn, 0, false, false, false, commit_time});
     return ticket;
 }
 
@@ -25,6 +26,13 @@ void AckTracker::add_events(TxnTicket ticket, std::uint64_t events) {
 
 void AckTracker::seal(TxnTicket ticket) {
     entry(ticket).sealed = true;
+    advance();
+}
+
+void AckTracker::abandon(TxnTicket ticket) {
+    Pending& p = entry(ticket);
+    p.sealed = true;
+    p.abandoned = true;
     advance();
 }
 
@@ -78,8 +86,10 @@ void AckTracker::advance() {
     // A failed transaction stays at the front for ever: nothing after it is acknowledged.
     while (!pending_.empty() && pending_.front().sealed && pending_.front().remaining == 0 &&
            !pending_.front().failed) {
-        if (pending_.front().end_lsn > flush_lsn_) {
-            flush_lsn_ = pending_.front().end_lsn;
+        const Pending& done = pending_.front();
+        if (!done.abandoned) {
+            flush_lsn_ = std::max(flush_lsn_, done.end_lsn);
+            acknowledged_commit_time_ = std::max(acknowledged_commit_time_, done.commit_time);
         }
         pending_.pop_front();
         ++first_ticket_;

@@ -25,9 +25,14 @@ class AckTracker {
     // with add_events() as they are handed to Kafka, then seal() says there are no more; an
     // unsealed transaction is never acknowledged. A sealed transaction with no events completes
     // as soon as everything before it has.
-    TxnTicket open_transaction(Lsn commit_end_lsn);
+    TxnTicket open_transaction(Lsn commit_end_lsn, std::int64_t commit_time = 0);
     void add_events(TxnTicket ticket, std::uint64_t events);
     void seal(TxnTicket ticket);
+
+    // Publishing the transaction was interrupted (connection lost, stop requested): the events
+    // already produced still get their delivery reports, but the transaction never moves the
+    // watermark. It is sent again in full after a reconnect or restart.
+    void abandon(TxnTicket ticket);
 
     // open_transaction + add_events + seal.
     TxnTicket add_transaction(Lsn commit_end_lsn, std::uint64_t events);
@@ -49,6 +54,9 @@ class AckTracker {
     // The LSN to send as `flush` in the standby status update. Only ever grows.
     Lsn flush_lsn() const { return flush_lsn_; }
 
+    // Commit time of the newest acknowledged transaction (0 before the first).
+    std::int64_t acknowledged_commit_time() const { return acknowledged_commit_time_; }
+
     bool idle() const { return pending_.empty() && !transaction_open_; }
     std::uint64_t in_flight_messages() const { return in_flight_messages_; }
     std::size_t pending_transactions() const { return pending_.size(); }
@@ -62,6 +70,8 @@ class AckTracker {
         std::uint64_t remaining;
         bool sealed;
         bool failed;
+        bool abandoned;
+        std::int64_t commit_time;
     };
     Pending& entry(TxnTicket ticket);
     Pending& delivered_entry(TxnTicket ticket);
@@ -70,6 +80,7 @@ class AckTracker {
     std::deque<Pending> pending_;
     TxnTicket first_ticket_ = 0;  // ticket of pending_.front()
     Lsn flush_lsn_;
+    std::int64_t acknowledged_commit_time_ = 0;
     std::uint64_t in_flight_messages_ = 0;
     bool transaction_open_ = false;
     std::optional<std::string> failure_;

@@ -121,3 +121,33 @@ TEST_CASE("an unsealed transaction is never acknowledged, even with every event 
     CHECK(t.flush_lsn() == 100);
     CHECK_THROWS_AS(t.add_events(a, 1), std::logic_error);
 }
+
+TEST_CASE("an abandoned transaction never moves the watermark, but does not block the next") {
+    AckTracker t(0);
+    auto partial = t.open_transaction(100, 7);
+    t.add_events(partial, 2);  // two of its events reached librdkafka before the interruption
+    t.abandon(partial);
+    auto again = t.add_transaction(100, 3);  // the same transaction, sent again in full
+    t.on_delivered(partial);
+    t.on_delivered(partial);
+    CHECK(t.flush_lsn() == 0);  // the partial copy alone proves nothing
+    CHECK(t.acknowledged_commit_time() == 0);
+    t.on_delivered(again);
+    t.on_delivered(again);
+    CHECK(t.flush_lsn() == 0);
+    t.on_delivered(again);
+    CHECK(t.flush_lsn() == 100);
+    CHECK(t.idle());
+}
+
+TEST_CASE("the commit time of the newest acknowledged transaction is kept for lag") {
+    AckTracker t(0);
+    auto a = t.open_transaction(10, 1000);
+    t.add_events(a, 1);
+    t.seal(a);
+    auto b = t.open_transaction(20, 2000);
+    t.seal(b);
+    CHECK(t.acknowledged_commit_time() == 0);
+    t.on_delivered(a);
+    CHECK(t.acknowledged_commit_time() == 2000);
+}
