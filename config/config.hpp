@@ -30,6 +30,10 @@ struct PostgresConfig {
     std::vector<std::string> tables;     // "schema.table"; empty = every table of the publication
     std::vector<TableName> table_names;  // `tables` parsed, same order
     int status_interval_ms = 1000;       // standby status update period
+    bool create_publication = true;      // false: a missing publication is an error
+    bool create_slot = true;             // false: a missing slot is an error
+    int heartbeat_interval_ms = 10000;   // pg_logical_emit_message heartbeat; 0 = off
+    int read_timeout_ms = 30000;         // no message from the server this long: reconnect
 };
 
 struct KafkaConfig {
@@ -40,6 +44,16 @@ struct KafkaConfig {
     int flush_timeout_ms = 30000;  // on shutdown, how long to wait for Kafka to acknowledge
 };
 
+struct ReconnectConfig {
+    int initial_backoff_ms = 500;  // capped exponential backoff with jitter
+    int max_backoff_ms = 30000;
+};
+
+struct MetricsConfig {
+    std::string listen;  // "host:port"; empty = no HTTP server
+    double ready_max_lag_seconds = 60;
+};
+
 struct LogConfig {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
@@ -47,6 +61,8 @@ struct LogConfig {
 struct Config {
     PostgresConfig postgres;
     KafkaConfig kafka;
+    ReconnectConfig reconnect;
+    MetricsConfig metrics;
     LogConfig log;
 };
 

@@ -15,9 +15,13 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 extern "C" void on_stop_signal(int /*sig*/) {
     g_stop.store(true);
+}
+extern "C" void on_reload_signal(int /*sig*/) {
+    g_reload.store(true);
 }
 
 void install_signal_handlers() {
@@ -27,6 +31,8 @@ void install_signal_handlers() {
     sa.sa_flags = 0;  // no SA_RESTART: poll() returns at once
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
+    sa.sa_handler = on_reload_signal;
+    sigaction(SIGHUP, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -145,5 +151,6 @@ int main(int argc, char** argv) {
     setup_logging(args.log_level.empty() ? config.log.level : args.log_level);
     install_signal_handlers();
     spdlog::info("pgchangeset {} starting", PGCS_VERSION);
-    return pgcs::daemon::run_stream(config, g_stop);
+    pgcs::daemon::StreamObserver observer;
+    return pgcs::daemon::run_stream(config, {g_stop, g_reload}, observer);
 }

@@ -1,5 +1,6 @@
 // Wiring: source (replication stream) -> transaction buffer -> decoder -> builder -> encoder ->
-// sink, and sink delivery reports -> ack tracker -> status updates. Single-threaded.
+// sink, and sink delivery reports -> ack tracker -> status updates. Single-threaded. run()
+// supervises: transient PostgreSQL failures reconnect with backoff, permanent ones stop.
 #include "daemon/stream_loop.hpp"
 
 #include <poll.h>
@@ -13,12 +14,14 @@
 #include "core/ack/ack_tracker.hpp"
 #include "core/changeset/changeset.hpp"
 #include "core/encode/changeset_encoder.hpp"
-#include "core/encode/value_writer.hpp"
 #include "core/pgoutput/decoder.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/replication_stream.hpp"
 #include "core/source/transaction_buffer.hpp"
+#include "daemon/backoff.hpp"
+#include "daemon/pg_error_class.hpp"
+#include "daemon/source_setup.hpp"
 
 namespace pgcs::daemon {
 
@@ -26,30 +29,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using encode::format_lsn;
+using std::chrono::milliseconds;
 
 struct StopRequested {};
 
-// A failure with what the operator should know; the stream stops without acknowledging it.
-class StreamFailure : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
 class StreamLoop {
   public:
-    StreamLoop(const config::Config& config, const std::atomic<bool>& stop)
+    StreamLoop(const config::Config& config, StopFlags flags, StreamObserver& observer)
         : config_(config),
-          stop_(stop),
+          flags_(flags),
+          observer_(observer),
           settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset"},
           encoder_(types_) {}
 
     int run();
 
   private:
+    void connect_catalog();
     void prepare_database();
+    void check_slot_on_reconnect();
+    void wait_for_kafka();
     void start_replication();
     void loop();
     void shutdown(bool send_final_status);
+    void sleep_serving_kafka(milliseconds delay);
 
     void handle(const source::XLogData& x);
     void handle(const source::Keepalive& k);
@@ -57,12 +60,16 @@ class StreamLoop {
     void define_relation(const pgoutput::Relation& relation);
     void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
               ack::TxnTicket ticket);
-    void maybe_send_status(bool force = false);
+    void maybe_send_status(bool force = false, bool reading = true);
+    void maybe_heartbeat();
+    void report_progress(bool force);
     void wait_for_input(int timeout_ms);
     void check_failures() const;
+    void on_delivery(const sink::DeliveryReport& r);
 
     const config::Config& config_;
-    const std::atomic<bool>& stop_;
+    StopFlags flags_;
+    StreamObserver& observer_;
     source::ConnectionSettings settings_;
     source::PgConnPtr catalog_conn_;
     std::optional<source::Catalog> catalog_;
@@ -73,17 +80,30 @@ class StreamLoop {
     changeset::TypeRegistry types_;
     changeset::RelationCache relations_;
     std::unordered_map<std::uint32_t, std::string> topics_;  // relation OID -> topic
+    std::unordered_map<std::uint32_t, std::string> names_;   // relation OID -> schema.table
     changeset::Changeset change_;
     encode::ChangesetEncoder encoder_;
 
     bool in_transaction_ = false;
+    bool skipping_ = false;  // the open transaction was already handed to Kafka
     pgoutput::Begin begin_;
     source::TransactionBuffer buffer_;
+    // End LSN of the newest transaction handed to Kafka in full: a transaction sent again
+    // after a reconnect with an end LSN at or below it is skipped, never published twice.
+    source::Lsn last_enqueued_end_ = 0;
 
     source::Lsn last_received_ = 0;
+    source::Lsn server_wal_end_ = 0;
     source::Lsn last_reported_flush_ = 0;
-    Clock::time_point last_status_{};
+    std::int64_t retained_wal_bytes_ = -1;
     std::uint64_t events_published_ = 0;
+    std::uint64_t deliveries_ = 0;
+    std::uint64_t deliveries_at_last_report_ = 0;
+    Clock::time_point last_status_{};
+    Clock::time_point last_server_message_{};
+    Clock::time_point last_heartbeat_{};
+    Clock::time_point last_progress_report_{};
+    Clock::time_point last_slot_query_{};
 };
 
 void StreamLoop::check_failures() const {
@@ -98,47 +118,48 @@ void StreamLoop::check_failures() const {
     }
 }
 
-void StreamLoop::prepare_database() {
+void StreamLoop::on_delivery(const sink::DeliveryReport& r) {
+    ++deliveries_;
+    if (r.error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        tracker_->on_delivered(r.ticket);
+        return;
+    }
+    observer_.kafka_error();
+    tracker_->on_failed(r.ticket, std::string(rd_kafka_err2name(r.error)) + " (" +
+                                      rd_kafka_err2str(r.error) + ") on topic " +
+                                      std::string(r.topic));
+}
+
+void StreamLoop::connect_catalog() {
+    catalog_.reset();
     catalog_conn_ = source::connect(settings_, false);
     catalog_.emplace(catalog_conn_.get());
-    const int version = catalog_->server_version();
-    if (version < 100000) {
-        throw StreamFailure("PostgreSQL " + std::to_string(version) +
-                            " has no pgoutput logical replication; version 10 or later is needed");
-    }
-    const auto& pg = config_.postgres;
-    const auto tables = catalog_->resolve_tables(pg.tables);
-    if (auto what = catalog_->ensure_publication(pg.publication, tables); !what.empty()) {
-        spdlog::info("{}", what);
-    }
-    source::Lsn confirmed = 0;
-    if (auto slot = catalog_->slot(pg.slot)) {
-        if (slot->plugin != "pgoutput") {
-            throw StreamFailure("replication slot '" + pg.slot + "' uses plugin '" + slot->plugin +
-                                "', not pgoutput: choose another postgres.slot");
-        }
-        if (slot->database != catalog_->current_database()) {
-            throw StreamFailure("replication slot '" + pg.slot + "' belongs to database '" +
-                                slot->database + "': choose another postgres.slot");
-        }
-        if (slot->wal_status == "lost") {
-            throw StreamFailure("replication slot '" + pg.slot +
-                                "' was invalidated (wal_status lost): the changes it held are "
-                                "gone. Drop it and snapshot again; pgchangeset will not silently "
-                                "continue from a gap");
-        }
-        confirmed = slot->confirmed_flush;
-        spdlog::info("slot {} resumes after {}", pg.slot, format_lsn(confirmed));
-    } else {
-        confirmed = catalog_->create_slot(pg.slot);
-        spdlog::warn(
-            "created replication slot {} at {}: changes committed before it are not "
-            "captured",
-            pg.slot, format_lsn(confirmed));
-    }
+}
+
+void StreamLoop::prepare_database() {
+    const source::Lsn confirmed = prepare_source(catalog_conn_.get(), *catalog_, config_.postgres);
     tracker_.emplace(confirmed);
     last_reported_flush_ = confirmed;
     last_received_ = confirmed;
+    last_enqueued_end_ = confirmed;
+}
+
+void StreamLoop::check_slot_on_reconnect() {
+    check_slot_still_usable(*catalog_, config_.postgres.slot, tracker_->flush_lsn());
+}
+
+void StreamLoop::wait_for_kafka() {
+    Backoff backoff(milliseconds(config_.reconnect.initial_backoff_ms),
+                    milliseconds(config_.reconnect.max_backoff_ms));
+    std::string why;
+    while (!sink_->reachable(5000, why)) {
+        observer_.reconnect("kafka");
+        const auto delay = backoff.next();
+        spdlog::warn("Kafka is unreachable ({}: {}); retrying in {} ms", config_.kafka.brokers, why,
+                     delay.count());
+        observer_.state("waiting for Kafka: " + why);
+        sleep_serving_kafka(delay);
+    }
 }
 
 void StreamLoop::start_replication() {
@@ -155,19 +176,23 @@ void StreamLoop::start_replication() {
             }
             if (!waiting_logged) {
                 spdlog::warn("{}; waiting as a standby until the slot is free", e.what());
+                observer_.state("standby: the slot is in use by another process");
                 waiting_logged = true;
             }
         }
         stream_.reset();
-        for (int i = 0; i < 50 && !stop_; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        if (stop_) {
-            throw StopRequested{};
-        }
+        sleep_serving_kafka(milliseconds(2000));
     }
-    spdlog::info("streaming slot {} (publication {}, pgoutput v{})", config_.postgres.slot,
-                 config_.postgres.publication, options.proto_version);
+    in_transaction_ = false;
+    skipping_ = false;
+    tracker_->set_transaction_open(false);
+    buffer_.clear();
+    last_server_message_ = Clock::now();
+    spdlog::info("streaming slot {} (publication {}, pgoutput v{}) from {}", config_.postgres.slot,
+                 config_.postgres.publication, options.proto_version,
+                 format_lsn(tracker_->flush_lsn()));
+    observer_.streaming(true);
+    observer_.state("streaming");
 }
 
 void StreamLoop::define_relation(const pgoutput::Relation& relation) {
@@ -179,9 +204,10 @@ void StreamLoop::define_relation(const pgoutput::Relation& relation) {
         pk = catalog_->primary_key(relation.oid);
     }
     const auto& info = relations_.define(relation, pk, types_);
-    topics_[relation.oid] = config_.kafka.topic_prefix + "." + info.schema + "." + info.name;
-    spdlog::debug("relation {}.{} (OID {}, replica identity '{}', {} columns)", info.schema,
-                  info.name, info.oid, info.replica_identity, info.columns.size());
+    names_[relation.oid] = info.schema + "." + info.name;
+    topics_[relation.oid] = config_.kafka.topic_prefix + "." + names_[relation.oid];
+    spdlog::debug("relation {} (OID {}, replica identity '{}', {} columns)", names_[relation.oid],
+                  info.oid, info.replica_identity, info.columns.size());
 }
 
 void StreamLoop::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
@@ -201,54 +227,63 @@ void StreamLoop::emit(const changeset::Changeset& change, const changeset::Event
         // updates keep the walsender from timing us out.
         sink_->poll(50);
         check_failures();
-        maybe_send_status();
-        if (stop_) {
+        maybe_send_status(false, /*reading=*/false);
+        report_progress(false);
+        if (flags_.stop) {
             throw StopRequested{};
         }
     }
     ++events_published_;
+    observer_.event(changeset::op_name(change.op), names_[change.relation->oid],
+                    encoder_.key().size() + encoder_.value().size());
 }
 
 void StreamLoop::publish_transaction(const pgoutput::Commit& commit) {
-    const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn);
-    std::uint64_t seq = 0;
-    const pgoutput::DecodeOptions options{1, false};
-    for (std::size_t i = 0; i < buffer_.size(); ++i) {
-        const auto entry = buffer_[i];
-        const pgoutput::Message message = pgoutput::decode(entry.bytes, options);
-        auto meta = [&] {
-            return changeset::EventMeta{begin_.commit_time, entry.captured_time, begin_.xid,
-                                        entry.lsn,          commit.end_lsn,      seq++};
-        };
-        if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
-            define_relation(*r);
-        } else if (const auto* ins = std::get_if<pgoutput::Insert>(&message)) {
-            changeset::build_insert(relations_.get(ins->relation_oid), *ins, change_);
-            emit(change_, meta(), ticket);
-        } else if (const auto* upd = std::get_if<pgoutput::Update>(&message)) {
-            changeset::build_update(relations_.get(upd->relation_oid), *upd, change_);
-            emit(change_, meta(), ticket);
-        } else if (const auto* del = std::get_if<pgoutput::Delete>(&message)) {
-            changeset::build_delete(relations_.get(del->relation_oid), *del, change_);
-            emit(change_, meta(), ticket);
-        } else if (const auto* tr = std::get_if<pgoutput::Truncate>(&message)) {
-            for (auto oid : tr->relation_oids) {
-                changeset::build_truncate(relations_.get(oid), change_);
+    const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn, begin_.commit_time);
+    try {
+        std::uint64_t seq = 0;
+        const pgoutput::DecodeOptions options{1, false};
+        for (std::size_t i = 0; i < buffer_.size(); ++i) {
+            const auto entry = buffer_[i];
+            const pgoutput::Message message = pgoutput::decode(entry.bytes, options);
+            auto meta = [&] {
+                return changeset::EventMeta{begin_.commit_time, entry.captured_time, begin_.xid,
+                                            entry.lsn,          commit.end_lsn,      seq++};
+            };
+            if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
+                define_relation(*r);
+            } else if (const auto* ins = std::get_if<pgoutput::Insert>(&message)) {
+                changeset::build_insert(relations_.get(ins->relation_oid), *ins, change_);
                 emit(change_, meta(), ticket);
+            } else if (const auto* upd = std::get_if<pgoutput::Update>(&message)) {
+                changeset::build_update(relations_.get(upd->relation_oid), *upd, change_);
+                emit(change_, meta(), ticket);
+            } else if (const auto* del = std::get_if<pgoutput::Delete>(&message)) {
+                changeset::build_delete(relations_.get(del->relation_oid), *del, change_);
+                emit(change_, meta(), ticket);
+            } else if (const auto* tr = std::get_if<pgoutput::Truncate>(&message)) {
+                for (auto oid : tr->relation_oids) {
+                    changeset::build_truncate(relations_.get(oid), change_);
+                    emit(change_, meta(), ticket);
+                }
+            } else if (!std::holds_alternative<pgoutput::Type>(message) &&
+                       !std::holds_alternative<pgoutput::Origin>(message)) {
+                // Types are resolved from the catalog when a Relation names them.
+                throw StreamFailure("unexpected pgoutput message inside transaction " +
+                                    std::to_string(begin_.xid) + " at " + format_lsn(entry.lsn));
             }
-        } else if (std::holds_alternative<pgoutput::Type>(message) ||
-                   std::holds_alternative<pgoutput::Origin>(message)) {
-            // Types are resolved from the catalog when a Relation names them; origins unused.
-        } else {
-            throw StreamFailure("unexpected pgoutput message inside transaction " +
-                                std::to_string(begin_.xid) + " at " + format_lsn(entry.lsn));
         }
+    } catch (...) {
+        tracker_->abandon(ticket);  // sent again in full after a reconnect or restart
+        throw;
     }
     tracker_->seal(ticket);
+    last_enqueued_end_ = commit.end_lsn;
 }
 
 void StreamLoop::handle(const source::XLogData& x) {
     last_received_ = std::max(last_received_, x.start);
+    server_wal_end_ = std::max(server_wal_end_, x.wal_end);
     if (x.payload.empty()) {
         throw StreamFailure("empty XLogData message at " + format_lsn(x.start));
     }
@@ -260,6 +295,9 @@ void StreamLoop::handle(const source::XLogData& x) {
         }
         begin_ = std::get<pgoutput::Begin>(pgoutput::decode(x.payload, options));
         in_transaction_ = true;
+        // The commit record starts before the commit's end: a transaction whose commit starts
+        // before the last enqueued end was handed to Kafka before a reconnect.
+        skipping_ = begin_.final_lsn < last_enqueued_end_;
         tracker_->set_transaction_open(true);
         buffer_.clear();
     } else if (type == 'C') {
@@ -267,12 +305,20 @@ void StreamLoop::handle(const source::XLogData& x) {
         if (!in_transaction_) {
             throw StreamFailure("Commit without Begin at " + format_lsn(x.start));
         }
-        publish_transaction(commit);
+        if (skipping_ || commit.end_lsn <= last_enqueued_end_) {
+            spdlog::debug("transaction {} ({}) was already handed to Kafka: skipped", begin_.xid,
+                          format_lsn(commit.end_lsn));
+        } else {
+            publish_transaction(commit);
+        }
         in_transaction_ = false;
+        skipping_ = false;
         tracker_->set_transaction_open(false);
         buffer_.clear();
     } else if (in_transaction_) {
-        buffer_.append(x.start, source::pg_now(), x.payload);
+        if (!skipping_) {
+            buffer_.append(x.start, source::pg_now(), x.payload);
+        }
     } else {
         const pgoutput::Message message = pgoutput::decode(x.payload, options);
         if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
@@ -285,25 +331,86 @@ void StreamLoop::handle(const source::XLogData& x) {
 }
 
 void StreamLoop::handle(const source::Keepalive& k) {
+    server_wal_end_ = std::max(server_wal_end_, k.wal_end);
     tracker_->on_keepalive(k.wal_end);
     if (k.reply_requested) {
         maybe_send_status(true);
     }
 }
 
-void StreamLoop::maybe_send_status(bool force) {
+void StreamLoop::maybe_send_status(bool force, bool reading) {
     const auto now = Clock::now();
-    if (!force &&
-        now - last_status_ < std::chrono::milliseconds(config_.postgres.status_interval_ms)) {
+    if (!force && now - last_status_ < milliseconds(config_.postgres.status_interval_ms)) {
         return;
     }
+    // A silent server: ask for a keepalive after half the read timeout; give up after all of
+    // it. Not while back-pressure keeps us from reading the socket.
+    const auto silent = now - last_server_message_;
+    const milliseconds timeout(config_.postgres.read_timeout_ms);
+    if (reading && silent > timeout) {
+        throw source::PgError(
+            "no message from PostgreSQL for " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
+                " s (postgres.read_timeout_ms): the server or the network is not answering",
+            "");
+    }
     const source::Lsn flush = tracker_->flush_lsn();
-    stream_->send_status(std::max(last_received_, flush), flush, flush);
+    stream_->send_status(std::max(last_received_, flush), flush, flush,
+                         reading && silent > timeout / 2);
     if (flush != last_reported_flush_) {
         spdlog::debug("acknowledged up to {}", format_lsn(flush));
         last_reported_flush_ = flush;
     }
     last_status_ = now;
+}
+
+void StreamLoop::maybe_heartbeat() {
+    const int interval = config_.postgres.heartbeat_interval_ms;
+    const auto now = Clock::now();
+    if (interval <= 0 || now - last_heartbeat_ < milliseconds(interval)) {
+        return;
+    }
+    last_heartbeat_ = now;
+    // A real commit in this database: the slot then has something to advance to even when
+    // only other databases write (PostgreSQL 15 skips empty transactions).
+    source::exec(catalog_conn_.get(),
+                 "SELECT pg_logical_emit_message(true, 'pgchangeset.heartbeat', '')");
+}
+
+void StreamLoop::report_progress(bool force) {
+    const auto now = Clock::now();
+    if (!force && now - last_progress_report_ < milliseconds(1000)) {
+        return;
+    }
+    last_progress_report_ = now;
+    if (catalog_ && now - last_slot_query_ > std::chrono::seconds(10)) {
+        last_slot_query_ = now;
+        try {
+            auto r = source::exec(catalog_conn_.get(),
+                                  "SELECT (pg_current_wal_lsn() - restart_lsn)::int8 FROM "
+                                  "pg_replication_slots WHERE slot_name = $1",
+                                  {config_.postgres.slot});
+            if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) {
+                retained_wal_bytes_ = std::stoll(PQgetvalue(r.get(), 0, 0));
+            }
+        } catch (const source::PgError& e) {
+            spdlog::debug("slot query failed: {}", e.what());
+        }
+    }
+    StreamProgress p;
+    p.flush_lsn = tracker_->flush_lsn();
+    p.server_wal_end = server_wal_end_;
+    p.in_flight = tracker_->in_flight_messages();
+    const bool idle = tracker_->idle();
+    const std::int64_t acked = tracker_->acknowledged_commit_time();
+    // Caught up and idle: no lag, however long ago the last commit was.
+    p.lag_seconds = idle || acked == 0 ? 0.0 : static_cast<double>(source::pg_now() - acked) / 1e6;
+    p.retained_wal_bytes = retained_wal_bytes_;
+    // Progress for the watchdog: nothing is waiting, or Kafka acknowledged something since the
+    // last report. Waiting on an unreachable Kafka with events in flight is not progress.
+    p.advancing = idle || deliveries_ != deliveries_at_last_report_;
+    deliveries_at_last_report_ = deliveries_;
+    observer_.progress(p);
 }
 
 void StreamLoop::wait_for_input(int timeout_ms) {
@@ -314,20 +421,38 @@ void StreamLoop::wait_for_input(int timeout_ms) {
     }
 }
 
+void StreamLoop::sleep_serving_kafka(milliseconds delay) {
+    const auto until = Clock::now() + delay;
+    while (Clock::now() < until) {
+        if (flags_.stop) {
+            throw StopRequested{};
+        }
+        sink_->poll(100);
+        check_failures();
+        report_progress(false);
+    }
+}
+
 void StreamLoop::loop() {
     source::StreamEvent event;
-    while (!stop_) {
+    while (!flags_.stop) {
+        if (flags_.reload.exchange(false)) {
+            observer_.reload();
+        }
         sink_->poll(0);
         check_failures();
         bool got = false;
-        for (int budget = 10000; budget > 0 && !stop_; --budget) {
+        for (int budget = 10000; budget > 0 && !flags_.stop; --budget) {
             if (!stream_->read(event)) {
                 break;
             }
             got = true;
+            last_server_message_ = Clock::now();
             std::visit([this](const auto& e) { handle(e); }, event);
         }
         maybe_send_status();
+        maybe_heartbeat();
+        report_progress(false);
         if (!got) {
             wait_for_input(100);
         }
@@ -336,6 +461,7 @@ void StreamLoop::loop() {
 }
 
 void StreamLoop::shutdown(bool send_final_status) {
+    observer_.state("stopping");
     if (sink_) {
         const int queued = sink_->outstanding();
         if (queued > 0) {
@@ -352,7 +478,7 @@ void StreamLoop::shutdown(bool send_final_status) {
     }
     if (send_final_status && stream_ && tracker_) {
         try {
-            maybe_send_status(true);
+            maybe_send_status(true, false);
         } catch (const std::exception& e) {
             spdlog::warn("could not send the final status update: {}", e.what());
         }
@@ -361,45 +487,88 @@ void StreamLoop::shutdown(bool send_final_status) {
         spdlog::info("acknowledged up to {}; {} events published in this run",
                      format_lsn(tracker_->flush_lsn()), events_published_);
     }
+    observer_.streaming(false);
 }
 
 int StreamLoop::run() {
+    Backoff backoff(milliseconds(config_.reconnect.initial_backoff_ms),
+                    milliseconds(config_.reconnect.max_backoff_ms));
+    bool prepared = false;
     try {
-        prepare_database();
         sink_.emplace(sink::SinkSettings{config_.kafka.brokers, config_.kafka.properties},
-                      [this](const sink::DeliveryReport& r) {
-                          if (r.error == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                              tracker_->on_delivered(r.ticket);
-                          } else {
-                              tracker_->on_failed(r.ticket,
-                                                  std::string(rd_kafka_err2name(r.error)) + " (" +
-                                                      rd_kafka_err2str(r.error) + ") on topic " +
-                                                      std::string(r.topic));
-                          }
-                      });
-        start_replication();
-        loop();
-    } catch (const StopRequested&) {
-        spdlog::info("stop requested");
-        shutdown(true);
-        return kExitOk;
-    } catch (const source::PgError& e) {
-        spdlog::error("PostgreSQL: {}", e.what());
-        shutdown(false);
-        return kExitFailure;
+                      [this](const sink::DeliveryReport& r) { on_delivery(r); });
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
-        // The watermark is safe to report: it only covers what Kafka acknowledged.
-        shutdown(true);
         return kExitFailure;
     }
-    return kExitOk;
+    for (;;) {
+        try {
+            if (flags_.stop) {
+                throw StopRequested{};
+            }
+            observer_.state("connecting to PostgreSQL");
+            connect_catalog();
+            if (!prepared) {
+                prepare_database();
+                prepared = true;
+            } else {
+                check_slot_on_reconnect();
+            }
+            wait_for_kafka();
+            start_replication();
+            backoff.reset();
+            loop();
+        } catch (const StopRequested&) {
+            spdlog::info("stop requested");
+            shutdown(true);
+            return kExitOk;
+        } catch (const source::PgError& e) {
+            const PgErrorClass cls = classify_pg_error(e.sqlstate(), e.what());
+            if (!cls.transient) {
+                spdlog::error("PostgreSQL: {}", e.what());
+                spdlog::error("what to do: {}", cls.advice);
+                shutdown(false);
+                return kExitFailure;
+            }
+            observer_.streaming(false);
+            observer_.reconnect("postgres");
+            stream_.reset();
+            const auto delay = backoff.next();
+            spdlog::warn("PostgreSQL: {}; reconnecting in {} ms", e.what(), delay.count());
+            observer_.state("reconnecting to PostgreSQL in " + std::to_string(delay.count()) +
+                            " ms: " + e.what());
+            try {
+                if (!tracker_) {  // not prepared yet: Kafka is not involved
+                    for (auto until = Clock::now() + delay; Clock::now() < until;) {
+                        if (flags_.stop) {
+                            return kExitOk;
+                        }
+                        std::this_thread::sleep_for(milliseconds(50));
+                    }
+                } else {
+                    sleep_serving_kafka(delay);
+                }
+            } catch (const StopRequested&) {
+                shutdown(false);
+                return kExitOk;
+            } catch (const std::exception& f) {
+                spdlog::error("{}", f.what());
+                shutdown(false);
+                return kExitFailure;
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("{}", e.what());
+            // The watermark is safe to report: it only covers what Kafka acknowledged.
+            shutdown(true);
+            return kExitFailure;
+        }
+    }
 }
 
 }  // namespace
 
-int run_stream(const config::Config& config, const std::atomic<bool>& stop) {
-    StreamLoop loop(config, stop);
+int run_stream(const config::Config& config, StopFlags flags, StreamObserver& observer) {
+    StreamLoop loop(config, flags, observer);
     return loop.run();
 }
 

@@ -1,8 +1,12 @@
 // The daemon's one loop: replication stream in, committed transactions decoded and published,
-// delivery reports folded into the acknowledgement watermark, status updates out.
+// delivery reports folded into the acknowledgement watermark, status updates out; reconnects
+// to PostgreSQL with backoff. What it does is reported to a StreamObserver (metrics, systemd).
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "config/config.hpp"
 
@@ -13,7 +17,41 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitConfig = 2;
 
-// Streams until `stop` becomes true (exit 0) or a failure (logged; exit 1).
-int run_stream(const config::Config& config, const std::atomic<bool>& stop);
+// A periodic picture of where the stream stands.
+struct StreamProgress {
+    std::uint64_t flush_lsn = 0;           // acknowledged to PostgreSQL
+    std::uint64_t server_wal_end = 0;      // the server's WAL end, as last reported by it
+    std::uint64_t in_flight = 0;           // events handed to Kafka, not yet acknowledged
+    double lag_seconds = 0;                // now - commit time of the last acknowledged transaction
+    std::int64_t retained_wal_bytes = -1;  // WAL the slot keeps (-1 unknown)
+    bool advancing = false;                // the loop is making progress (for the systemd watchdog)
+};
+
+class StreamObserver {
+  public:
+    virtual ~StreamObserver() = default;
+    // A human-readable state line: "connecting", "streaming", "reconnecting in 2 s: ...".
+    virtual void state(std::string_view /*line*/) {}
+    // Streaming started (true: START_REPLICATION succeeded) or stopped (false).
+    virtual void streaming(bool /*on*/) {}
+    // One event handed to Kafka.
+    virtual void event(std::string_view /*op*/, std::string_view /*table*/, std::size_t /*bytes*/) {
+    }
+    virtual void progress(const StreamProgress& /*p*/) {}
+    virtual void kafka_error() {}
+    virtual void reconnect(std::string_view /*target*/) {}
+    // SIGHUP was received (called from the loop's thread, once per signal).
+    virtual void reload() {}
+};
+
+// Set by signal handlers: stop (SIGTERM/SIGINT); reload (SIGHUP), cleared by the loop.
+struct StopFlags {
+    const std::atomic<bool>& stop;
+    std::atomic<bool>& reload;
+};
+
+// Streams until `stop` becomes true (exit 0) or a permanent failure (logged; exit 1).
+// Transient PostgreSQL failures are retried with backoff.
+int run_stream(const config::Config& config, StopFlags flags, StreamObserver& observer);
 
 }  // namespace pgcs::daemon

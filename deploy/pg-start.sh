@@ -11,13 +11,14 @@
 #   PGCS_RUNTIME_DIR  runtime folder (default: <repo>/.run); the cluster lives in $RUNTIME/pg
 #   PGCS_PG_PORT      TCP port to try first (default 55432); when something else listens
 #                     there, the next free port is taken
+#   PGCS_PG_WAL_LEVEL wal_level (default logical; tests use replica to check the error)
 #
 # Layout of $RUNTIME/pg: data/ (the cluster), socket/ (unix socket), postgresql.log, conninfo,
 # port, home. PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
 # user; when that user cannot reach $RUNTIME/pg (e.g. a repository under /root) the cluster
 # lives in /var/tmp/pgchangeset-<hash of $RUNTIME/pg> instead, data/, socket/ and
 # postgresql.log in $RUNTIME/pg are symlinks to it, and `home` names it.
-# Settings: wal_level=logical, max_wal_senders=20, max_replication_slots=20, fsync=off,
+# Settings: wal_level=logical (PGCS_PG_WAL_LEVEL), max_wal_senders=20, max_replication_slots=20, fsync=off,
 # shared_buffers=128MB, wal_sender_timeout=60s, listening on 127.0.0.1 only. Authentication:
 # scram-sha-256 over TCP (user postgres, password postgres, replication too), trust on the
 # unix socket. Database `app` is created if missing. Stop with deploy/pg-stop.sh.
@@ -223,7 +224,7 @@ as_owner tee "$DATA/pgchangeset.conf" >/dev/null <<EOF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$SOCKDIR'
-wal_level = logical
+wal_level = ${PGCS_PG_WAL_LEVEL:-logical}
 max_wal_senders = 20
 max_replication_slots = 20
 wal_sender_timeout = 60s

@@ -117,8 +117,25 @@ ProduceResult KafkaSink::produce(std::string_view topic, bool has_key, std::stri
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return ProduceResult::QueueFull;
     }
-    throw SinkError("cannot produce to Kafka topic '" + std::string(topic) +
-                    "': " + rd_kafka_err2str(err));
+    throw SinkError("Kafka did not accept an event for topic '" + std::string(topic) +
+                    "': " + rd_kafka_err2name(err) + " (" + rd_kafka_err2str(err) +
+                    "). Nothing from that transaction on is acknowledged; fix the cause (e.g. "
+                    "message.max.bytes in kafka.properties and on the topic) and restart");
+}
+
+bool KafkaSink::reachable(int timeout_ms, std::string& why) {
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, nullptr, &md, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        why = rd_kafka_err2str(err);
+        return false;
+    }
+    const bool any = md->broker_cnt > 0;
+    rd_kafka_metadata_destroy(md);
+    if (!any) {
+        why = "the cluster reported no brokers";
+    }
+    return any;
 }
 
 void KafkaSink::poll(int timeout_ms) {

@@ -57,6 +57,10 @@ class KafkaSink {
     ProduceResult produce(std::string_view topic, bool has_key, std::string_view key,
                           std::string_view value, std::uint64_t ticket);
 
+    // Asks the cluster for its metadata: true when a broker answered within `timeout_ms`;
+    // otherwise `why` says what failed.
+    bool reachable(int timeout_ms, std::string& why);
+
     // Serves delivery reports (and errors) for up to `timeout_ms`.
     void poll(int timeout_ms);
 

@@ -44,8 +44,18 @@ std::string user_options(const std::string& conninfo) {
 PgConnPtr connect(const ConnectionSettings& settings, bool replication) {
     std::string options = user_options(settings.conninfo);
     options += (options.empty() ? "" : " ") + session_options();
-    std::vector<const char*> keys{"dbname", "options", "application_name"};
-    std::vector<const char*> values{settings.conninfo.c_str(), options.c_str(),
+    // TCP keepalives detect a dead peer; they come before dbname so that the same keys in the
+    // user's conninfo win (libpq: the last value of a repeated key is used).
+    std::vector<const char*> keys{"keepalives",       "keepalives_idle", "keepalives_interval",
+                                  "keepalives_count", "connect_timeout", "dbname",
+                                  "options",          "application_name"};
+    std::vector<const char*> values{"1",
+                                    "10",
+                                    "5",
+                                    "3",
+                                    "10",
+                                    settings.conninfo.c_str(),
+                                    options.c_str(),
                                     settings.application_name.c_str()};
     if (replication) {
         keys.push_back("replication");

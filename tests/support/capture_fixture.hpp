@@ -65,9 +65,11 @@ class CaptureFixture {
         for (const auto& t : tables) {
             y << "    - " << t << "\n";
         }
+        y << postgres_extra;
         y << "kafka:\n";
-        y << "  brokers: \"" << brokers() << "\"\n";
+        y << "  brokers: \"" << (brokers_override.empty() ? brokers() : brokers_override) << "\"\n";
         y << "  topic_prefix: " << prefix_ << "\n";
+        y << kafka_extra;
         y << "log:\n";
         y << "  level: debug\n";
         y << extra_config_;
@@ -75,14 +77,19 @@ class CaptureFixture {
     }
 
     // Starts the daemon and waits until it streams the slot (so later writes are captured).
-    void start_daemon() { start_daemon_with_tables({"public." + table_}); }
+    void start_daemon(bool wait_active = true) {
+        start_daemon_with_tables({"public." + table_}, wait_active);
+    }
 
-    void start_daemon_with_tables(const std::vector<std::string>& tables) {
+    void start_daemon_with_tables(const std::vector<std::string>& tables, bool wait_active = true) {
         const std::string config = write_temp_file("config.yaml", config_text(tables));
         log_path_ = "/tmp/pgcs-test-" + suffix_ + ".log";
         daemon_ = std::make_unique<DaemonProcess>(
             std::vector<std::string>{bin_dir() + "/pgchangeset", "run", "--config", config},
             log_path_);
+        if (!wait_active) {
+            return;
+        }
         const bool active = pg_.wait_for(
             "SELECT active FROM pg_replication_slots WHERE slot_name = '" + slot_ + "'",
             [](const std::string& v) { return v == "t"; });
@@ -111,10 +118,29 @@ class CaptureFixture {
     void exec(const std::string& sql) { pg_.exec(replace_table(sql)); }
 
     std::string topic() const { return prefix_ + ".public." + table_; }
+
+    // Lines added inside the postgres: and kafka: sections (two-space indented YAML), and a
+    // broker list that replaces the test broker.
+    std::string postgres_extra;
+    std::string kafka_extra;
+    std::string brokers_override;
     const std::string& table() const { return table_; }
     const std::string& slot() const { return slot_; }
     PgClient& pg() { return pg_; }
     DaemonProcess& daemon() { return *daemon_; }
+    bool daemon_running() { return daemon_ && daemon_->running(); }
+    // Waits until the daemon's log contains `text`.
+    bool wait_for_log(const std::string& text,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (daemon_log().find(text) != std::string::npos) {
+                return true;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return false;
+    }
     std::string daemon_log() const { return read_file(log_path_); }
 
   private:

@@ -1,0 +1,121 @@
+// Start-up checks and the publication/slot set-up.
+#include "daemon/source_setup.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/encode/changeset_encoder.hpp"
+#include "core/source/pg_connection.hpp"
+
+namespace pgcs::daemon {
+
+using encode::format_lsn;
+
+namespace {
+
+void check_server(PGconn* conn, const source::Catalog& catalog) {
+    const int version = catalog.server_version();
+    if (version < 100000) {
+        throw StreamFailure("PostgreSQL " + std::to_string(version) +
+                            " has no pgoutput logical replication; version 10 or later is needed");
+    }
+    auto wal_level = source::exec(conn, "SHOW wal_level");
+    const std::string level = PQgetvalue(wal_level.get(), 0, 0);
+    if (level != "logical") {
+        throw StreamFailure("wal_level is '" + level +
+                            "', logical replication needs 'logical': set wal_level = logical in "
+                            "postgresql.conf and restart PostgreSQL");
+    }
+    auto role = source::exec(conn,
+                             "SELECT rolreplication OR rolsuper FROM pg_roles "
+                             "WHERE rolname = current_user");
+    if (std::string(PQgetvalue(role.get(), 0, 0)) != "t") {
+        throw StreamFailure(
+            "the user in postgres.conninfo has no REPLICATION attribute: run "
+            "ALTER ROLE <user> REPLICATION (or use another user)");
+    }
+}
+
+// Tables whose events will have a null key, or whose UPDATE/DELETE PostgreSQL will refuse.
+void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables) {
+    for (const auto& t : tables) {
+        auto r = source::exec(conn,
+                              "SELECT c.relreplident, EXISTS (SELECT 1 FROM pg_index i WHERE "
+                              "i.indrelid = c.oid AND i.indisprimary), EXISTS (SELECT 1 FROM "
+                              "pg_index i WHERE i.indrelid = c.oid AND i.indisreplident) "
+                              "FROM pg_class c WHERE c.oid = $1::regclass",
+                              {t.quoted});
+        const char identity = PQgetvalue(r.get(), 0, 0)[0];
+        const bool pk = std::string(PQgetvalue(r.get(), 0, 1)) == "t";
+        const bool index = std::string(PQgetvalue(r.get(), 0, 2)) == "t";
+        if (!pk && !index) {
+            spdlog::warn(
+                "table {}.{} has neither a primary key nor a replica identity index: "
+                "its events have a null Kafka key (no per-key order){}",
+                t.schema, t.name,
+                identity == 'f' ? ""
+                                : ", and PostgreSQL refuses UPDATE and DELETE on it "
+                                  "until it has one (or REPLICA IDENTITY FULL)");
+        }
+    }
+}
+
+}  // namespace
+
+source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
+                           const config::PostgresConfig& pg) {
+    check_server(conn, catalog);
+    const auto tables = catalog.resolve_tables(pg.tables);
+    warn_about_keys(conn, tables);
+    if (!pg.create_publication && !catalog.publication_exists(pg.publication)) {
+        throw StreamFailure("publication '" + pg.publication +
+                            "' does not exist and postgres.create_publication is false: create "
+                            "it (CREATE PUBLICATION ... FOR TABLE ...) or allow pgchangeset to");
+    }
+    if (auto what = catalog.ensure_publication(pg.publication, tables); !what.empty()) {
+        spdlog::info("{}", what);
+    }
+    if (auto slot = catalog.slot(pg.slot)) {
+        if (slot->plugin != "pgoutput") {
+            throw StreamFailure("replication slot '" + pg.slot + "' uses plugin '" + slot->plugin +
+                                "', not pgoutput: choose another postgres.slot");
+        }
+        if (slot->database != catalog.current_database()) {
+            throw StreamFailure("replication slot '" + pg.slot + "' belongs to database '" +
+                                slot->database + "': choose another postgres.slot");
+        }
+        if (slot->wal_status == "lost") {
+            throw StreamFailure("replication slot '" + pg.slot +
+                                "' was invalidated (wal_status lost): the changes it held are "
+                                "gone. Drop it and snapshot again; pgchangeset will not silently "
+                                "continue from a gap");
+        }
+        spdlog::info("slot {} resumes after {}", pg.slot, format_lsn(slot->confirmed_flush));
+        return slot->confirmed_flush;
+    }
+    if (!pg.create_slot) {
+        throw StreamFailure("replication slot '" + pg.slot +
+                            "' does not exist and postgres.create_slot is false: create it "
+                            "(SELECT pg_create_logical_replication_slot('" +
+                            pg.slot + "', 'pgoutput')) or allow pgchangeset to");
+    }
+    const source::Lsn created = catalog.create_slot(pg.slot);
+    spdlog::warn(
+        "created replication slot {} at {}: changes committed before it are not "
+        "captured",
+        pg.slot, format_lsn(created));
+    return created;
+}
+
+void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot_name,
+                             source::Lsn acknowledged) {
+    const auto slot = catalog.slot(slot_name);
+    if (!slot || slot->wal_status == "lost") {
+        throw StreamFailure("replication slot '" + slot_name + "' " +
+                            (slot ? "was invalidated" : "was dropped") +
+                            " while pgchangeset ran: changes after " + format_lsn(acknowledged) +
+                            " may be lost. Not creating a new slot: create one, snapshot "
+                            "again, then restart");
+    }
+}
+
+}  // namespace pgcs::daemon

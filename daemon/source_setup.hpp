@@ -1,0 +1,31 @@
+// Start-up checks and set-up on the PostgreSQL side, in the order that keeps the slot
+// consistent: server and role checks, tables, publication (before the slot), slot.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "config/config.hpp"
+#include "core/source/catalog.hpp"
+
+namespace pgcs::daemon {
+
+// A failure the operator must act on; the stream stops without acknowledging past it.
+class StreamFailure : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Checks wal_level, the REPLICATION attribute and the tables; creates the publication and the
+// slot when missing and allowed. Returns the slot's confirmed_flush_lsn. Throws StreamFailure
+// (permanent problems, with what to do) or source::PgError.
+source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
+                           const config::PostgresConfig& pg);
+
+// On a reconnect: the slot must still be there and valid; it is never re-created.
+void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,
+                             source::Lsn acknowledged);
+
+}  // namespace pgcs::daemon
