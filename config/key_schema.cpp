@@ -8,9 +8,15 @@
 namespace pgcs::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 3> kTopKeys = {"postgres", "kafka", "log"};
-constexpr std::array<std::string_view, 6> kPostgresKeys = {
-    "conninfo", "password_file", "slot", "publication", "tables", "status_interval_ms"};
+constexpr std::array<std::string_view, 5> kTopKeys = {"postgres", "kafka", "reconnect", "metrics",
+                                                      "log"};
+constexpr std::array<std::string_view, 10> kPostgresKeys = {
+    "conninfo",           "password_file", "slot",
+    "publication",        "tables",        "status_interval_ms",
+    "create_publication", "create_slot",   "heartbeat_interval_ms",
+    "read_timeout_ms"};
+constexpr std::array<std::string_view, 2> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms"};
+constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_lag_seconds"};
 constexpr std::array<std::string_view, 4> kKafkaKeys = {"brokers", "topic_prefix", "properties",
                                                         "flush_timeout_ms"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
@@ -64,6 +70,12 @@ std::span<const std::string_view> known_keys(std::string_view section) {
     }
     if (section == "log") {
         return kLogKeys;
+    }
+    if (section == "reconnect") {
+        return kReconnectKeys;
+    }
+    if (section == "metrics") {
+        return kMetricsKeys;
     }
     return {};
 }

@@ -1,7 +1,9 @@
 // Readers for the configuration sections; see section_readers.hpp.
 #include "config/section_readers.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 
 #include "config/value_rules.hpp"
 
@@ -62,6 +64,50 @@ void optional_int(YamlReader& reader, const Section& section, std::string_view k
             out = *value;
         }
     }
+}
+
+// A whole number of at least `min` (which may be 0).
+void optional_int_at_least(YamlReader& reader, const Section& section, std::string_view key,
+                           int min, int& out) {
+    const Entry* entry = find(section, key);
+    if (entry == nullptr) {
+        return;
+    }
+    std::optional<std::string> value = reader.text(*entry);
+    if (!value) {
+        return;
+    }
+    int number = 0;
+    const char* end = value->data() + value->size();
+    auto [ptr, ec] = std::from_chars(value->data(), end, number);
+    if (value->empty() || ptr != end || ec != std::errc()) {
+        reader.problem(entry->value_line(), entry->path,
+                       "'" + *value +
+                           "' is not a whole number; give milliseconds as digits, "
+                           "e.g. " +
+                           std::to_string(std::max(min, 1000)));
+        return;
+    }
+    if (number < min) {
+        reader.problem(entry->value_line(), entry->path,
+                       "must be at least " + std::to_string(min) + ", got " + *value);
+        return;
+    }
+    out = number;
+}
+
+std::optional<bool> yaml_bool(const YAML::Node& value);
+
+void optional_bool(YamlReader& reader, const Section& section, std::string_view key, bool& out) {
+    const Entry* entry = find(section, key);
+    if (entry == nullptr) {
+        return;
+    }
+    if (std::optional<bool> b = entry->value.IsScalar() ? yaml_bool(entry->value) : std::nullopt) {
+        out = *b;
+        return;
+    }
+    reader.problem(entry->value_line(), entry->path, "expected true or false");
 }
 
 void read_tables(YamlReader& reader, const Entry& entry, PostgresConfig& out) {
@@ -128,6 +174,14 @@ std::optional<std::string> yaml_bool_text(const YAML::Node& value) {
         }
     }
     return std::nullopt;
+}
+
+std::optional<bool> yaml_bool(const YAML::Node& value) {
+    std::optional<std::string> text = yaml_bool_text(value);
+    if (!text) {
+        return std::nullopt;
+    }
+    return *text == "true";
 }
 
 void read_properties(YamlReader& reader, const Entry& entry, KafkaConfig& out) {
@@ -207,6 +261,10 @@ void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& o
         read_tables(reader, *tables, out);
     }
     optional_int(reader, section, "status_interval_ms", out.status_interval_ms);
+    optional_bool(reader, section, "create_publication", out.create_publication);
+    optional_bool(reader, section, "create_slot", out.create_slot);
+    optional_int_at_least(reader, section, "heartbeat_interval_ms", 0, out.heartbeat_interval_ms);
+    optional_int_at_least(reader, section, "read_timeout_ms", 1000, out.read_timeout_ms);
 }
 
 void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
@@ -235,6 +293,36 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
 
 void read_log(YamlReader& reader, const Section& section, LogConfig& out) {
     optional_text(reader, section, "level", out.level, check_log_level);
+}
+
+void read_reconnect(YamlReader& reader, const Section& section, ReconnectConfig& out) {
+    optional_int(reader, section, "initial_backoff_ms", out.initial_backoff_ms);
+    optional_int(reader, section, "max_backoff_ms", out.max_backoff_ms);
+    if (out.max_backoff_ms < out.initial_backoff_ms) {
+        const Entry* entry = find(section, "max_backoff_ms");
+        reader.problem(entry != nullptr ? entry->value_line() : section.line,
+                       "reconnect.max_backoff_ms",
+                       "must be at least reconnect.initial_backoff_ms (" +
+                           std::to_string(out.initial_backoff_ms) + ")");
+    }
+}
+
+void read_metrics(YamlReader& reader, const Section& section, MetricsConfig& out) {
+    optional_text(reader, section, "listen", out.listen, check_listen_address);
+    if (const Entry* entry = find(section, "ready_max_lag_seconds")) {
+        std::optional<std::string> value = reader.text(*entry);
+        double number = 0;
+        if (value) {
+            const char* end = value->data() + value->size();
+            auto [ptr, ec] = std::from_chars(value->data(), end, number);
+            if (value->empty() || ptr != end || ec != std::errc() || !(number > 0)) {
+                reader.problem(entry->value_line(), entry->path,
+                               "'" + *value + "' is not a number of seconds above zero, e.g. 60");
+            } else {
+                out.ready_max_lag_seconds = number;
+            }
+        }
+    }
 }
 
 }  // namespace pgcs::config::detail

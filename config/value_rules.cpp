@@ -1,5 +1,6 @@
 // Validation of single configuration values; see value_rules.hpp.
 #include "config/value_rules.hpp"
+#include <charconv>
 
 #include <algorithm>
 #include <array>
@@ -213,6 +214,36 @@ std::optional<std::string> check_kafka_property(std::string_view name, std::stri
         return std::string(
             "must stay false: the daemon confirms progress to PostgreSQL only from successful "
             "delivery reports; remove this property");
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_listen_address(const std::string& value) {
+    const auto colon = value.rfind(':');
+    const std::string advice = "; give host:port, e.g. 127.0.0.1:9187 or [::1]:9187";
+    if (colon == std::string::npos || colon == 0) {
+        return "'" + value + "' is not host:port" + advice;
+    }
+    const std::string host = value.substr(0, colon);
+    const std::string port = value.substr(colon + 1);
+    int number = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (port.empty() || ptr != port.data() + port.size() || ec != std::errc() || number < 1 ||
+        number > 65535) {
+        return "port '" + port + "' is not a number 1..65535" + advice;
+    }
+    if (host.front() == '[') {
+        if (host.back() != ']' || host.size() < 3) {
+            return "'" + host + "' is not a bracketed IPv6 address" + advice;
+        }
+        return std::nullopt;
+    }
+    for (char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '-';
+        if (!ok) {
+            return "host '" + host + "' is not an address or host name" + advice;
+        }
     }
     return std::nullopt;
 }

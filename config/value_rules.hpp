@@ -32,4 +32,7 @@ std::optional<TableName> parse_table_name(std::string_view text, std::string& er
 // sets itself from other keys.
 std::optional<std::string> check_kafka_property(std::string_view name, std::string_view value);
 
+// metrics.listen: "host:port" with an IPv4 address, a host name or [IPv6], port 1..65535.
+std::optional<std::string> check_listen_address(const std::string& value);
+
 }  // namespace pgcs::config::detail

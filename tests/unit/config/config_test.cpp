@@ -663,3 +663,46 @@ TEST_CASE("the example configuration loads", "[config]") {
 TEST_CASE("process_env reads the process environment", "[config]") {
     CHECK_FALSE(pgcs::config::process_env("PGCS_CONFIG_TEST_SURELY_UNSET_VARIABLE").has_value());
 }
+
+TEST_CASE("service keys: defaults, values and mistakes", "[config]") {
+    const Config defaults = load(kMinimal);
+    CHECK(defaults.postgres.create_publication);
+    CHECK(defaults.postgres.create_slot);
+    CHECK(defaults.postgres.heartbeat_interval_ms == 10000);
+    CHECK(defaults.postgres.read_timeout_ms == 30000);
+    CHECK(defaults.reconnect.initial_backoff_ms == 500);
+    CHECK(defaults.reconnect.max_backoff_ms == 30000);
+    CHECK(defaults.metrics.listen.empty());
+    CHECK(defaults.metrics.ready_max_lag_seconds == 60);
+
+    const Config set = load(minimal_with("  create_publication: false\n  create_slot: no\n"
+                                         "  heartbeat_interval_ms: 0\n  read_timeout_ms: 5000\n") +
+                            "reconnect:\n  initial_backoff_ms: 100\n  max_backoff_ms: 2000\n"
+                            "metrics:\n  listen: \"[::1]:9187\"\n  ready_max_lag_seconds: 2.5\n");
+    CHECK_FALSE(set.postgres.create_publication);
+    CHECK_FALSE(set.postgres.create_slot);
+    CHECK(set.postgres.heartbeat_interval_ms == 0);
+    CHECK(set.postgres.read_timeout_ms == 5000);
+    CHECK(set.reconnect.initial_backoff_ms == 100);
+    CHECK(set.reconnect.max_backoff_ms == 2000);
+    CHECK(set.metrics.listen == "[::1]:9187");
+    CHECK(set.metrics.ready_max_lag_seconds == 2.5);
+
+    expect_problem(minimal_with("  create_slot: maybe\n"), 3, "postgres.create_slot",
+                   "expected true or false");
+    expect_problem(minimal_with("  read_timeout_ms: 10\n"), 3, "postgres.read_timeout_ms",
+                   "at least 1000");
+    expect_problem(minimal_with("  heartbeat_interval_ms: -1\n"), 3,
+                   "postgres.heartbeat_interval_ms", "at least 0");
+    expect_problem(std::string(kMinimal) + "reconnect:\n  initial_backoff_ms: 500\n"
+                                           "  max_backoff_ms: 100\n",
+                   8, "reconnect.max_backoff_ms", "at least reconnect.initial_backoff_ms");
+    expect_problem(std::string(kMinimal) + "metrics:\n  listen: localhost\n", 7, "metrics.listen",
+                   "host:port");
+    expect_problem(std::string(kMinimal) + "metrics:\n  listen: 127.0.0.1:99999\n", 7,
+                   "metrics.listen", "1..65535");
+    expect_problem(std::string(kMinimal) + "metrics:\n  ready_max_lag_seconds: 0\n", 7,
+                   "metrics.ready_max_lag_seconds", "above zero");
+    expect_problem(std::string(kMinimal) + "metrics:\n  lisen: 127.0.0.1:1\n", 7, "metrics.lisen",
+                   "did you mean");
+}

@@ -1,0 +1,278 @@
+// Running it as a service: every start-up error is clear and permanent ones exit 1 at once;
+// transient ones (lost connection, silent server, Kafka unreachable) are retried.
+#include <signal.h>
+
+#include <regex>
+#include <set>
+
+#include "support/capture_fixture.hpp"
+
+using namespace pgcs::testing;
+
+namespace {
+
+std::string with_param(std::string conninfo, const std::string& key, const std::string& value) {
+    const std::regex existing("(^|\\s)" + key + "=\\S+");
+    if (std::regex_search(conninfo, existing)) {
+        return std::regex_replace(conninfo, existing, "$1" + key + "=" + value);
+    }
+    return conninfo + " " + key + "=" + value;
+}
+
+// Runs the daemon on a config built from `conninfo` and waits for it to exit by itself.
+RunResult run_until_exit(const std::string& conninfo, const std::string& slot,
+                         const std::string& table, const std::string& postgres_extra = "") {
+    const std::string config = write_temp_file(
+        "config.yaml", "postgres:\n  conninfo: \"" + conninfo + "\"\n  slot: " + slot +
+                           "\n  publication: " + slot + "\n  tables: [" + table + "]\n" +
+                           postgres_extra + "kafka:\n  brokers: \"" + brokers() +
+                           "\"\n  topic_prefix: ops\nreconnect:\n  initial_backoff_ms: 100\n");
+    DaemonProcess daemon({bin_dir() + "/pgchangeset", "run", "--config", config},
+                         "/tmp/pgcs-test-" + unique_suffix() + ".log");
+    return daemon.wait(std::chrono::seconds(60));
+}
+
+void check_nothing_created(PgClient& pg, const std::string& slot) {
+    CHECK(pg.value("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'") ==
+          "0");
+    CHECK(pg.value("SELECT count(*) FROM pg_publication WHERE pubname = '" + slot + "'") == "0");
+}
+
+bool contains(const std::string& s, const std::string& part) {
+    return s.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("wrong password: exit 1 at once with what to do, password never printed") {
+    PgClient pg(pg_conninfo());
+    const std::string slot = "pgcs_" + unique_suffix();
+    const auto r = run_until_exit(with_param(pg_conninfo(), "password", "Wr0ngSecret"), slot,
+                                  "public.whatever");
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.log, "password authentication failed"));
+    CHECK(contains(r.log, "what to do: check the user and password"));
+    CHECK_FALSE(contains(r.log, "Wr0ngSecret"));
+    check_nothing_created(pg, slot);
+}
+
+TEST_CASE("a user without REPLICATION: exit 1 naming the missing attribute") {
+    PgClient pg(pg_conninfo());
+    const std::string sfx = unique_suffix();
+    const std::string role = "norepl_" + sfx;
+    pg.exec("CREATE ROLE " + role + " LOGIN PASSWORD 'pw'");
+    pg.exec("CREATE TABLE t_" + sfx + " (id int PRIMARY KEY)");
+    const auto r =
+        run_until_exit(with_param(with_param(pg_conninfo(), "user", role), "password", "pw"),
+                       "pgcs_" + sfx, "public.t_" + sfx);
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.log, "REPLICATION"));
+    check_nothing_created(pg, "pgcs_" + sfx);
+    pg.exec("DROP TABLE t_" + sfx);
+    pg.exec("DROP ROLE " + role);
+}
+
+TEST_CASE("a missing database: exit 1 naming it") {
+    const auto r = run_until_exit(with_param(pg_conninfo(), "dbname", "no_such_db"),
+                                  "pgcs_" + unique_suffix(), "public.t");
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.log, "database \"no_such_db\" does not exist"));
+    CHECK(contains(r.log, "what to do:"));
+}
+
+TEST_CASE("wal_level below logical: exit 1 saying how to fix it") {
+    // A second, throwaway cluster with wal_level=replica.
+    const std::string dir = "/tmp/pgcs-walrepl-" + unique_suffix();
+    const std::string env =
+        "PGCS_RUNTIME_DIR=" + dir + " PGCS_PG_PORT=56432 PGCS_PG_WAL_LEVEL=replica ";
+    REQUIRE(std::system(
+                (env + "bash " PGCS_SOURCE_DIR "/deploy/pg-start.sh >/dev/null 2>&1").c_str()) ==
+            0);
+    const std::string conninfo = read_first_line(dir + "/pg/conninfo", "conninfo");
+    PgClient other(conninfo);
+    other.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    const std::string slot = "pgcs_" + unique_suffix();
+    const auto r = run_until_exit(conninfo, slot, "public.t");
+    std::system(
+        (env + "bash " PGCS_SOURCE_DIR "/deploy/pg-stop.sh --destroy >/dev/null 2>&1").c_str());
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.log, "wal_level is 'replica'"));
+    CHECK(contains(r.log, "wal_level = logical"));
+}
+
+TEST_CASE("publication missing with create_publication off: exit 1, nothing created") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.postgres_extra = "  create_publication: false\n";
+    fx.start_daemon(/*wait_active=*/false);
+    auto r = fx.daemon().wait(std::chrono::seconds(30));
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.log, "create_publication is false"));
+    check_nothing_created(fx.pg(), fx.slot());
+}
+
+TEST_CASE("a table without key is captured with a warning and null keys") {
+    CaptureFixture fx("CREATE TABLE {table} (v text); ALTER TABLE {table} REPLICA IDENTITY FULL");
+    fx.start_daemon();
+    CHECK(fx.wait_for_log("has neither a primary key nor a replica identity index"));
+    fx.exec("INSERT INTO {table} VALUES ('x')");
+    auto records = fx.read(1);
+    REQUIRE(records.size() == 1);
+    CHECK_FALSE(records[0].key.has_value());
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
+
+TEST_CASE("a lost replication connection is re-established and nothing is lost") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} VALUES (1)");
+    REQUIRE(fx.read(1).size() == 1);
+    fx.exec(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name "
+        "= '" +
+        fx.slot() + "'");
+    fx.exec("INSERT INTO {table} VALUES (2)");
+    CHECK(fx.wait_for_log("reconnecting in"));
+    fx.exec("INSERT INTO {table} VALUES (3)");
+    auto records = fx.read(3);
+    INFO(fx.daemon_log());
+    CHECK(records.size() == 3);
+    CHECK(fx.daemon_running());
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
+
+TEST_CASE("a silent server is detected by the read timeout and the stream reconnects") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.postgres_extra = "  read_timeout_ms: 2000\n";
+    fx.start_daemon();
+    const std::string pid = fx.pg().value(
+        "SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + fx.slot() + "'");
+    REQUIRE_FALSE(pid.empty());
+    // Freeze the walsender: its socket stays open but nothing comes from it.
+    REQUIRE(kill(std::stoi(pid), SIGSTOP) == 0);
+    const bool detected = fx.wait_for_log("no message from PostgreSQL for");
+    kill(std::stoi(pid), SIGCONT);  // it then finds its client gone and exits
+    INFO(fx.daemon_log());
+    CHECK(detected);
+    fx.exec("INSERT INTO {table} VALUES (1)");
+    CHECK(fx.read(1).size() == 1);
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
+
+TEST_CASE("a slot dropped while running stops the daemon; no new slot is created") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.start_daemon();
+    const std::string q =
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + fx.slot() + "'";
+    // The daemon reconnects quickly: terminate and drop until the drop wins.
+    for (int i = 0; i < 50 && fx.pg().value(q) != "0"; ++i) {
+        try {
+            fx.exec(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+                "slot_name = '" +
+                fx.slot() + "'");
+            fx.exec("SELECT pg_drop_replication_slot('" + fx.slot() + "')");
+        } catch (const std::exception&) {
+            // still active: try again
+        }
+    }
+    REQUIRE(fx.pg().value(q) == "0");
+    auto r = fx.daemon().wait(std::chrono::seconds(30));
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK((contains(r.log, "was dropped") || contains(r.log, "never creates one silently")));
+    CHECK(fx.pg().value(q) == "0");
+}
+
+TEST_CASE("Kafka unreachable at start: the daemon waits and retries, SIGTERM exits 0") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.brokers_override = "127.0.0.1:1";
+    fx.start_daemon(/*wait_active=*/false);
+    CHECK(fx.wait_for_log("Kafka is unreachable"));
+    CHECK(fx.daemon_running());
+    auto r = fx.stop_daemon();
+    INFO(r.log);
+    CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("a message Kafka refuses stops the stream without acknowledging it") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
+    fx.kafka_extra = "  properties:\n    message.max.bytes: 2000\n";
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} VALUES (1, 'small')");
+    REQUIRE(fx.read(1).size() == 1);
+    const std::string before = fx.pg().value("SELECT pg_current_wal_lsn()");
+    fx.exec("INSERT INTO {table} VALUES (2, repeat('x', 5000))");
+    auto r = fx.daemon().wait(std::chrono::seconds(30));
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.log, "Kafka did not accept an event"));
+    CHECK(contains(r.log, "MSG_SIZE_TOO_LARGE"));
+    // The slot did not move past the refused transaction.
+    CHECK(fx.pg().value("SELECT confirmed_flush_lsn <= '" + before +
+                        "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx.slot() +
+                        "'") == "t");
+}
+
+TEST_CASE("an idle slot advances while another table outside the publication is written") {
+    CaptureFixture fx(
+        "CREATE TABLE {table} (id int PRIMARY KEY); "
+        "CREATE TABLE {table}_busy (id serial PRIMARY KEY, pad text)");
+    fx.postgres_extra = "  heartbeat_interval_ms: 500\n";
+    fx.start_daemon();
+    const std::string q =
+        "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE "
+        "slot_name = '" +
+        fx.slot() + "'";
+    const std::string start = fx.pg().value(q);
+    for (int i = 0; i < 20; ++i) {
+        fx.exec(
+            "INSERT INTO {table}_busy (pad) SELECT repeat('x', 200) FROM "
+            "generate_series(1, 500)");
+    }
+    const std::string written = fx.pg().value("SELECT pg_current_wal_lsn()");
+    const bool advanced = fx.pg().wait_for("SELECT confirmed_flush_lsn >= '" + written +
+                                               "'::pg_lsn FROM pg_replication_slots "
+                                               "WHERE slot_name = '" +
+                                               fx.slot() + "'",
+                                           [](const std::string& v) { return v == "t"; });
+    INFO("slot started at " << start << ", WAL written up to " << written << "\n"
+                            << fx.daemon_log());
+    CHECK(advanced);
+    fx.exec("DROP TABLE {table}_busy");
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
+
+TEST_CASE("SIGTERM under load exits 0 with the final acknowledgement; a restart repeats none") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
+    fx.start_daemon();
+    for (int i = 0; i < 20; ++i) {
+        fx.exec("INSERT INTO {table} SELECT g, 'v' FROM generate_series(" +
+                std::to_string(i * 500 + 1) + ", " + std::to_string(i * 500 + 500) + ") g");
+    }
+    auto r = fx.stop_daemon(SIGTERM);
+    INFO(r.log);
+    CHECK(r.exit_code == 0);
+    // The final status update reached PostgreSQL: the slot stands where the log says.
+    std::smatch m;
+    REQUIRE(std::regex_search(r.log, m, std::regex("acknowledged up to ([0-9A-F]+/[0-9A-F]+)")));
+    CHECK(fx.pg().value("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" +
+                        fx.slot() + "'") == m[1].str());
+    // Restart and read everything: every row at least once, and what was acknowledged at the
+    // stop is not sent again.
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} VALUES (0, 'marker')");
+    auto records = fx.read(10001, std::chrono::seconds(60));
+    INFO(fx.daemon_log());
+    std::set<std::string> keys;
+    for (const auto& rec : records) {
+        keys.insert(rec.key.value_or(""));
+    }
+    CHECK(keys.size() == 10001);
+    CHECK(records.size() == 10001);  // a clean stop acknowledges all it delivered: no repeats
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
