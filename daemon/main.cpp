@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/status_command.hpp"
 #include "daemon/stream_loop.hpp"
 
 namespace {
@@ -48,6 +49,7 @@ constexpr const char* kUsage =
     "usage:\n"
     "  pgchangeset run --config FILE [--log-level LEVEL]   stream until SIGTERM/SIGINT\n"
     "  pgchangeset check-config --config FILE              validate a config; exit 0 or 2\n"
+    "  pgchangeset status --config FILE                    slot, lag, publication; exit 0 or 1\n"
     "  pgchangeset --version\n"
     "\n"
     "LEVEL: trace, debug, info, warn, error, critical, off (overrides log.level).\n"
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
         std::cerr << "pgchangeset: " << error << "\n" << kUsage;
         return kExitConfig;
     }
-    if (args.command != "run" && args.command != "check-config") {
+    if (args.command != "run" && args.command != "check-config" && args.command != "status") {
         std::cerr << "pgchangeset: unknown command '" << args.command << "'\n" << kUsage;
         return kExitConfig;
     }
@@ -146,6 +148,9 @@ int main(int argc, char** argv) {
     if (args.command == "check-config") {
         std::cout << args.config << ": ok\n";
         return 0;
+    }
+    if (args.command == "status") {
+        return pgcs::daemon::run_status(config, std::cout);
     }
 
     setup_logging(args.log_level.empty() ? config.log.level : args.log_level);

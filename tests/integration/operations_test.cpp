@@ -276,3 +276,31 @@ TEST_CASE("SIGTERM under load exits 0 with the final acknowledgement; a restart 
     CHECK(records.size() == 10001);  // a clean stop acknowledges all it delivered: no repeats
     CHECK(fx.stop_daemon().exit_code == 0);
 }
+
+TEST_CASE("status shows the slot, its lag and the publication; exit 1 without a slot") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.start_daemon();
+    const std::string config = write_temp_file("config.yaml", fx.config_text());
+    DaemonProcess status({bin_dir() + "/pgchangeset", "status", "--config", config},
+                         "/tmp/pgcs-test-" + unique_suffix() + ".log");
+    auto r = status.wait(std::chrono::seconds(30));
+    INFO(r.log);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.log, "slot: " + fx.slot() + "\n"));
+    CHECK(contains(r.log, "slot_exists: yes"));
+    CHECK(contains(r.log, "slot_active: t"));
+    CHECK(contains(r.log, "wal_level: logical"));
+    CHECK(contains(r.log, "lag_bytes: "));
+    CHECK(contains(r.log, "publication_tables: public." + fx.table()));
+    CHECK(fx.stop_daemon().exit_code == 0);
+
+    const std::string missing = write_temp_file(
+        "config.yaml", "postgres:\n  conninfo: \"" + pg_conninfo() + "\"\n  slot: no_such_" +
+                           unique_suffix() + "\nkafka:\n  brokers: x:1\n  topic_prefix: x\n");
+    DaemonProcess status2({bin_dir() + "/pgchangeset", "status", "--config", missing},
+                          "/tmp/pgcs-test-" + unique_suffix() + ".log");
+    auto r2 = status2.wait(std::chrono::seconds(30));
+    INFO(r2.log);
+    CHECK(r2.exit_code == 1);
+    CHECK(contains(r2.log, "slot_exists: no"));
+}
