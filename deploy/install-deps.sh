@@ -26,7 +26,7 @@ packages=(
     # build
     build-essential cmake ninja-build pkg-config git ca-certificates
     libpq-dev librdkafka-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2
-    libsystemd-dev rapidjson-dev libssl-dev
+    libsystemd-dev rapidjson-dev libssl-dev libcivetweb-dev
     # PostgreSQL for the tests
     postgresql-15 postgresql-client-15 postgresql-15-wal2json
     # tools

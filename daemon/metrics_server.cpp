@@ -1,0 +1,100 @@
+// civetweb request handlers for the three endpoints.
+// https://github.com/civetweb/civetweb/blob/master/docs/api/mg_set_request_handler.md
+#include "daemon/metrics_server.hpp"
+
+#include <civetweb.h>
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+namespace pgcs::daemon {
+
+namespace {
+
+int reply(mg_connection* conn, int status, const char* reason, const char* type,
+          const std::string& body) {
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+              status, reason, type, body.size());
+    mg_write(conn, body.data(), body.size());
+    return status;
+}
+
+bool is_get(mg_connection* conn) {
+    const mg_request_info* info = mg_get_request_info(conn);
+    return std::strcmp(info->request_method, "GET") == 0 ||
+           std::strcmp(info->request_method, "HEAD") == 0;
+}
+
+int handle(mg_connection* conn, void* cbdata, const char* which) {
+    const auto* server = static_cast<const MetricsServer*>(cbdata);
+    if (!is_get(conn)) {
+        return reply(conn, 405, "Method Not Allowed", "text/plain", "only GET\n");
+    }
+    if (std::strcmp(which, "metrics") == 0) {
+        return reply(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+                     server->metrics().render());
+    }
+    if (std::strcmp(which, "healthz") == 0) {
+        return reply(conn, 200, "OK", "text/plain", "ok\n");
+    }
+    const Metrics& m = server->metrics();
+    if (!m.streaming()) {
+        return reply(conn, 503, "Service Unavailable", "text/plain", "not streaming\n");
+    }
+    if (m.lag_seconds() > server->ready_max_lag_seconds()) {
+        char line[128];
+        std::snprintf(line, sizeof line, "lag %.1f s over the bound %.1f s\n", m.lag_seconds(),
+                      server->ready_max_lag_seconds());
+        return reply(conn, 503, "Service Unavailable", "text/plain", line);
+    }
+    return reply(conn, 200, "OK", "text/plain", "ready\n");
+}
+
+int metrics_handler(mg_connection* c, void* d) {
+    return handle(c, d, "metrics");
+}
+int healthz_handler(mg_connection* c, void* d) {
+    return handle(c, d, "healthz");
+}
+int readyz_handler(mg_connection* c, void* d) {
+    return handle(c, d, "readyz");
+}
+
+// civetweb logs to stderr by default; our own log says what matters.
+int quiet_log(const mg_connection* /*conn*/, const char* /*message*/) {
+    return 1;
+}
+
+}  // namespace
+
+MetricsServer::MetricsServer(const std::string& listen, const Metrics& metrics,
+                             double ready_max_lag_seconds)
+    : metrics_(metrics), ready_max_lag_seconds_(ready_max_lag_seconds) {
+    mg_init_library(0);
+    const char* options[] = {"listening_ports",   listen.c_str(), "num_threads", "2",
+                             "enable_keep_alive", "no",           nullptr};
+    mg_callbacks callbacks{};
+    callbacks.log_message = quiet_log;
+    ctx_ = mg_start(&callbacks, nullptr, options);
+    if (ctx_ == nullptr) {
+        mg_exit_library();
+        throw std::runtime_error("cannot serve metrics on " + listen +
+                                 " (metrics.listen): the port is in use or the address is not "
+                                 "this host's; choose another or remove metrics.listen");
+    }
+    mg_set_request_handler(ctx_, "/metrics$", metrics_handler, this);
+    mg_set_request_handler(ctx_, "/healthz$", healthz_handler, this);
+    mg_set_request_handler(ctx_, "/readyz$", readyz_handler, this);
+}
+
+MetricsServer::~MetricsServer() {
+    if (ctx_ != nullptr) {
+        mg_stop(ctx_);
+        mg_exit_library();
+    }
+}
+
+}  // namespace pgcs::daemon

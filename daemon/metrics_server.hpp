@@ -1,0 +1,31 @@
+// /metrics, /healthz and /readyz over HTTP with civetweb (Debian's libcivetweb), on
+// metrics.listen. Requests are served on civetweb's own threads, reading Metrics only.
+#pragma once
+
+#include <string>
+
+#include "daemon/metrics.hpp"
+
+struct mg_context;
+
+namespace pgcs::daemon {
+
+class MetricsServer {
+  public:
+    // Listens on "host:port" ("[::1]:port" for IPv6). Throws std::runtime_error naming the
+    // address when it cannot listen (port in use, bad address).
+    MetricsServer(const std::string& listen, const Metrics& metrics, double ready_max_lag_seconds);
+    ~MetricsServer();
+    MetricsServer(const MetricsServer&) = delete;
+    MetricsServer& operator=(const MetricsServer&) = delete;
+
+    const Metrics& metrics() const { return metrics_; }
+    double ready_max_lag_seconds() const { return ready_max_lag_seconds_; }
+
+  private:
+    const Metrics& metrics_;
+    double ready_max_lag_seconds_;
+    mg_context* ctx_ = nullptr;
+};
+
+}  // namespace pgcs::daemon

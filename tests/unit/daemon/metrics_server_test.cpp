@@ -1,0 +1,89 @@
+#include "daemon/metrics_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using pgcs::daemon::Metrics;
+using pgcs::daemon::MetricsServer;
+
+namespace {
+
+// A free loopback port: bind to port 0 and ask which one the kernel chose.
+int free_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// A minimal HTTP/1.1 client: returns the whole response.
+std::string http(int port, const std::string& method, const std::string& path) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string request =
+        method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    REQUIRE(write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size()));
+    std::string response;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
+        response.append(buf, static_cast<std::size_t>(n));
+    }
+    close(fd);
+    return response;
+}
+
+bool starts_with(const std::string& s, const std::string& p) {
+    return s.rfind(p, 0) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("/metrics, /healthz and /readyz answer over HTTP") {
+    Metrics metrics;
+    const int port = free_port();
+    MetricsServer server("127.0.0.1:" + std::to_string(port), metrics, 5.0);
+
+    const std::string m = http(port, "GET", "/metrics");
+    CHECK(starts_with(m, "HTTP/1.1 200"));
+    CHECK(m.find("text/plain; version=0.0.4") != std::string::npos);
+    CHECK(m.find("\npgchangeset_up 0\n") != std::string::npos);
+
+    CHECK(starts_with(http(port, "GET", "/healthz"), "HTTP/1.1 200"));
+
+    const std::string not_ready = http(port, "GET", "/readyz");
+    CHECK(starts_with(not_ready, "HTTP/1.1 503"));
+    CHECK(not_ready.find("not streaming") != std::string::npos);
+
+    metrics.set_streaming(true);
+    metrics.set_lag_seconds(1.0);
+    CHECK(starts_with(http(port, "GET", "/readyz"), "HTTP/1.1 200"));
+    metrics.set_lag_seconds(9.0);
+    const std::string lagging = http(port, "GET", "/readyz");
+    CHECK(starts_with(lagging, "HTTP/1.1 503"));
+    CHECK(lagging.find("lag 9.0 s over the bound 5.0 s") != std::string::npos);
+
+    CHECK(starts_with(http(port, "POST", "/metrics"), "HTTP/1.1 405"));
+    CHECK(starts_with(http(port, "GET", "/nothing"), "HTTP/1.1 404"));
+}
+
+TEST_CASE("a port in use is a clear error") {
+    Metrics metrics;
+    const int port = free_port();
+    MetricsServer first("127.0.0.1:" + std::to_string(port), metrics, 5.0);
+    CHECK_THROWS_WITH(MetricsServer("127.0.0.1:" + std::to_string(port), metrics, 5.0),
+                      Catch::Contains("cannot serve metrics on 127.0.0.1:" + std::to_string(port)));
+}
