@@ -6,10 +6,13 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/daemon_observer.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/status_command.hpp"
 #include "daemon/stream_loop.hpp"
 
@@ -156,6 +159,19 @@ int main(int argc, char** argv) {
     setup_logging(args.log_level.empty() ? config.log.level : args.log_level);
     install_signal_handlers();
     spdlog::info("pgchangeset {} starting", PGCS_VERSION);
-    pgcs::daemon::StreamObserver observer;
+    pgcs::daemon::Metrics metrics;
+    std::unique_ptr<pgcs::daemon::MetricsServer> metrics_server;
+    if (!config.metrics.listen.empty()) {
+        try {
+            metrics_server = std::make_unique<pgcs::daemon::MetricsServer>(
+                config.metrics.listen, metrics, config.metrics.ready_max_lag_seconds);
+            spdlog::info("metrics on http://{}/metrics", config.metrics.listen);
+        } catch (const std::exception& e) {
+            spdlog::error("{}", e.what());
+            return pgcs::daemon::kExitFailure;
+        }
+    }
+    pgcs::daemon::SystemdNotifier notifier;
+    pgcs::daemon::DaemonObserver observer(metrics, notifier, args.config, args.log_level);
     return pgcs::daemon::run_stream(config, {g_stop, g_reload}, observer);
 }

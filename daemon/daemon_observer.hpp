@@ -1,0 +1,39 @@
+// What the stream loop reports, turned into metrics, systemd notifications and log-level
+// reloads. The loop itself knows nothing of HTTP or systemd.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "daemon/metrics.hpp"
+#include "daemon/stream_loop.hpp"
+#include "daemon/systemd_notify.hpp"
+
+namespace pgcs::daemon {
+
+class DaemonObserver : public StreamObserver {
+  public:
+    // On reload (SIGHUP) `config_path` is re-read for log.level, unless `log_level_override`
+    // (--log-level) is set.
+    DaemonObserver(Metrics& metrics, SystemdNotifier& notifier, std::string config_path,
+                   std::string log_level_override);
+
+    void state(std::string_view line) override;
+    void streaming(bool on) override;
+    void event(std::string_view op, std::string_view table, std::size_t bytes) override;
+    void progress(const StreamProgress& p) override;
+    void kafka_error() override;
+    void reconnect(std::string_view target) override;
+    void reload() override;
+
+  private:
+    Metrics& metrics_;
+    SystemdNotifier& notifier_;
+    std::string config_path_;
+    std::string log_level_override_;
+    bool ready_sent_ = false;
+    std::string state_ = "starting";
+    std::chrono::steady_clock::time_point last_status_{};
+};
+
+}  // namespace pgcs::daemon
