@@ -29,13 +29,13 @@ inline rapidjson::Document parse_json(const std::string& text) {
 class CaptureFixture {
   public:
     // `create_sql` uses {table} for the table's (unqualified) name.
-    explicit CaptureFixture(const std::string& create_sql, const std::string& extra_config = "")
+    explicit CaptureFixture(const std::string& create_sql, const std::string& extra = "")
         : suffix_(unique_suffix()),
           table_("t_" + suffix_),
           slot_("pgcs_" + suffix_),
           prefix_("it_" + suffix_),
-          pg_(pg_conninfo()),
-          extra_config_(extra_config) {
+          pg_(pg_conninfo()) {
+        extra_config = extra;
         pg_.exec(replace_table(create_sql));
     }
 
@@ -72,7 +72,7 @@ class CaptureFixture {
         y << kafka_extra;
         y << "log:\n";
         y << "  level: debug\n";
-        y << extra_config_;
+        y << extra_config;
         return y.str();
     }
 
@@ -124,6 +124,8 @@ class CaptureFixture {
     std::string postgres_extra;
     std::string kafka_extra;
     std::string brokers_override;
+    // Top-level YAML appended to the config (e.g. a metrics: section).
+    std::string extra_config;
     const std::string& table() const { return table_; }
     const std::string& slot() const { return slot_; }
     PgClient& pg() { return pg_; }
@@ -149,7 +151,6 @@ class CaptureFixture {
     std::string slot_;
     std::string prefix_;
     PgClient pg_;
-    std::string extra_config_;
     std::string log_path_;
     std::unique_ptr<DaemonProcess> daemon_;
 };

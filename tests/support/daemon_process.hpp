@@ -102,6 +102,7 @@ class DaemonProcess {
     }
 
     bool running() { return pid_ > 0 && !reap(); }
+    pid_t pid() const { return pid_; }
     std::string log() const { return read_file(log_path_); }
 
   private:
