@@ -27,6 +27,8 @@ packages=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     libpq-dev librdkafka-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2
     libsystemd-dev rapidjson-dev libssl-dev libcivetweb-dev
+    # systemd-analyze, to verify the units
+    systemd
     # PostgreSQL for the tests
     postgresql-15 postgresql-client-15 postgresql-15-wal2json
     # tools

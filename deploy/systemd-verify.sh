@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Checks the systemd units with `systemd-analyze verify` (any output is a failure), pointing
+# their ExecStart at BINARY (default: build/bin/pgchangeset), and prints the exposure score
+# of `systemd-analyze security` for information.
+# Usage: deploy/systemd-verify.sh [BINARY]
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+binary=$(realpath "${1:-$repo/build/bin/pgchangeset}")
+command -v systemd-analyze >/dev/null || { echo "systemd-analyze is not installed (package systemd)" >&2; exit 1; }
+[ -x "$binary" ] || { echo "no executable at $binary: build first" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for unit in pgchangeset.service pgchangeset@.service; do
+  sed "s|/usr/local/bin/pgchangeset|$binary|g" "$repo/deploy/$unit" > "$work/$unit"
+done
+cp "$work/pgchangeset@.service" "$work/pgchangeset@example.service"
+status=0
+for unit in pgchangeset.service pgchangeset@example.service; do
+  out=$(cd "$work" && SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$work/$unit" 2>&1) || status=1
+  if [ -n "$out" ]; then
+    printf '%s: %s\n' "$unit" "$out" >&2
+    status=1
+  else
+    echo "$unit: systemd-analyze verify: clean"
+  fi
+done
+if systemd-analyze security --help 2>/dev/null | grep -q -- '--offline'; then
+  score=$(systemd-analyze security --offline=yes "$work/pgchangeset.service" 2>/dev/null | tail -n 1 || true)
+  echo "pgchangeset.service: ${score:-no exposure score}"
+fi
+exit $status
