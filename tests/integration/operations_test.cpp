@@ -304,3 +304,39 @@ TEST_CASE("status shows the slot, its lag and the publication; exit 1 without a 
     CHECK(r2.exit_code == 1);
     CHECK(contains(r2.log, "slot_exists: no"));
 }
+
+TEST_CASE("a second daemon on a busy slot waits as a standby and takes over, losing nothing") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.start_daemon();
+    DaemonProcess standby({bin_dir() + "/pgchangeset", "run", "--config", fx.config_path()},
+                          "/tmp/pgcs-test-standby-" + unique_suffix() + ".log");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!contains(standby.log(), "waiting as a standby") &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(standby.log());
+    REQUIRE(contains(standby.log(), "waiting as a standby"));
+    fx.exec("INSERT INTO {table} VALUES (1)");
+    REQUIRE(fx.read(1).size() == 1);
+    CHECK(fx.stop_daemon().exit_code == 0);  // the holder stops: the standby takes over
+    fx.exec("INSERT INTO {table} VALUES (2)");
+    auto records = fx.read(2);
+    CHECK(records.size() == 2);
+    CHECK(standby.running());
+    CHECK(standby.stop().exit_code == 0);
+}
+
+TEST_CASE("SIGHUP re-reads the log level") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.extra_config = "";
+    fx.start_daemon();
+    // The fixture's config says debug; switch it to warn and signal.
+    std::string text = read_file(fx.config_path());
+    text.replace(text.find("level: debug"), 12, "level: warn");
+    std::ofstream(fx.config_path()) << text;
+    kill(fx.daemon().pid(), SIGHUP);
+    CHECK(fx.wait_for_log("SIGHUP: log level is now warn"));
+    CHECK(fx.daemon_running());
+    CHECK(fx.stop_daemon().exit_code == 0);
+}

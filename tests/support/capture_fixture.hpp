@@ -82,7 +82,8 @@ class CaptureFixture {
     }
 
     void start_daemon_with_tables(const std::vector<std::string>& tables, bool wait_active = true) {
-        const std::string config = write_temp_file("config.yaml", config_text(tables));
+        config_path_ = write_temp_file("config.yaml", config_text(tables));
+        const std::string& config = config_path_;
         log_path_ = "/tmp/pgcs-test-" + suffix_ + ".log";
         daemon_ = std::make_unique<DaemonProcess>(
             std::vector<std::string>{bin_dir() + "/pgchangeset", "run", "--config", config},
@@ -130,6 +131,7 @@ class CaptureFixture {
     const std::string& slot() const { return slot_; }
     PgClient& pg() { return pg_; }
     DaemonProcess& daemon() { return *daemon_; }
+    const std::string& config_path() const { return config_path_; }
     bool daemon_running() { return daemon_ && daemon_->running(); }
     // Waits until the daemon's log contains `text`.
     bool wait_for_log(const std::string& text,
@@ -152,6 +154,7 @@ class CaptureFixture {
     std::string prefix_;
     PgClient pg_;
     std::string log_path_;
+    std::string config_path_;
     std::unique_ptr<DaemonProcess> daemon_;
 };
 
