@@ -125,9 +125,12 @@ void StreamLoop::on_delivery(const sink::DeliveryReport& r) {
         return;
     }
     observer_.kafka_error();
-    tracker_->on_failed(r.ticket, std::string(rd_kafka_err2name(r.error)) + " (" +
-                                      rd_kafka_err2str(r.error) + ") on topic " +
-                                      std::string(r.topic));
+    std::string what = std::string(rd_kafka_err2name(r.error)) + " (" + rd_kafka_err2str(r.error) +
+                       ") on topic " + std::string(r.topic);
+    if (const std::string remedy = sink::delivery_error_remedy(r.error); !remedy.empty()) {
+        what += "; " + remedy;
+    }
+    tracker_->on_failed(r.ticket, what);
 }
 
 void StreamLoop::connect_catalog() {

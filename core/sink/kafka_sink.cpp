@@ -117,10 +117,12 @@ ProduceResult KafkaSink::produce(std::string_view topic, bool has_key, std::stri
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return ProduceResult::QueueFull;
     }
+    const std::string remedy = delivery_error_remedy(err);
     throw SinkError("Kafka did not accept an event for topic '" + std::string(topic) +
                     "': " + rd_kafka_err2name(err) + " (" + rd_kafka_err2str(err) +
-                    "). Nothing from that transaction on is acknowledged; fix the cause (e.g. "
-                    "message.max.bytes in kafka.properties and on the topic) and restart");
+                    "). Nothing from that transaction on is acknowledged; " +
+                    (remedy.empty() ? std::string("fix the cause") : remedy) +
+                    ", then restart: the stream resumes from the last acknowledged commit");
 }
 
 bool KafkaSink::reachable(int timeout_ms, std::string& why) {
@@ -175,6 +177,23 @@ void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* o
     }
     // Transient errors (broker down, ...) are retried by librdkafka; delivery reports decide.
     spdlog::warn("Kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+}
+
+std::string delivery_error_remedy(rd_kafka_resp_err_t error) {
+    switch (error) {
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+            return "raise the topic's max.message.bytes (or the broker's message.max.bytes) and "
+                   "kafka.properties message.max.bytes above the largest event";
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+            return "grant the daemon's principal WRITE and DESCRIBE on the topic (kafka-acls "
+                   "--add --allow-principal ... --operation Write --operation Describe)";
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+            return "create the topic, or enable auto.create.topics.enable on the brokers";
+        default:
+            return "";
+    }
 }
 
 }  // namespace pgcs::sink

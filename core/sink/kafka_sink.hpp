@@ -39,6 +39,9 @@ struct DeliveryReport {
 
 using DeliveryHandler = std::function<void(const DeliveryReport&)>;
 
+// What an operator should do about a delivery error ("" when there is no specific advice).
+std::string delivery_error_remedy(rd_kafka_resp_err_t error);
+
 enum class ProduceResult { Queued, QueueFull };
 
 class KafkaSink {

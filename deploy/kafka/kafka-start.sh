@@ -138,6 +138,10 @@ transaction.state.log.num.partitions=4
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# ACLs are enforced but everything is allowed until an ACL names a resource: the suite denies one
+# topic prefix to check how the daemon handles authorization errors.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
 # small footprint: it shares a 2-core machine with PostgreSQL and the tests
 num.network.threads=2
 num.io.threads=2

@@ -6,12 +6,14 @@
 #include <set>
 
 #include "support/capture_fixture.hpp"
+#include "support/kafka_acl.hpp"
 
 using namespace pgcs::testing;
 
 namespace {
 
-std::string with_param(std::string conninfo, const std::string& key, const std::string& value) {
+std::string with_param(const std::string& conninfo, const std::string& key,
+                       const std::string& value) {
     const std::regex existing("(^|\\s)" + key + "=\\S+");
     if (std::regex_search(conninfo, existing)) {
         return std::regex_replace(conninfo, existing, "$1" + key + "=" + value);
@@ -212,7 +214,38 @@ TEST_CASE("a message Kafka refuses stops the stream without acknowledging it") {
     CHECK(r.exit_code == 1);
     CHECK(contains(r.log, "Kafka did not accept an event"));
     CHECK(contains(r.log, "MSG_SIZE_TOO_LARGE"));
+    CHECK(contains(r.log, "raise the topic's max.message.bytes"));
     // The slot did not move past the refused transaction.
+    CHECK(fx.pg().value("SELECT confirmed_flush_lsn <= '" + before +
+                        "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx.slot() +
+                        "'") == "t");
+}
+
+TEST_CASE("a topic Kafka denies by ACL stops the stream without acknowledging it", "[kafka-only]") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} VALUES (1, 'allowed')");
+    REQUIRE(fx.read(1).size() == 1);
+    KafkaAclAdmin admin(brokers());
+    admin.deny_write_prefix(fx.topic());
+    struct Cleanup {
+        KafkaAclAdmin& admin;
+        std::string prefix;
+        ~Cleanup() {
+            try {
+                admin.remove_deny_write_prefix(prefix);
+            } catch (...) {  // NOLINT(bugprone-empty-catch): best effort, the topic is unique
+            }
+        }
+    } cleanup{admin, fx.topic()};
+    const std::string before = fx.pg().value("SELECT pg_current_wal_lsn()");
+    fx.exec("INSERT INTO {table} VALUES (2, 'denied')");
+    auto r = fx.daemon().wait(std::chrono::seconds(60));
+    INFO(r.log);
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.log, "Kafka did not accept an event"));
+    CHECK(contains(r.log, "TOPIC_AUTHORIZATION_FAILED"));
+    CHECK(contains(r.log, "grant the daemon's principal WRITE"));
     CHECK(fx.pg().value("SELECT confirmed_flush_lsn <= '" + before +
                         "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx.slot() +
                         "'") == "t");
