@@ -131,6 +131,8 @@ Config load(std::string_view yaml, const std::string& file_name, const EnvLookup
     detail::read_postgres(reader, detail::open_section(reader, top, "postgres", top_line),
                           config.postgres);
     detail::read_kafka(reader, detail::open_section(reader, top, "kafka", top_line), config.kafka);
+    detail::read_buffer(reader, detail::open_section(reader, top, "buffer", top_line),
+                        config.buffer);
     detail::read_reconnect(reader, detail::open_section(reader, top, "reconnect", top_line),
                            config.reconnect);
     detail::read_metrics(reader, detail::open_section(reader, top, "metrics", top_line),

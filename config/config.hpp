@@ -2,6 +2,7 @@
 // load_config_file(); the README's configuration table documents the same keys.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -34,6 +35,12 @@ struct PostgresConfig {
     bool create_slot = true;             // false: a missing slot is an error
     int heartbeat_interval_ms = 10000;   // pg_logical_emit_message heartbeat; 0 = off
     int read_timeout_ms = 30000;         // no message from the server this long: reconnect
+    // pgoutput protocol v2 with streaming of large in-progress transactions (PostgreSQL 14+);
+    // false, or an older server: v1, the server decodes a transaction only once committed.
+    bool streaming = true;
+    bool binary = false;                      // pgoutput binary mode (PostgreSQL 14+)
+    bool messages = false;                    // publish pg_logical_emit_message messages
+    bool publish_via_partition_root = false;  // for a publication pgchangeset creates
 };
 
 struct KafkaConfig {
@@ -42,6 +49,13 @@ struct KafkaConfig {
     // Passed to librdkafka as they are, in file order, after the daemon's own defaults.
     std::vector<std::pair<std::string, std::string>> properties;
     int flush_timeout_ms = 30000;  // on shutdown, how long to wait for Kafka to acknowledge
+    std::string messages_topic;    // for postgres.messages; empty = <topic_prefix>.messages
+};
+
+// Where received transactions wait for their commit (and streamed ones for Stream Commit).
+struct BufferConfig {
+    std::uint64_t memory_limit_bytes = 64ULL << 20;  // above it, transactions spill to disk
+    std::string spill_directory = "/var/tmp";        // unlinked temporary files, one per txn
 };
 
 struct ReconnectConfig {
@@ -61,6 +75,7 @@ struct LogConfig {
 struct Config {
     PostgresConfig postgres;
     KafkaConfig kafka;
+    BufferConfig buffer;
     ReconnectConfig reconnect;
     MetricsConfig metrics;
     LogConfig log;

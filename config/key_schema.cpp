@@ -8,17 +8,19 @@
 namespace pgcs::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 5> kTopKeys = {"postgres", "kafka", "reconnect", "metrics",
-                                                      "log"};
-constexpr std::array<std::string_view, 10> kPostgresKeys = {
+constexpr std::array<std::string_view, 6> kTopKeys = {"postgres", "kafka",   "buffer",
+                                                      "reconnect", "metrics", "log"};
+constexpr std::array<std::string_view, 14> kPostgresKeys = {
     "conninfo",           "password_file", "slot",
     "publication",        "tables",        "status_interval_ms",
     "create_publication", "create_slot",   "heartbeat_interval_ms",
-    "read_timeout_ms"};
+    "read_timeout_ms",    "streaming",     "binary",
+    "messages",           "publish_via_partition_root"};
+constexpr std::array<std::string_view, 2> kBufferKeys = {"memory_limit", "spill_directory"};
 constexpr std::array<std::string_view, 2> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms"};
 constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_lag_seconds"};
-constexpr std::array<std::string_view, 4> kKafkaKeys = {"brokers", "topic_prefix", "properties",
-                                                        "flush_timeout_ms"};
+constexpr std::array<std::string_view, 5> kKafkaKeys = {"brokers", "topic_prefix", "properties",
+                                                        "flush_timeout_ms", "messages_topic"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 
 // Names people reach for from other tools, and the key that does the job here.
@@ -67,6 +69,9 @@ std::span<const std::string_view> known_keys(std::string_view section) {
     }
     if (section == "kafka") {
         return kKafkaKeys;
+    }
+    if (section == "buffer") {
+        return kBufferKeys;
     }
     if (section == "log") {
         return kLogKeys;

@@ -265,6 +265,30 @@ void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& o
     optional_bool(reader, section, "create_slot", out.create_slot);
     optional_int_at_least(reader, section, "heartbeat_interval_ms", 0, out.heartbeat_interval_ms);
     optional_int_at_least(reader, section, "read_timeout_ms", 1000, out.read_timeout_ms);
+    optional_bool(reader, section, "streaming", out.streaming);
+    optional_bool(reader, section, "binary", out.binary);
+    optional_bool(reader, section, "messages", out.messages);
+    optional_bool(reader, section, "publish_via_partition_root", out.publish_via_partition_root);
+}
+
+void read_buffer(YamlReader& reader, const Section& section, BufferConfig& out) {
+    if (const Entry* entry = find(section, "memory_limit")) {
+        if (std::optional<std::string> value = reader.text(*entry)) {
+            std::uint64_t bytes = 0;
+            if (std::optional<std::string> error = parse_byte_size(*value, bytes)) {
+                reader.problem(entry->value_line(), entry->path, std::move(*error));
+            } else {
+                out.memory_limit_bytes = bytes;
+            }
+        }
+    }
+    optional_text(reader, section, "spill_directory", out.spill_directory,
+                  [](const std::string& path) -> std::optional<std::string> {
+                      if (path.empty() || path[0] != '/') {
+                          return "must be an absolute path to a writable folder, e.g. /var/tmp";
+                      }
+                      return std::nullopt;
+                  });
 }
 
 void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
@@ -289,6 +313,7 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
         read_properties(reader, *properties, out);
     }
     optional_int(reader, section, "flush_timeout_ms", out.flush_timeout_ms);
+    optional_text(reader, section, "messages_topic", out.messages_topic, check_topic_name);
 }
 
 void read_log(YamlReader& reader, const Section& section, LogConfig& out) {

@@ -25,6 +25,7 @@ Section open_section(YamlReader& reader, const std::map<std::string, Entry, std:
 
 void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& out);
 void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out);
+void read_buffer(YamlReader& reader, const Section& section, BufferConfig& out);
 void read_log(YamlReader& reader, const Section& section, LogConfig& out);
 void read_reconnect(YamlReader& reader, const Section& section, ReconnectConfig& out);
 void read_metrics(YamlReader& reader, const Section& section, MetricsConfig& out);

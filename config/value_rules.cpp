@@ -1,8 +1,8 @@
 // Validation of single configuration values; see value_rules.hpp.
 #include "config/value_rules.hpp"
-#include <charconv>
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 
 namespace pgcs::config::detail {
@@ -124,6 +124,61 @@ std::optional<std::string> check_topic_prefix(std::string_view prefix) {
                " so that <topic_prefix>.<schema>.<table> stays within Kafka's " +
                std::to_string(kMaxTopicLength) + "-character topic limit for any table name";
     }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_topic_name(std::string_view topic) {
+    if (topic.empty()) {
+        return std::string("must not be empty; name a Kafka topic, or remove the key");
+    }
+    if (topic.size() > kMaxTopicLength) {
+        return "is " + std::to_string(topic.size()) + " characters long; Kafka allows at most " +
+               std::to_string(kMaxTopicLength);
+    }
+    auto bad = std::find_if(topic.begin(), topic.end(), [](char c) {
+        return !(is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
+    });
+    if (bad != topic.end()) {
+        return "'" + std::string(topic) + "' contains '" + std::string(1, *bad) +
+               "', which Kafka does not allow in a topic name; use only letters, digits, '.', "
+               "'_' and '-'";
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_byte_size(std::string_view text, std::uint64_t& bytes) {
+    const auto fail = [&] {
+        return "'" + std::string(text) +
+               "' is not a size; give bytes as digits or with a unit: kB, MB, GB (e.g. 64MB)";
+    };
+    std::uint64_t number = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, number);
+    if (ptr == text.data() || ec != std::errc()) {
+        return fail();
+    }
+    std::string_view unit(ptr, static_cast<std::size_t>(end - ptr));
+    while (!unit.empty() && unit.front() == ' ') {
+        unit.remove_prefix(1);
+    }
+    int shift = 0;
+    if (unit == "kB" || unit == "KB") {
+        shift = 10;
+    } else if (unit == "MB") {
+        shift = 20;
+    } else if (unit == "GB") {
+        shift = 30;
+    } else if (!unit.empty() && unit != "B") {
+        return fail();
+    }
+    if (number > (std::uint64_t{1} << (63 - shift))) {
+        return "'" + std::string(text) + "' is too large";
+    }
+    number <<= shift;
+    if (number < (std::uint64_t{64} << 10)) {
+        return "'" + std::string(text) + "' is below the minimum of 64kB";
+    }
+    bytes = number;
     return std::nullopt;
 }
 

@@ -3,6 +3,7 @@
 // problem's message, or std::nullopt when the value is fine.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +22,10 @@ inline constexpr std::size_t kMaxTopicPrefixLength = kMaxTopicLength - 2 * (kMax
 std::optional<std::string> check_slot_name(std::string_view slot);
 std::optional<std::string> check_publication_name(std::string_view publication);
 std::optional<std::string> check_topic_prefix(std::string_view prefix);
+std::optional<std::string> check_topic_name(std::string_view topic);
 std::optional<std::string> check_log_level(std::string_view level);
+// "67108864", "64MB", "512kB", "1GB" (PostgreSQL's units, 1024-based); at least 64 kB.
+std::optional<std::string> parse_byte_size(std::string_view text, std::uint64_t& bytes);
 std::optional<std::string> check_brokers(std::string_view brokers);
 
 // Parses "schema.table" (either part may be a double-quoted identifier); on failure returns

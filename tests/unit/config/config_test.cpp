@@ -706,3 +706,44 @@ TEST_CASE("service keys: defaults, values and mistakes", "[config]") {
     expect_problem(std::string(kMinimal) + "metrics:\n  lisen: 127.0.0.1:1\n", 7, "metrics.lisen",
                    "did you mean");
 }
+
+TEST_CASE("capture keys: streaming, binary, messages, partitions and the buffer", "[config]") {
+    const Config defaults = load(kMinimal);
+    CHECK(defaults.postgres.streaming);
+    CHECK_FALSE(defaults.postgres.binary);
+    CHECK_FALSE(defaults.postgres.messages);
+    CHECK_FALSE(defaults.postgres.publish_via_partition_root);
+    CHECK(defaults.kafka.messages_topic.empty());
+    CHECK(defaults.buffer.memory_limit_bytes == 64ULL << 20);
+    CHECK(defaults.buffer.spill_directory == "/var/tmp");
+
+    const Config set = load(minimal_with("  streaming: false\n  binary: true\n  messages: true\n"
+                                         "  publish_via_partition_root: true\n") +
+                            "buffer:\n  memory_limit: 512kB\n  spill_directory: /srv/spill\n");
+    CHECK_FALSE(set.postgres.streaming);
+    CHECK(set.postgres.binary);
+    CHECK(set.postgres.messages);
+    CHECK(set.postgres.publish_via_partition_root);
+    CHECK(set.buffer.memory_limit_bytes == 512ULL << 10);
+    CHECK(set.buffer.spill_directory == "/srv/spill");
+    CHECK(load(std::string(kMinimal) + "buffer:\n  memory_limit: 2GB\n").buffer.memory_limit_bytes ==
+          2ULL << 30);
+    CHECK(load(std::string(kMinimal) + "buffer:\n  memory_limit: 1048576\n")
+              .buffer.memory_limit_bytes == 1048576);
+
+    expect_problem(std::string(kMinimal) + "buffer:\n  memory_limit: lots\n", 7,
+                   "buffer.memory_limit", "kB, MB, GB");
+    expect_problem(std::string(kMinimal) + "buffer:\n  memory_limit: 64TB\n", 7,
+                   "buffer.memory_limit", "is not a size");
+    expect_problem(std::string(kMinimal) + "buffer:\n  memory_limit: 1kB\n", 7,
+                   "buffer.memory_limit", "minimum of 64kB");
+    expect_problem(std::string(kMinimal) + "buffer:\n  spill_directory: tmp\n", 7,
+                   "buffer.spill_directory", "absolute path");
+    expect_problem(minimal_with("  binary: sometimes\n"), 3, "postgres.binary",
+                   "expected true or false");
+    expect_problem(minimal_with("  streming: true\n"), 3, "postgres.streming", "did you mean");
+    CHECK(load(minimal_with("", "  messages_topic: app.msgs\n")).kafka.messages_topic ==
+          "app.msgs");
+    expect_problem(minimal_with("", "  messages_topic: \"a b\"\n"), 6, "kafka.messages_topic",
+                   "does not allow");
+}
