@@ -8,14 +8,22 @@
 namespace pgcs::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 6> kTopKeys = {"postgres", "kafka",   "buffer",
+constexpr std::array<std::string_view, 6> kTopKeys = {"postgres",  "kafka",   "buffer",
                                                       "reconnect", "metrics", "log"};
-constexpr std::array<std::string_view, 14> kPostgresKeys = {
-    "conninfo",           "password_file", "slot",
-    "publication",        "tables",        "status_interval_ms",
-    "create_publication", "create_slot",   "heartbeat_interval_ms",
-    "read_timeout_ms",    "streaming",     "binary",
-    "messages",           "publish_via_partition_root"};
+constexpr std::array<std::string_view, 14> kPostgresKeys = {"conninfo",
+                                                            "password_file",
+                                                            "slot",
+                                                            "publication",
+                                                            "tables",
+                                                            "status_interval_ms",
+                                                            "create_publication",
+                                                            "create_slot",
+                                                            "heartbeat_interval_ms",
+                                                            "read_timeout_ms",
+                                                            "streaming",
+                                                            "binary",
+                                                            "messages",
+                                                            "publish_via_partition_root"};
 constexpr std::array<std::string_view, 2> kBufferKeys = {"memory_limit", "spill_directory"};
 constexpr std::array<std::string_view, 2> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms"};
 constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_lag_seconds"};

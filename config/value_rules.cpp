@@ -2,8 +2,8 @@
 #include "config/value_rules.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <array>
+#include <charconv>
 
 namespace pgcs::config::detail {
 namespace {

@@ -12,11 +12,19 @@ using encode::format_lsn;
 
 namespace {
 
-void check_server(PGconn* conn, const source::Catalog& catalog) {
+void check_server(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg) {
     const int version = catalog.server_version();
     if (version < 100000) {
         throw StreamFailure("PostgreSQL " + std::to_string(version) +
                             " has no pgoutput logical replication; version 10 or later is needed");
+    }
+    if (pg.binary && version < 140000) {
+        throw StreamFailure("postgres.binary needs PostgreSQL 14 or later (the server is " +
+                            std::to_string(version) + "): set it to false");
+    }
+    if (pg.messages && version < 140000) {
+        throw StreamFailure("postgres.messages needs PostgreSQL 14 or later (the server is " +
+                            std::to_string(version) + "): set it to false");
     }
     auto wal_level = source::exec(conn, "SHOW wal_level");
     const std::string level = PQgetvalue(wal_level.get(), 0, 0);
@@ -63,7 +71,7 @@ void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables)
 
 source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                            const config::PostgresConfig& pg) {
-    check_server(conn, catalog);
+    check_server(conn, catalog, pg);
     const auto tables = catalog.resolve_tables(pg.tables);
     warn_about_keys(conn, tables);
     if (!pg.create_publication && !catalog.publication_exists(pg.publication)) {
@@ -71,7 +79,9 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                             "' does not exist and postgres.create_publication is false: create "
                             "it (CREATE PUBLICATION ... FOR TABLE ...) or allow pgchangeset to");
     }
-    if (auto what = catalog.ensure_publication(pg.publication, tables); !what.empty()) {
+    if (auto what =
+            catalog.ensure_publication(pg.publication, pg.publish_via_partition_root, tables);
+        !what.empty()) {
         spdlog::info("{}", what);
     }
     if (auto slot = catalog.slot(pg.slot)) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/ack/ack_tracker.hpp"
 #include "core/changeset/changeset.hpp"
@@ -33,6 +34,15 @@ using std::chrono::milliseconds;
 
 struct StopRequested {};
 
+constexpr std::string_view kHeartbeatPrefix = "pgchangeset.heartbeat";
+
+std::uint32_t read_u32(std::span<const std::byte> b, std::size_t at) {
+    return (std::to_integer<std::uint32_t>(b[at]) << 24) |
+           (std::to_integer<std::uint32_t>(b[at + 1]) << 16) |
+           (std::to_integer<std::uint32_t>(b[at + 2]) << 8) |
+           std::to_integer<std::uint32_t>(b[at + 3]);
+}
+
 class StreamLoop {
   public:
     StreamLoop(const config::Config& config, StopFlags flags, StreamObserver& observer)
@@ -40,7 +50,12 @@ class StreamLoop {
           flags_(flags),
           observer_(observer),
           settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset"},
-          encoder_(types_) {}
+          encoder_(types_),
+          budget_(config.buffer.memory_limit_bytes),
+          buffer_(budget_, config.buffer.spill_directory),
+          messages_topic_(config.kafka.messages_topic.empty()
+                              ? config.kafka.topic_prefix + ".messages"
+                              : config.kafka.messages_topic) {}
 
     int run();
 
@@ -56,7 +71,24 @@ class StreamLoop {
 
     void handle(const source::XLogData& x);
     void handle(const source::Keepalive& k);
-    void publish_transaction(const pgoutput::Commit& commit);
+    struct CommitInfo {
+        pgoutput::Xid xid;
+        std::int64_t commit_time;
+        source::Lsn end_lsn;
+    };
+    // A transaction streamed in pieces (protocol v2) and not yet committed or aborted.
+    struct StreamedTxn {
+        source::TransactionBuffer buffer;
+        std::unordered_set<pgoutput::Xid> aborted_subxids;
+    };
+    void publish_transaction(source::TransactionBuffer& buffer, const CommitInfo& commit,
+                             bool streamed, const std::unordered_set<pgoutput::Xid>* aborted);
+    void handle_stream_message(char type, const source::XLogData& x);
+    void publish_message(const pgoutput::LogicalMessage& m, const CommitInfo* commit,
+                         std::int64_t captured_time, std::uint64_t seq,
+                         std::optional<ack::TxnTicket> ticket);
+    bool heartbeat(std::string_view prefix) const { return prefix == kHeartbeatPrefix; }
+    void reset_receive_state();
     void define_relation(const pgoutput::Relation& relation);
     void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
               ack::TxnTicket ticket);
@@ -87,7 +119,13 @@ class StreamLoop {
     bool in_transaction_ = false;
     bool skipping_ = false;  // the open transaction was already handed to Kafka
     pgoutput::Begin begin_;
+    source::MemoryBudget budget_;
     source::TransactionBuffer buffer_;
+    std::string messages_topic_;
+    source::StartOptions options_;
+    bool in_stream_ = false;
+    pgoutput::Xid stream_xid_ = 0;
+    std::unordered_map<pgoutput::Xid, StreamedTxn> streams_;
     // End LSN of the newest transaction handed to Kafka in full: a transaction sent again
     // after a reconnect with an end LSN at or below it is skipped, never published twice.
     source::Lsn last_enqueued_end_ = 0;
@@ -166,7 +204,10 @@ void StreamLoop::wait_for_kafka() {
 }
 
 void StreamLoop::start_replication() {
-    source::StartOptions options{config_.postgres.slot, config_.postgres.publication, 1, 0};
+    const auto& pg = config_.postgres;
+    options_ = source::start_options_for(catalog_->server_version(), pg.slot, pg.publication,
+                                         pg.streaming, pg.binary, pg.messages);
+    const source::StartOptions& options = options_;
     bool waiting_logged = false;
     for (;;) {
         stream_.emplace(source::connect(settings_, true));
@@ -186,14 +227,12 @@ void StreamLoop::start_replication() {
         stream_.reset();
         sleep_serving_kafka(milliseconds(2000));
     }
-    in_transaction_ = false;
-    skipping_ = false;
-    tracker_->set_transaction_open(false);
-    buffer_.clear();
+    reset_receive_state();
     last_server_message_ = Clock::now();
-    spdlog::info("streaming slot {} (publication {}, pgoutput v{}) from {}", config_.postgres.slot,
-                 config_.postgres.publication, options.proto_version,
-                 format_lsn(tracker_->flush_lsn()));
+    spdlog::info("streaming slot {} (publication {}, pgoutput v{}{}{}{}) from {}",
+                 config_.postgres.slot, config_.postgres.publication, options.proto_version,
+                 options.streaming ? ", streaming" : "", options.binary ? ", binary" : "",
+                 options.messages ? ", messages" : "", format_lsn(tracker_->flush_lsn()));
     observer_.streaming(true);
     observer_.state("streaming");
 }
@@ -241,16 +280,78 @@ void StreamLoop::emit(const changeset::Changeset& change, const changeset::Event
                     encoder_.key().size() + encoder_.value().size());
 }
 
-void StreamLoop::publish_transaction(const pgoutput::Commit& commit) {
-    const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn, begin_.commit_time);
+void StreamLoop::reset_receive_state() {
+    // After a reconnect the server sends every unacknowledged transaction again, streamed ones
+    // from their first segment.
+    in_transaction_ = false;
+    skipping_ = false;
+    in_stream_ = false;
+    streams_.clear();
+    tracker_->set_transaction_open(false);
+    buffer_.clear();
+}
+
+void StreamLoop::publish_message(const pgoutput::LogicalMessage& m, const CommitInfo* commit,
+                                 std::int64_t captured_time, std::uint64_t seq,
+                                 std::optional<ack::TxnTicket> ticket) {
+    encode::MessageEvent e;
+    e.prefix = m.prefix;
+    e.content = m.content;
+    e.transactional = m.transactional;
+    e.captured_time = captured_time;
+    e.lsn = m.lsn;
+    if (commit != nullptr) {
+        e.commit_time = commit->commit_time;
+        e.xid = commit->xid;
+        e.commit_lsn = commit->end_lsn;
+        e.seq = seq;
+    }
+    try {
+        encoder_.encode_message(e);
+    } catch (const std::exception& ex) {
+        throw StreamFailure("cannot encode the logical decoding message at " + format_lsn(m.lsn) +
+                            ": " + ex.what());
+    }
+    const bool own_ticket = !ticket.has_value();
+    const ack::TxnTicket t =
+        own_ticket ? tracker_->open_transaction(std::max(m.lsn, last_enqueued_end_)) : *ticket;
+    tracker_->add_events(t, 1);
+    while (sink_->produce(messages_topic_, true, encoder_.key(), encoder_.value(), t) ==
+           sink::ProduceResult::QueueFull) {
+        sink_->poll(50);
+        check_failures();
+        maybe_send_status(false, /*reading=*/false);
+        if (flags_.stop) {
+            if (own_ticket) {
+                tracker_->abandon(t);
+            }
+            throw StopRequested{};
+        }
+    }
+    if (own_ticket) {
+        tracker_->seal(t);
+    }
+    ++events_published_;
+    observer_.event("message", "(messages)", encoder_.key().size() + encoder_.value().size());
+}
+
+void StreamLoop::publish_transaction(source::TransactionBuffer& buffer, const CommitInfo& commit,
+                                     bool streamed,
+                                     const std::unordered_set<pgoutput::Xid>* aborted) {
+    const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn, commit.commit_time);
     try {
         std::uint64_t seq = 0;
-        const pgoutput::DecodeOptions options{1, false};
-        for (std::size_t i = 0; i < buffer_.size(); ++i) {
-            const auto entry = buffer_[i];
+        const pgoutput::DecodeOptions options{options_.proto_version, streamed};
+        buffer.replay([&](const source::TransactionBuffer::Entry& entry) {
+            const auto type = static_cast<char>(entry.bytes[0]);
+            // A change of an aborted subtransaction is dropped; its Relation and Type messages
+            // are kept: the server does not send them again for the same transaction.
+            if (aborted != nullptr && type != 'R' && type != 'Y' && aborted->contains(entry.xid)) {
+                return;
+            }
             const pgoutput::Message message = pgoutput::decode(entry.bytes, options);
             auto meta = [&] {
-                return changeset::EventMeta{begin_.commit_time, entry.captured_time, begin_.xid,
+                return changeset::EventMeta{commit.commit_time, entry.captured_time, commit.xid,
                                             entry.lsn,          commit.end_lsn,      seq++};
             };
             if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
@@ -269,19 +370,85 @@ void StreamLoop::publish_transaction(const pgoutput::Commit& commit) {
                     changeset::build_truncate(relations_.get(oid), change_);
                     emit(change_, meta(), ticket);
                 }
+            } else if (const auto* m = std::get_if<pgoutput::LogicalMessage>(&message)) {
+                if (config_.postgres.messages && !heartbeat(m->prefix)) {
+                    publish_message(*m, &commit, entry.captured_time, seq++, ticket);
+                }
             } else if (!std::holds_alternative<pgoutput::Type>(message) &&
                        !std::holds_alternative<pgoutput::Origin>(message)) {
                 // Types are resolved from the catalog when a Relation names them.
-                throw StreamFailure("unexpected pgoutput message inside transaction " +
-                                    std::to_string(begin_.xid) + " at " + format_lsn(entry.lsn));
+                throw StreamFailure("unexpected pgoutput message '" + std::string(1, type) +
+                                    "' inside transaction " + std::to_string(commit.xid) + " at " +
+                                    format_lsn(entry.lsn));
             }
-        }
+        });
     } catch (...) {
         tracker_->abandon(ticket);  // sent again in full after a reconnect or restart
         throw;
     }
     tracker_->seal(ticket);
     last_enqueued_end_ = commit.end_lsn;
+}
+
+void StreamLoop::handle_stream_message(char type, const source::XLogData& x) {
+    const pgoutput::DecodeOptions options{options_.proto_version, false};
+    if (type == 'S') {
+        const auto start = std::get<pgoutput::StreamStart>(pgoutput::decode(x.payload, options));
+        if (in_stream_ || in_transaction_) {
+            throw StreamFailure("Stream Start inside another transaction at " +
+                                format_lsn(x.start));
+        }
+        in_stream_ = true;
+        stream_xid_ = start.xid;
+        auto it = streams_.find(start.xid);
+        if (it == streams_.end()) {
+            streams_.emplace(start.xid, StreamedTxn{source::TransactionBuffer(
+                                                        budget_, config_.buffer.spill_directory),
+                                                    {}});
+        } else if (start.first_segment) {
+            it->second.buffer.clear();
+            it->second.aborted_subxids.clear();
+        }
+        tracker_->set_transaction_open(true);
+    } else if (type == 'E') {
+        if (!in_stream_) {
+            throw StreamFailure("Stream Stop without Stream Start at " + format_lsn(x.start));
+        }
+        in_stream_ = false;
+    } else if (type == 'c') {
+        const auto c = std::get<pgoutput::StreamCommit>(pgoutput::decode(x.payload, options));
+        auto it = streams_.find(c.xid);
+        if (it == streams_.end()) {
+            throw StreamFailure("Stream Commit for transaction " + std::to_string(c.xid) +
+                                " that was never streamed, at " + format_lsn(x.start));
+        }
+        if (c.end_lsn <= last_enqueued_end_) {
+            spdlog::debug("streamed transaction {} ({}) was already handed to Kafka: skipped",
+                          c.xid, format_lsn(c.end_lsn));
+        } else {
+            spdlog::debug("streamed transaction {} committed: {} messages, {} bytes{}", c.xid,
+                          it->second.buffer.size(), it->second.buffer.bytes(),
+                          it->second.buffer.spilled() ? " (spilled to disk)" : "");
+            publish_transaction(it->second.buffer, {c.xid, c.commit_time, c.end_lsn}, true,
+                                &it->second.aborted_subxids);
+        }
+        streams_.erase(it);
+        tracker_->set_transaction_open(!streams_.empty());
+    } else {  // 'A'
+        const auto a = std::get<pgoutput::StreamAbort>(pgoutput::decode(x.payload, options));
+        auto it = streams_.find(a.xid);
+        if (it == streams_.end()) {
+            return;  // nothing of it was kept (streamed before a reconnect)
+        }
+        if (a.subxid == a.xid) {
+            spdlog::debug("streamed transaction {} aborted: {} messages discarded", a.xid,
+                          it->second.buffer.size());
+            streams_.erase(it);
+            tracker_->set_transaction_open(!streams_.empty());
+        } else {
+            it->second.aborted_subxids.insert(a.subxid);
+        }
+    }
 }
 
 void StreamLoop::handle(const source::XLogData& x) {
@@ -291,7 +458,21 @@ void StreamLoop::handle(const source::XLogData& x) {
         throw StreamFailure("empty XLogData message at " + format_lsn(x.start));
     }
     const auto type = static_cast<char>(x.payload[0]);
-    const pgoutput::DecodeOptions options{1, false};
+    if (type == 'S' || type == 'E' || type == 'c' || type == 'A') {
+        handle_stream_message(type, x);
+        return;
+    }
+    if (in_stream_) {
+        // A change of a streamed transaction: the (sub)transaction xid follows the type byte.
+        if (x.payload.size() < 5) {
+            throw StreamFailure(std::string("truncated streamed message '") + type + "' at " +
+                                format_lsn(x.start));
+        }
+        streams_.at(stream_xid_)
+            .buffer.append(x.start, source::pg_now(), read_u32(x.payload, 1), x.payload);
+        return;
+    }
+    const pgoutput::DecodeOptions options{options_.proto_version, false};
     if (type == 'B') {
         if (in_transaction_) {
             throw StreamFailure("Begin inside transaction " + std::to_string(begin_.xid));
@@ -312,20 +493,28 @@ void StreamLoop::handle(const source::XLogData& x) {
             spdlog::debug("transaction {} ({}) was already handed to Kafka: skipped", begin_.xid,
                           format_lsn(commit.end_lsn));
         } else {
-            publish_transaction(commit);
+            publish_transaction(buffer_, {begin_.xid, begin_.commit_time, commit.end_lsn}, false,
+                                nullptr);
         }
         in_transaction_ = false;
         skipping_ = false;
-        tracker_->set_transaction_open(false);
+        tracker_->set_transaction_open(!streams_.empty());
         buffer_.clear();
     } else if (in_transaction_) {
         if (!skipping_) {
-            buffer_.append(x.start, source::pg_now(), x.payload);
+            buffer_.append(x.start, source::pg_now(), 0, x.payload);
         }
     } else {
         const pgoutput::Message message = pgoutput::decode(x.payload, options);
         if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
             define_relation(*r);
+        } else if (const auto* m = std::get_if<pgoutput::LogicalMessage>(&message)) {
+            // Non-transactional: published at once, whatever happens to the transaction
+            // around it.
+            if (config_.postgres.messages && !heartbeat(m->prefix) &&
+                m->lsn >= last_enqueued_end_) {
+                publish_message(*m, nullptr, source::pg_now(), 0, std::nullopt);
+            }
         } else if (!std::holds_alternative<pgoutput::Type>(message)) {
             throw StreamFailure(std::string("unexpected pgoutput message '") + type +
                                 "' outside a transaction at " + format_lsn(x.start));
@@ -376,8 +565,8 @@ void StreamLoop::maybe_heartbeat() {
     last_heartbeat_ = now;
     // A real commit in this database: the slot then has something to advance to even when
     // only other databases write (PostgreSQL 15 skips empty transactions).
-    source::exec(catalog_conn_.get(),
-                 "SELECT pg_logical_emit_message(true, 'pgchangeset.heartbeat', '')");
+    source::exec(catalog_conn_.get(), "SELECT pg_logical_emit_message(true, '" +
+                                          std::string(kHeartbeatPrefix) + "', '')");
 }
 
 void StreamLoop::report_progress(bool force) {

@@ -1,9 +1,13 @@
 // Changeset -> key and value JSON, field by field in the contract's order.
 #include "core/encode/changeset_encoder.hpp"
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <cstdio>
+#include <stdexcept>
 
+#include "core/encode/utf8.hpp"
 #include "core/encode/value_writer.hpp"
 
 namespace pgcs::encode {
@@ -176,6 +180,79 @@ void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMet
     w.String(commit_lsn.data(), static_cast<rapidjson::SizeType>(commit_lsn.size()));
     w.Key("seq");
     w.Uint64(meta.seq);
+    w.EndObject();
+}
+
+namespace {
+
+void write_text(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+}  // namespace
+
+void ChangesetEncoder::encode_message(const MessageEvent& m) {
+    key_buf_.Clear();
+    value_buf_.Clear();
+    has_key_ = true;
+    if (!detail::is_valid_utf8(m.prefix)) {
+        throw std::invalid_argument("the message prefix is not valid UTF-8");
+    }
+    {
+        rapidjson::Writer<rapidjson::StringBuffer> k(key_buf_);
+        k.StartObject();
+        k.Key("prefix");
+        write_text(k, m.prefix);
+        k.EndObject();
+    }
+    rapidjson::Writer<rapidjson::StringBuffer> w(value_buf_);
+    w.StartObject();
+    w.Key("op");
+    w.String("message");
+    w.Key("prefix");
+    write_text(w, m.prefix);
+    w.Key("transactional");
+    w.Bool(m.transactional);
+    const bool text = detail::is_valid_utf8(m.content);
+    w.Key("content");
+    if (text) {
+        write_text(w, m.content);
+    } else {
+        std::string b64((m.content.size() + 2) / 3 * 4 + 1, '\0');
+        const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                      reinterpret_cast<const unsigned char*>(m.content.data()),
+                                      static_cast<int>(m.content.size()));
+        b64.resize(static_cast<std::size_t>(n));
+        write_text(w, b64);
+    }
+    w.Key("content_encoding");
+    w.String(text ? "utf8" : "base64");
+    auto optional_string = [&](const char* key, const std::optional<std::string>& v) {
+        w.Key(key);
+        if (v) {
+            write_text(w, *v);
+        } else {
+            w.Null();
+        }
+    };
+    optional_string("commit_ts",
+                    m.commit_time ? std::optional(format_timestamp(*m.commit_time)) : std::nullopt);
+    optional_string("captured_ts", format_timestamp(m.captured_time));
+    w.Key("xid");
+    if (m.xid) {
+        w.Uint(*m.xid);
+    } else {
+        w.Null();
+    }
+    optional_string("lsn", format_lsn(m.lsn));
+    optional_string("commit_lsn",
+                    m.commit_lsn ? std::optional(format_lsn(*m.commit_lsn)) : std::nullopt);
+    w.Key("seq");
+    if (m.seq) {
+        w.Uint64(*m.seq);
+    } else {
+        w.Null();
+    }
     w.EndObject();
 }
 

@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,12 +19,30 @@ std::string format_lsn(std::uint64_t lsn);
 // fraction digits.
 std::string format_timestamp(std::int64_t pg_micros);
 
+// A logical decoding message (pg_logical_emit_message). The transactional fields are empty
+// for a non-transactional message.
+struct MessageEvent {
+    std::string_view prefix;
+    std::string_view content;
+    bool transactional = false;
+    std::optional<std::int64_t> commit_time;
+    std::int64_t captured_time = 0;
+    std::optional<std::uint32_t> xid;
+    std::uint64_t lsn = 0;
+    std::optional<std::uint64_t> commit_lsn;
+    std::optional<std::uint64_t> seq;
+};
+
 class ChangesetEncoder {
   public:
     explicit ChangesetEncoder(const changeset::TypeRegistry& types) : types_(&types) {}
 
     // Encodes one event. key() and value() are valid until the next call.
     void encode(const changeset::Changeset& change, const changeset::EventMeta& meta);
+
+    // Encodes a message event: key {"prefix": ...}; value see the README ("Logical decoding
+    // messages"). The content is text when it is valid UTF-8, else base64.
+    void encode_message(const MessageEvent& message);
 
     // False when the event has no key (a table without primary key or identity index, or a
     // truncate): the Kafka record key is then null.

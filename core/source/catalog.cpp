@@ -77,7 +77,7 @@ std::vector<TableName> Catalog::publication_tables(const std::string& publicatio
     return out;
 }
 
-std::string Catalog::ensure_publication(const std::string& publication,
+std::string Catalog::ensure_publication(const std::string& publication, bool via_root,
                                         const std::vector<TableName>& tables) const {
     const std::string pub = quote_ident(conn_, publication);
     auto join = [](const std::vector<TableName>& ts) {
@@ -93,8 +93,24 @@ std::string Catalog::ensure_publication(const std::string& publication,
                                      "' does not exist and postgres.tables is empty: list the "
                                      "tables to capture, or create the publication yourself");
         }
-        exec(conn_, "CREATE PUBLICATION " + pub + " FOR TABLE " + join(tables));
-        return "created publication " + publication + " for " + join(tables);
+        const bool with_root = via_root && server_version() >= 130000;
+        exec(conn_, "CREATE PUBLICATION " + pub + " FOR TABLE " + join(tables) +
+                        (with_root ? " WITH (publish_via_partition_root = true)" : ""));
+        return "created publication " + publication + " for " + join(tables) +
+               (with_root ? " (publish_via_partition_root)" : "");
+    }
+    std::string done;
+    if (server_version() >= 130000) {
+        auto r =
+            exec(conn_, "SELECT pubviaroot FROM pg_publication WHERE pubname = $1", {publication});
+        const bool current = std::string(PQgetvalue(r.get(), 0, 0)) == "t";
+        if (current != via_root) {
+            exec(conn_, "ALTER PUBLICATION " + pub + " SET (publish_via_partition_root = " +
+                            (via_root ? "true" : "false") + ")");
+            done = std::string("set publish_via_partition_root = ") +
+                   (via_root ? "true" : "false") + " on publication " + publication +
+                   " (postgres.publish_via_partition_root)";
+        }
     }
     const auto existing = publication_tables(publication);
     std::vector<TableName> missing;
@@ -108,10 +124,11 @@ std::string Catalog::ensure_publication(const std::string& publication,
         }
     }
     if (missing.empty()) {
-        return "";
+        return done;
     }
     exec(conn_, "ALTER PUBLICATION " + pub + " ADD TABLE " + join(missing));
-    return "added " + join(missing) + " to publication " + publication;
+    return (done.empty() ? "" : done + "; ") + "added " + join(missing) + " to publication " +
+           publication;
 }
 
 std::optional<SlotInfo> Catalog::slot(const std::string& slot_name) const {

@@ -49,7 +49,8 @@ class Catalog {
     std::vector<TableName> publication_tables(const std::string& publication) const;
     // Creates the publication for `tables`, or adds the ones it lacks. Returns what it did
     // (for the log), empty when nothing.
-    std::string ensure_publication(const std::string& publication,
+    // `via_root`: publish_via_partition_root (PostgreSQL 13+), set when it differs.
+    std::string ensure_publication(const std::string& publication, bool via_root,
                                    const std::vector<TableName>& tables) const;
 
     std::optional<SlotInfo> slot(const std::string& slot_name) const;

@@ -50,6 +50,19 @@ std::int64_t pg_now() {
     return std::chrono::duration_cast<std::chrono::microseconds>(now).count() - kPgEpochUnixMicros;
 }
 
+StartOptions start_options_for(int server_version, std::string slot, std::string publication,
+                               bool want_streaming, bool want_binary, bool want_messages) {
+    StartOptions o;
+    o.slot = std::move(slot);
+    o.publication = std::move(publication);
+    const bool v14 = server_version >= 140000;
+    o.streaming = want_streaming && v14;
+    o.proto_version = o.streaming ? 2 : 1;
+    o.binary = want_binary && v14;
+    o.messages = want_messages;
+    return o;
+}
+
 void ReplicationStream::start(const StartOptions& options) {
     // publication_names is a string literal holding a comma-separated identifier list.
     std::string pub_ident = quote_ident(conn_.get(), options.publication);
@@ -66,7 +79,9 @@ void ReplicationStream::start(const StartOptions& options) {
     const std::string sql = "START_REPLICATION SLOT " + quote_ident(conn_.get(), options.slot) +
                             " LOGICAL " + lsn + " (proto_version '" +
                             std::to_string(options.proto_version) + "', publication_names '" +
-                            pub_literal + "')";
+                            pub_literal + "'" + (options.streaming ? ", streaming 'on'" : "") +
+                            (options.binary ? ", binary 'true'" : "") +
+                            (options.messages ? ", messages 'true'" : "") + ")";
     PgResultPtr res(PQexec(conn_.get(), sql.c_str()));
     if (PQresultStatus(res.get()) != PGRES_COPY_BOTH) {
         const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);

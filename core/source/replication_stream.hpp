@@ -34,8 +34,16 @@ struct StartOptions {
     std::string slot;
     std::string publication;
     int proto_version = 1;
-    Lsn start_lsn = 0;  // 0/0: resume from the slot's confirmed_flush_lsn
+    Lsn start_lsn = 0;       // 0/0: resume from the slot's confirmed_flush_lsn
+    bool streaming = false;  // v2+: stream large in-progress transactions
+    bool binary = false;     // PostgreSQL 14+: column values in their send/receive form
+    bool messages = false;   // pg_logical_emit_message messages
 };
+
+// The pgoutput options for a server: v2 with streaming from PostgreSQL 14 when wanted, else v1;
+// binary needs 14 as well (an error for an older server is the caller's to raise).
+StartOptions start_options_for(int server_version, std::string slot, std::string publication,
+                               bool want_streaming, bool want_binary, bool want_messages);
 
 // Microseconds since 2000-01-01 UTC, now.
 std::int64_t pg_now();

@@ -58,7 +58,7 @@ class CaptureFixture {
     std::string config_text(const std::vector<std::string>& tables) const {
         std::ostringstream y;
         y << "postgres:\n";
-        y << "  conninfo: \"" << pg_conninfo() << "\"\n";
+        y << "  conninfo: \"" << pg_conninfo() << conninfo_extra << "\"\n";
         y << "  slot: " << slot_ << "\n";
         y << "  publication: " << slot_ << "\n";
         y << "  tables:\n";
@@ -124,10 +124,13 @@ class CaptureFixture {
     // broker list that replaces the test broker.
     std::string postgres_extra;
     std::string kafka_extra;
+    // Appended to the conninfo, e.g. " options='-c logical_decoding_work_mem=64kB'".
+    std::string conninfo_extra;
     std::string brokers_override;
     // Top-level YAML appended to the config (e.g. a metrics: section).
     std::string extra_config;
     const std::string& table() const { return table_; }
+    const std::string& prefix() const { return prefix_; }
     const std::string& slot() const { return slot_; }
     PgClient& pg() { return pg_; }
     DaemonProcess& daemon() { return *daemon_; }

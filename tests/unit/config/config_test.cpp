@@ -694,8 +694,9 @@ TEST_CASE("service keys: defaults, values and mistakes", "[config]") {
                    "at least 1000");
     expect_problem(minimal_with("  heartbeat_interval_ms: -1\n"), 3,
                    "postgres.heartbeat_interval_ms", "at least 0");
-    expect_problem(std::string(kMinimal) + "reconnect:\n  initial_backoff_ms: 500\n"
-                                           "  max_backoff_ms: 100\n",
+    expect_problem(std::string(kMinimal) +
+                       "reconnect:\n  initial_backoff_ms: 500\n"
+                       "  max_backoff_ms: 100\n",
                    8, "reconnect.max_backoff_ms", "at least reconnect.initial_backoff_ms");
     expect_problem(std::string(kMinimal) + "metrics:\n  listen: localhost\n", 7, "metrics.listen",
                    "host:port");
@@ -726,8 +727,9 @@ TEST_CASE("capture keys: streaming, binary, messages, partitions and the buffer"
     CHECK(set.postgres.publish_via_partition_root);
     CHECK(set.buffer.memory_limit_bytes == 512ULL << 10);
     CHECK(set.buffer.spill_directory == "/srv/spill");
-    CHECK(load(std::string(kMinimal) + "buffer:\n  memory_limit: 2GB\n").buffer.memory_limit_bytes ==
-          2ULL << 30);
+    CHECK(
+        load(std::string(kMinimal) + "buffer:\n  memory_limit: 2GB\n").buffer.memory_limit_bytes ==
+        2ULL << 30);
     CHECK(load(std::string(kMinimal) + "buffer:\n  memory_limit: 1048576\n")
               .buffer.memory_limit_bytes == 1048576);
 

@@ -1,0 +1,203 @@
+// Large transactions: protocol v2 streams them in pieces before they commit. Events are
+// published only at Stream Commit, nothing of an aborted (sub)transaction reaches Kafka,
+// interleaved transactions stay apart, and a buffer past buffer.memory_limit spills to disk.
+// Also logical decoding messages (postgres.messages).
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "support/capture_fixture.hpp"
+
+using pgcs::testing::CaptureFixture;
+using pgcs::testing::KafkaReader;
+using pgcs::testing::parse_json;
+using pgcs::testing::pg_conninfo;
+using pgcs::testing::PgClient;
+using pgcs::testing::Record;
+
+namespace {
+
+// Streams transactions larger than 64 kB of decoded changes and spills buffers above 64 kB.
+void configure_small_memory(CaptureFixture& fx) {
+    fx.conninfo_extra = " options='-c logical_decoding_work_mem=64kB'";
+    fx.extra_config = "buffer:\n  memory_limit: 64kB\n";
+}
+
+// The ids of `added` events, in (commit_lsn, seq) order; checks each commit_lsn's seq runs
+// 0, 1, 2, ... without a gap.
+std::vector<long> added_ids(const std::vector<Record>& records) {
+    struct E {
+        std::string commit_lsn;
+        std::uint64_t seq;
+        long id;
+    };
+    std::vector<E> events;
+    for (const auto& r : records) {
+        auto d = parse_json(r.value);
+        REQUIRE(std::string(d["op"].GetString()) == "added");
+        events.push_back({d["commit_lsn"].GetString(), d["seq"].GetUint64(),
+                          static_cast<long>(d["after"]["id"].GetInt64())});
+    }
+    std::sort(events.begin(), events.end(), [](const E& a, const E& b) {
+        return std::tie(a.commit_lsn, a.seq) < std::tie(b.commit_lsn, b.seq);
+    });
+    std::vector<long> ids;
+    std::map<std::string, std::uint64_t> next_seq;
+    for (const auto& e : events) {
+        CHECK(e.seq == next_seq[e.commit_lsn]++);
+        ids.push_back(e.id);
+    }
+    return ids;
+}
+
+std::vector<long> range(long from, long to) {
+    std::vector<long> v;
+    for (long i = from; i <= to; ++i) {
+        v.push_back(i);
+    }
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a transaction larger than logical_decoding_work_mem is streamed, spilled and "
+    "published once at its commit") {
+    CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
+    configure_small_memory(fx);
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g");
+    const auto records = fx.read(20000, std::chrono::seconds(60));
+    CHECK(records.size() == 20000);
+    CHECK(added_ids(records) == range(1, 20000));
+    std::set<std::string> commit_lsns;
+    for (const auto& r : records) {
+        commit_lsns.insert(parse_json(r.value)["commit_lsn"].GetString());
+    }
+    CHECK(commit_lsns.size() == 1);
+    const std::string log = fx.daemon().log();
+    CHECK(log.find("pgoutput v2, streaming") != std::string::npos);
+    CHECK(log.find("(spilled to disk)") != std::string::npos);
+}
+
+TEST_CASE("a rolled-back subtransaction of a streamed transaction publishes none of its rows") {
+    CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
+    configure_small_memory(fx);
+    fx.start_daemon();
+    fx.exec(
+        "BEGIN;"
+        "INSERT INTO {table} SELECT g, repeat('a', 100) FROM generate_series(1, 5000) g;"
+        "SAVEPOINT s1;"
+        "INSERT INTO {table} SELECT g, repeat('b', 100) FROM generate_series(5001, 10000) g;"
+        "SAVEPOINT s2;"
+        "INSERT INTO {table} SELECT g, repeat('c', 100) FROM generate_series(10001, 12000) g;"
+        "RELEASE SAVEPOINT s2;"
+        "ROLLBACK TO SAVEPOINT s1;"
+        "INSERT INTO {table} SELECT g, repeat('d', 100) FROM generate_series(20001, 25000) g;"
+        "COMMIT");
+    fx.exec("INSERT INTO {table} VALUES (99999, 'marker')");
+    const auto records = fx.read(10001, std::chrono::seconds(60));
+    auto expected = range(1, 5000);
+    for (long i = 20001; i <= 25000; ++i) {
+        expected.push_back(i);
+    }
+    expected.push_back(99999);
+    CHECK(added_ids(records) == expected);
+}
+
+TEST_CASE("a streamed transaction that rolls back publishes nothing") {
+    CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
+    configure_small_memory(fx);
+    fx.start_daemon();
+    fx.exec(
+        "BEGIN;"
+        "INSERT INTO {table} SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g;"
+        "ROLLBACK");
+    fx.exec("INSERT INTO {table} VALUES (7, 'after')");
+    // Asks for two records: only the committed one may come.
+    CHECK(added_ids(fx.read(2, std::chrono::seconds(5))) == std::vector<long>{7});
+    CHECK(fx.wait_for_log("aborted: "));
+}
+
+TEST_CASE("interleaved streamed transactions are published whole, in commit order") {
+    CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
+    configure_small_memory(fx);
+    fx.start_daemon();
+    PgClient a(pg_conninfo());
+    PgClient b(pg_conninfo());
+    const std::string t = fx.table();
+    a.exec("BEGIN");
+    b.exec("BEGIN");
+    for (int round = 0; round < 4; ++round) {
+        const long base = round * 3000;
+        a.exec("INSERT INTO " + t + " SELECT g, repeat('a', 100) FROM generate_series(" +
+               std::to_string(base + 1) + ", " + std::to_string(base + 3000) + ") g");
+        b.exec("INSERT INTO " + t + " SELECT g, repeat('b', 100) FROM generate_series(" +
+               std::to_string(100000 + base + 1) + ", " + std::to_string(100000 + base + 3000) +
+               ") g");
+    }
+    b.exec("COMMIT");  // b commits first: its events come first in (commit_lsn, seq) order
+    a.exec("COMMIT");
+    const auto records = fx.read(24000, std::chrono::seconds(60));
+    auto expected = range(100001, 112000);
+    for (long i = 1; i <= 12000; ++i) {
+        expected.push_back(i);
+    }
+    CHECK(added_ids(records) == expected);
+}
+
+TEST_CASE("logical decoding messages go to the messages topic, heartbeats do not") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.postgres_extra = "  messages: true\n  heartbeat_interval_ms: 200\n";
+    fx.start_daemon();
+    fx.exec(
+        "BEGIN;"
+        "INSERT INTO {table} VALUES (1);"
+        "SELECT pg_logical_emit_message(true, 'app.audit', 'between rows');"
+        "INSERT INTO {table} VALUES (2);"
+        "COMMIT");
+    fx.exec(
+        "BEGIN;"
+        "SELECT pg_logical_emit_message(false, 'app.cache', convert_to('now', 'UTF8') || "
+        "'\\xff00'::bytea);"
+        "INSERT INTO {table} VALUES (3);"
+        "ROLLBACK");
+    KafkaReader reader(pgcs::testing::brokers());
+    const auto messages = reader.read(fx.prefix() + ".messages", 2, std::chrono::seconds(30));
+    REQUIRE(messages.size() == 2);
+    std::map<std::string, rapidjson::Document> by_prefix;
+    for (const auto& m : messages) {
+        auto d = parse_json(m.value);
+        REQUIRE(m.key.has_value());
+        CHECK(*m.key == std::string("{\"prefix\":\"") + d["prefix"].GetString() + "\"}");
+        by_prefix[d["prefix"].GetString()] = std::move(d);
+    }
+    REQUIRE(by_prefix.count("app.audit") == 1);
+    REQUIRE(by_prefix.count("app.cache") == 1);
+    const auto& audit = by_prefix["app.audit"];
+    CHECK(std::string(audit["op"].GetString()) == "message");
+    CHECK(audit["transactional"].GetBool());
+    CHECK(std::string(audit["content"].GetString()) == "between rows");
+    CHECK(std::string(audit["content_encoding"].GetString()) == "utf8");
+    CHECK(audit["seq"].GetUint64() == 1);  // between the rows (seq 0 and 2)
+    CHECK(audit["xid"].IsUint());
+    CHECK(audit["commit_ts"].IsString());
+    const auto& cache = by_prefix["app.cache"];
+    CHECK_FALSE(cache["transactional"].GetBool());
+    CHECK(std::string(cache["content_encoding"].GetString()) == "base64");
+    CHECK(std::string(cache["content"].GetString()) == "bm93/wA=");  // "now" 0xff 0x00
+    CHECK(cache["commit_lsn"].IsNull());
+    CHECK(cache["xid"].IsNull());
+    CHECK(cache["seq"].IsNull());
+    // The committed rows share their transaction with the audit message.
+    const auto rows = fx.read(2);
+    REQUIRE(rows.size() == 2);
+    for (const auto& r : rows) {
+        auto d = parse_json(r.value);
+        CHECK(std::string(d["commit_lsn"].GetString()) == audit["commit_lsn"].GetString());
+        CHECK(d["seq"].GetUint64() == (d["after"]["id"].GetInt() == 1 ? 0U : 2U));
+    }
+    // Heartbeats (several by now) never reach the topic.
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    CHECK(reader.read(fx.prefix() + ".messages", 3, std::chrono::seconds(2)).size() == 2);
+}
