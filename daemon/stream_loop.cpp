@@ -135,6 +135,7 @@ class StreamLoop {
     source::Lsn last_reported_flush_ = 0;
     std::int64_t retained_wal_bytes_ = -1;
     std::uint64_t events_published_ = 0;
+    std::uint64_t binary_fallbacks_ = 0;  // binary values converted by the server
     std::uint64_t deliveries_ = 0;
     std::uint64_t deliveries_at_last_report_ = 0;
     Clock::time_point last_status_{};
@@ -175,6 +176,23 @@ void StreamLoop::connect_catalog() {
     catalog_.reset();
     catalog_conn_ = source::connect(settings_, false);
     catalog_.emplace(catalog_conn_.get());
+    // Binary values of types decoded nowhere here: the server's receive then output function.
+    encoder_.set_binary_fallback([this](changeset::Oid oid, std::span<const std::byte> bytes) {
+        const char* values[] = {reinterpret_cast<const char*>(bytes.data())};
+        const int lengths[] = {static_cast<int>(bytes.size())};
+        const int formats[] = {1};
+        const Oid types[] = {oid};
+        source::PgResultPtr r(
+            PQexecParams(catalog_conn_.get(), "SELECT $1", 1, types, values, lengths, formats, 0));
+        if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) {
+            throw std::runtime_error("the server could not convert a binary value of type OID " +
+                                     std::to_string(oid) +
+                                     " to text: " + PQresultErrorMessage(r.get()));
+        }
+        ++binary_fallbacks_;
+        return std::string(PQgetvalue(r.get(), 0, 0),
+                           static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
+    });
 }
 
 void StreamLoop::prepare_database() {
@@ -678,6 +696,12 @@ void StreamLoop::shutdown(bool send_final_status) {
     if (tracker_) {
         spdlog::info("acknowledged up to {}; {} events published in this run",
                      format_lsn(tracker_->flush_lsn()), events_published_);
+        if (binary_fallbacks_ > 0) {
+            spdlog::info(
+                "{} binary values of types without a decoder here were converted by the "
+                "server",
+                binary_fallbacks_);
+        }
     }
     observer_.streaming(false);
 }

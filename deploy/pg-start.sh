@@ -232,6 +232,13 @@ fsync = off
 shared_buffers = 128MB
 password_encryption = scram-sha-256
 EOF
+# This machine's PostgreSQL build loads only the output plugins it lists; the suite decodes the
+# same WAL with wal2json as an independent oracle. A stock build has no such setting.
+described=$(as_owner "$PGBIN/postgres" --describe-config 2>/dev/null || true)
+if grep -q '^output_plugin_libraries' <<<"$described"; then
+    echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" |
+        as_owner tee -a "$DATA/pgchangeset.conf" >/dev/null
+fi
 as_owner tee "$DATA/pg_hba.conf" >/dev/null <<'EOF'
 # pgchangeset development cluster (written by deploy/pg-start.sh)
 # TYPE  DATABASE     USER  ADDRESS        METHOD

@@ -283,6 +283,8 @@ void TypeRegistry::add(const CatalogType& type) {
         info.kind = base->kind;
         info.element_oid = base->element_oid;
         info.delimiter = base->delimiter;
+        info.send_oid =
+            base->send_oid != 0 ? base->send_oid : (builtin(base->oid) != nullptr ? base->oid : 0);
     } else if (type.category == 'A' && type.element_oid != 0) {
         const TypeInfo* element = find(type.element_oid);
         if (element == nullptr) {
@@ -294,6 +296,9 @@ void TypeRegistry::add(const CatalogType& type) {
         info.delimiter = element->delimiter;  // array_out splits on the element's typdelim
     } else if (type.typtype == 'b' && type.name == "hstore") {
         info.kind = ValueKind::Hstore;
+    } else if (type.typtype == 'e' || (type.typtype == 'b' && type.name == "citext")) {
+        info.kind = ValueKind::String;
+        info.send_oid = 25;  // enum_send and citextsend send the text itself
     } else {
         info.kind = ValueKind::String;  // enums, and everything else as its text form
     }

@@ -37,6 +37,9 @@ struct TypeInfo {
     ValueKind kind = ValueKind::String;
     Oid element_oid = 0;   // for Array: the element type (a domain element resolved to itself)
     char delimiter = ',';  // array element delimiter (';' for box)
+    // The built-in type whose send function wrote this type's binary values: a domain's base,
+    // text for enums and citext; 0 = the type itself when built in, else unknown.
+    Oid send_oid = 0;
 };
 
 // Catalog facts about a type, as the source reads them from pg_type, used to register a

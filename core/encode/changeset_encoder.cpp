@@ -75,9 +75,20 @@ void ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w
         case Value::State::Text:
             write_text_value(w, *types_, *column.type, value.data);
             return;
-        case Value::State::Binary:
-            throw ValueFormatError("column " + column.name +
-                                   ": binary-format values are not supported yet");
+        case Value::State::Binary: {
+            const std::span<const std::byte> bytes(
+                reinterpret_cast<const std::byte*>(value.data.data()), value.data.size());
+            scratch_.clear();
+            if (!binary_to_text(*types_, *column.type, bytes, scratch_)) {
+                if (!fallback_) {
+                    throw ValueFormatError("column " + column.name + ": binary values of type " +
+                                           column.type->name + " cannot be decoded here");
+                }
+                scratch_ = fallback_(column.type->oid, bytes);
+            }
+            write_text_value(w, *types_, *column.type, scratch_);
+            return;
+        }
         case Value::State::Absent:
             break;
     }

@@ -10,6 +10,7 @@
 
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/type_registry.hpp"
+#include "core/encode/binary_text.hpp"
 
 namespace pgcs::encode {
 
@@ -37,6 +38,10 @@ class ChangesetEncoder {
   public:
     explicit ChangesetEncoder(const changeset::TypeRegistry& types) : types_(&types) {}
 
+    // How binary values of types not decoded here become text (pgoutput binary mode). Without
+    // one, such a value is an error.
+    void set_binary_fallback(BinaryFallback fallback) { fallback_ = std::move(fallback); }
+
     // Encodes one event. key() and value() are valid until the next call.
     void encode(const changeset::Changeset& change, const changeset::EventMeta& meta);
 
@@ -61,6 +66,8 @@ class ChangesetEncoder {
     rapidjson::StringBuffer key_buf_;
     rapidjson::StringBuffer value_buf_;
     bool has_key_ = false;
+    BinaryFallback fallback_;
+    std::string scratch_;  // a binary value's text form
 };
 
 }  // namespace pgcs::encode
