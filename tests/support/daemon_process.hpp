@@ -102,6 +102,17 @@ class DaemonProcess {
     }
 
     bool running() { return pid_ > 0 && !reap(); }
+
+    // A line of /proc/<pid>/status as kB, e.g. "VmHWM" (peak RSS); -1 when unavailable.
+    long status_kb(const std::string& field) const {
+        std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind(field + ":", 0) == 0) {
+                return std::stol(line.substr(field.size() + 1));
+            }
+        }
+        return -1;
+    }
     pid_t pid() const { return pid_; }
     std::string log() const { return read_file(log_path_); }
 

@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -47,11 +48,19 @@ class KafkaReader {
     // records read (possibly more than `count`), in partition/offset order per partition.
     std::vector<Record> read(const std::string& topic, std::size_t count,
                              std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+        std::vector<Record> out;
+        visit(topic, count, timeout, [&](Record&& r) { out.push_back(std::move(r)); });
+        return out;
+    }
+
+    // Like read(), but hands each record to `f` instead of keeping it; returns how many.
+    std::size_t visit(const std::string& topic, std::size_t count,
+                      std::chrono::milliseconds timeout, const std::function<void(Record&&)>& f) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         const int partitions = wait_for_partitions(topic, deadline);
-        std::vector<Record> out;
+        std::size_t seen = 0;
         if (partitions == 0) {
-            return out;
+            return seen;
         }
         rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
         for (int p = 0; p < partitions; ++p) {
@@ -60,7 +69,7 @@ class KafkaReader {
         }
         rd_kafka_assign(rk_.get(), list);
         rd_kafka_topic_partition_list_destroy(list);
-        while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+        while (seen < count && std::chrono::steady_clock::now() < deadline) {
             rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
             if (m == nullptr) {
                 continue;
@@ -74,12 +83,13 @@ class KafkaReader {
                     r.key = std::string(static_cast<const char*>(m->key), m->key_len);
                 }
                 r.value = std::string(static_cast<const char*>(m->payload), m->len);
-                out.push_back(std::move(r));
+                ++seen;
+                f(std::move(r));
             }
             rd_kafka_message_destroy(m);
         }
         rd_kafka_assign(rk_.get(), nullptr);
-        return out;
+        return seen;
     }
 
     // Reads for `quiet` more after reaching `count`: to prove nothing else arrives.
