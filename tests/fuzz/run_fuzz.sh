@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds fuzz_pgoutput with clang in build-fuzz, writes the seed corpus and fuzzes for
-# SECONDS (default 60). Exits non-zero if the fuzzer found a crash (artifacts in build-fuzz/).
+# SECONDS (default 60). Seeds: messages built by the test writer (fuzz_pgoutput_seeds) and
+# real messages captured from PostgreSQL (tests/fuzz/corpus, see capture_seeds.sh). Exits
+# non-zero if the fuzzer found a crash (artifacts in build-fuzz/): add the input to
+# tests/fuzz/corpus and a unit test in tests/unit/pgoutput, then fix the decoder.
 # Usage: tests/fuzz/run_fuzz.sh [SECONDS]
 set -euo pipefail
 
@@ -22,7 +25,8 @@ mkdir -p "${corpus}" "${artifacts}"
 # New inputs go to the corpus (kept between runs); the seeds directory is read only.
 status=0
 "${build}/bin/fuzz_pgoutput" -max_len=4096 -max_total_time="${seconds}" \
-    -artifact_prefix="${artifacts}" -print_final_stats=1 "${corpus}" "${seeds}" || status=$?
+    -artifact_prefix="${artifacts}" -print_final_stats=1 "${corpus}" "${seeds}" \
+    "${root}/tests/fuzz/corpus" || status=$?
 if [[ ${status} -ne 0 ]]; then
     echo "run_fuzz.sh: fuzz_pgoutput failed (exit ${status}); crash inputs in ${artifacts}" >&2
     exit "${status}"
