@@ -42,6 +42,12 @@ class CaptureFixture {
     ~CaptureFixture() {
         daemon_.reset();
         try {
+            // The walsender of a daemon just stopped may hold the slot a moment longer: a slot
+            // left behind would count against max_replication_slots for the rest of the run.
+            pg_.wait_for(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot_ +
+                    "' AND active",
+                [](const std::string& v) { return v == "0"; }, std::chrono::seconds(10));
             pg_.exec(
                 "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
                 "WHERE slot_name = '" +
