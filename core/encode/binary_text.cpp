@@ -128,9 +128,10 @@ void append_float(std::string& out, F value, int max_fixed) {
             out += digits;
             out.append(static_cast<std::size_t>(exp + 1 - n), '0');
         } else {
-            out.append(digits, 0, static_cast<std::size_t>(exp + 1));
+            const auto integer_digits = static_cast<std::size_t>(exp) + 1;
+            out.append(digits, 0, integer_digits);
             out += '.';
-            out.append(digits, static_cast<std::size_t>(exp + 1));
+            out.append(digits, integer_digits);
         }
         return;
     }

@@ -11,8 +11,8 @@ namespace pgcs::source {
 
 namespace {
 
-constexpr std::size_t kChunkSize = 256 * 1024;
-constexpr std::size_t kIoBufferSize = 1024 * 1024;
+constexpr std::size_t kChunkSize = std::size_t{256} * 1024;
+constexpr std::size_t kIoBufferSize = std::size_t{1024} * 1024;
 constexpr std::size_t kHeaderSize = 8 + 8 + 4 + 4;
 
 std::string errno_text() {

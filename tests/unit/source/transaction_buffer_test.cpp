@@ -16,7 +16,7 @@ using pgcs::source::TransactionBuffer;
 std::vector<std::byte> message(std::size_t n, unsigned seed) {
     std::vector<std::byte> out(n);
     for (std::size_t i = 0; i < n; ++i) {
-        out[i] = static_cast<std::byte>((seed * 131 + i * 7) & 0xff);
+        out[i] = static_cast<std::byte>((std::size_t{seed} * 131 + i * 7) & 0xff);
     }
     return out;
 }
