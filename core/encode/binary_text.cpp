@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/encode/civil_date.hpp"
 #include "core/encode/value_error.hpp"
 
 namespace pgcs::encode {
@@ -204,28 +205,12 @@ void append_numeric(Reader& r, std::string& out) {
     }
 }
 
-// Days since 1970-01-01 -> proleptic Gregorian y/m/d (H. Hinnant), as PostgreSQL's j2date.
-void civil(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<std::int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += (m <= 2);
-}
-
-constexpr std::int64_t kDaysFrom1970To2000 = 10957;
-
 // Appends YYYY-MM-DD for days since 2000-01-01; returns true for a BC date.
 bool append_date(std::string& out, std::int64_t pg_days) {
-    std::int64_t y = 0;
-    unsigned m = 0;
-    unsigned d = 0;
-    civil(pg_days + kDaysFrom1970To2000, y, m, d);
+    const detail::CivilDate c = detail::civil_from_days(pg_days + detail::kPgEpochDays);
+    const std::int64_t y = c.year;
+    const unsigned m = c.month;
+    const unsigned d = c.day;
     const bool bc = y <= 0;
     append_padded(out, bc ? 1 - y : y, 4);
     out += '-';

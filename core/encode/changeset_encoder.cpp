@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/encode/civil_date.hpp"
 #include "core/encode/utf8.hpp"
 #include "core/encode/value_writer.hpp"
 
@@ -24,20 +25,6 @@ std::string format_lsn(std::uint64_t lsn) {
 
 namespace {
 
-// Days since 1970-01-01 -> civil date (H. Hinnant's algorithm, proleptic Gregorian).
-void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    y = static_cast<std::int64_t>(yoe) + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    d = doy - (153 * mp + 2) / 5 + 1;
-    m = mp < 10 ? mp + 3 : mp - 9;
-    y += (m <= 2);
-}
-
 constexpr std::int64_t kPgEpochUnixMicros = 946684800LL * 1000000LL;
 constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000LL;
 
@@ -51,10 +38,10 @@ std::string format_timestamp(std::int64_t pg_micros) {
         rem += kMicrosPerDay;
         --days;
     }
-    std::int64_t y = 0;
-    unsigned m = 0;
-    unsigned d = 0;
-    civil_from_days(days, y, m, d);
+    const detail::CivilDate date = detail::civil_from_days(days);
+    const std::int64_t y = date.year;
+    const unsigned m = date.month;
+    const unsigned d = date.day;
     const auto secs = rem / 1000000;
     const auto micros = rem % 1000000;
     std::array<char, 48> buf{};

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/encode/civil_date.hpp"
 #include "core/encode/text_scan.hpp"
 #include "core/encode/value_error.hpp"
 
@@ -16,11 +17,7 @@ namespace {
 // DateStyle=ISO prints "2026-11-23", "13:45:00.5", "2026-11-23 13:45:00.5", zone offsets as
 // "+02", "+05:30" or "+05:30:15", and " BC" at the very end for years before 1 AD.
 
-struct Civil {
-    std::int64_t year = 0;  // astronomical once take_era ran: 1 BC is 0, 44 BC is -43
-    unsigned month = 0;
-    unsigned day = 0;
-};
+using Civil = CivilDate;  // astronomical year once take_era ran
 
 struct Clock {
     unsigned hour = 0;
@@ -109,31 +106,6 @@ bool take_era(std::string_view s, std::size_t& pos, Civil& date) {
     pos += 3;
     date.year = 1 - date.year;
     return date.year <= 0;  // there is no year 0 BC
-}
-
-// Proleptic Gregorian day numbers, 1970-01-01 = 0 (H. Hinnant's days_from_civil and
-// civil_from_days, http://howardhinnant.github.io/date_algorithms.html).
-std::int64_t days_from_civil(const Civil& c) {
-    const std::int64_t y = c.year - (c.month <= 2 ? 1 : 0);
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (c.month > 2 ? c.month - 3 : c.month + 9) + 2) / 5 + c.day - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-Civil civil_from_days(std::int64_t z) {
-    z += 719468;
-    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    Civil c;
-    c.day = doy - (153 * mp + 2) / 5 + 1;
-    c.month = mp < 10 ? mp + 3 : mp - 9;
-    c.year = static_cast<std::int64_t>(yoe) + era * 400 + (c.month <= 2 ? 1 : 0);
-    return c;
 }
 
 char* put_two(char* p, unsigned v) {

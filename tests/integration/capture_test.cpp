@@ -22,17 +22,10 @@ std::uint64_t lsn_value(const std::string& text) {
     return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 
-std::string json_of(const rapidjson::Value& v) {
-    rapidjson::StringBuffer b;
-    rapidjson::Writer<rapidjson::StringBuffer> w(b);
-    v.Accept(w);
-    return b.GetString();
-}
-
 struct Event {
     Record record;
     rapidjson::Document doc;
-    std::string field(const char* name) const { return json_of(doc[name]); }
+    std::string field(const char* name) const { return pgcs::testing::json_text(doc[name]); }
     std::string str(const char* name) const { return doc[name].GetString(); }
     std::uint64_t commit_lsn() const { return lsn_value(str("commit_lsn")); }
     std::uint64_t seq() const { return doc["seq"].GetUint64(); }

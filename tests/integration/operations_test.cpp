@@ -40,6 +40,13 @@ void check_nothing_created(PgClient& pg, const std::string& slot) {
     CHECK(pg.value("SELECT count(*) FROM pg_publication WHERE pubname = '" + slot + "'") == "0");
 }
 
+// The slot's confirmed position has not moved past `lsn`.
+bool slot_not_past(CaptureFixture& fx, const std::string& lsn) {
+    return fx.pg().value("SELECT confirmed_flush_lsn <= '" + lsn +
+                         "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx.slot() +
+                         "'") == "t";
+}
+
 bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
 }
@@ -216,9 +223,7 @@ TEST_CASE("a message Kafka refuses stops the stream without acknowledging it") {
     CHECK(contains(r.log, "MSG_SIZE_TOO_LARGE"));
     CHECK(contains(r.log, "raise the topic's max.message.bytes"));
     // The slot did not move past the refused transaction.
-    CHECK(fx.pg().value("SELECT confirmed_flush_lsn <= '" + before +
-                        "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx.slot() +
-                        "'") == "t");
+    CHECK(slot_not_past(fx, before));
 }
 
 TEST_CASE("a topic Kafka denies by ACL stops the stream without acknowledging it", "[kafka-only]") {
@@ -246,9 +251,7 @@ TEST_CASE("a topic Kafka denies by ACL stops the stream without acknowledging it
     CHECK(contains(r.log, "Kafka did not accept an event"));
     CHECK(contains(r.log, "TOPIC_AUTHORIZATION_FAILED"));
     CHECK(contains(r.log, "grant the daemon's principal WRITE"));
-    CHECK(fx.pg().value("SELECT confirmed_flush_lsn <= '" + before +
-                        "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx.slot() +
-                        "'") == "t");
+    CHECK(slot_not_past(fx, before));
 }
 
 TEST_CASE("an idle slot advances while another table outside the publication is written") {

@@ -15,17 +15,10 @@ using pgcs::testing::Record;
 
 namespace {
 
-std::string json_of(const rapidjson::Value& v) {
-    rapidjson::StringBuffer b;
-    rapidjson::Writer<rapidjson::StringBuffer> w(b);
-    v.Accept(w);
-    return b.GetString();
-}
-
 struct Ev {
     Record record;
     rapidjson::Document doc;
-    std::string field(const char* name) const { return json_of(doc[name]); }
+    std::string field(const char* name) const { return pgcs::testing::json_text(doc[name]); }
     std::string op() const { return doc["op"].GetString(); }
 };
 
@@ -183,7 +176,7 @@ TEST_CASE("schema changes while streaming: each event has the shape of its commi
     KafkaReader reader(brokers());
     auto added = reader.read(fx.topic() + "_new", 1);
     REQUIRE(added.size() == 1);
-    CHECK(json_of(parse_json(added[0].value)["after"]) == "{\"k\":\"x\"}");
+    CHECK(pgcs::testing::json_text(parse_json(added[0].value)["after"]) == "{\"k\":\"x\"}");
     fx.exec("DROP TABLE {table}_new");
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <catch2/catch.hpp>
 #include <memory>
@@ -24,6 +26,14 @@ inline rapidjson::Document parse_json(const std::string& text) {
         throw std::runtime_error("not JSON: " + text);
     }
     return d;
+}
+
+// Compact JSON text of a parsed value.
+inline std::string json_text(const rapidjson::Value& v) {
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    v.Accept(w);
+    return b.GetString();
 }
 
 class CaptureFixture {
