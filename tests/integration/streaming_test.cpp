@@ -250,3 +250,18 @@ TEST_CASE("a transaction of one million rows arrives whole, once, in bounded mem
     CHECK(peak_kb > 0);
     CHECK(peak_kb < 300 * 1024);
 }
+
+TEST_CASE("streaming off: protocol v1, the server sends a large transaction only once committed") {
+    CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
+    configure_small_memory(fx);
+    fx.postgres_extra = "  streaming: false\n";
+    fx.start_daemon();
+    fx.exec("INSERT INTO {table} SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g");
+    fx.exec("BEGIN; INSERT INTO {table} VALUES (6000, 'gone'); ROLLBACK");
+    fx.exec("INSERT INTO {table} VALUES (7000, 'last')");
+    auto expected = range(1, 5000);
+    expected.push_back(7000);
+    CHECK(added_ids(fx.read(5001, std::chrono::seconds(30))) == expected);
+    CHECK(fx.daemon_log().find("pgoutput v1)") != std::string::npos);
+    CHECK(fx.daemon_log().find("streamed transaction") == std::string::npos);
+}
