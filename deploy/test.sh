@@ -2,7 +2,7 @@
 # The README's command 2: install what is missing, build (Release, then ASan+UBSan), start
 # PostgreSQL, the dev broker and a real Apache Kafka broker, and run the whole test suite.
 # Services started here are stopped on exit. Options:
-#   --quick        skip the sanitizer build and the fuzz run
+#   --quick        skip the fault scenarios, the sanitizer build and the fuzz run
 #   --no-kafka     skip the real Kafka broker (its tests are not run)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,6 +49,9 @@ step "tests (Release)"
 ctest --test-dir build --output-on-failure -j2 -L "$labels"
 
 if [ "$quick" = 0 ]; then
+  step "fault scenarios (Release, dev broker; one at a time: they restart PostgreSQL)"
+  ctest --test-dir build --output-on-failure -L fault
+
   step "ASan + UBSan build and tests (unit, dev broker)"
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPGCS_SANITIZE=ON >/dev/null
   cmake --build build-asan -j2

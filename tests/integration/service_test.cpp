@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "support/capture_fixture.hpp"
+#include "support/private_broker.hpp"
 
 using namespace pgcs::testing;
 
@@ -54,26 +55,6 @@ double sample(const std::string& text, const std::string& name_and_labels) {
     const auto pos = text.find(needle);
     return pos == std::string::npos ? -1 : std::stod(text.substr(pos + needle.size()));
 }
-
-// A private dev broker, so that taking it down disturbs no other test.
-struct PrivateBroker {
-    std::string file = "/tmp/pgcs-test-broker-" + unique_suffix();
-    std::unique_ptr<DaemonProcess> process;
-    std::string address;
-    PrivateBroker() {
-        process = std::make_unique<DaemonProcess>(
-            std::vector<std::string>{bin_dir() + "/pgchangeset-devbroker", "--bootstrap-file",
-                                     file},
-            file + ".log");
-        for (int i = 0; i < 100 && address.empty(); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            std::ifstream in(file);
-            std::getline(in, address);
-        }
-        REQUIRE_FALSE(address.empty());
-    }
-    pid_t pid() const { return process->pid(); }
-};
 
 // systemd's notification socket, played by the test.
 struct NotifySocket {

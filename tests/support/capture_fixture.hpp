@@ -52,18 +52,20 @@ class CaptureFixture {
     ~CaptureFixture() {
         daemon_.reset();
         try {
+            // A fresh connection: a fault test may have restarted PostgreSQL under pg_.
+            PgClient pg(pg_conninfo());
             // The walsender of a daemon just stopped may hold the slot a moment longer: a slot
             // left behind would count against max_replication_slots for the rest of the run.
-            pg_.wait_for(
+            pg.wait_for(
                 "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot_ +
                     "' AND active",
                 [](const std::string& v) { return v == "0"; }, std::chrono::seconds(10));
-            pg_.exec(
+            pg.exec(
                 "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
                 "WHERE slot_name = '" +
                 slot_ + "' AND NOT active");
-            pg_.exec("DROP PUBLICATION IF EXISTS " + slot_);
-            pg_.exec("DROP TABLE IF EXISTS " + table_ + " CASCADE");
+            pg.exec("DROP PUBLICATION IF EXISTS " + slot_);
+            pg.exec("DROP TABLE IF EXISTS " + table_ + " CASCADE");
         } catch (const std::exception& e) {
             WARN("clean-up: " << e.what());
         }

@@ -92,6 +92,74 @@ class KafkaReader {
         return seen;
     }
 
+    // Reads every record the topic holds now: up to each partition's high watermark at the
+    // time of the call. Returns how many records `f` received.
+    std::size_t visit_to_end(const std::string& topic, const std::function<void(Record&&)>& f,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        const int partitions = wait_for_partitions(topic, deadline);
+        std::vector<std::int64_t> end(static_cast<std::size_t>(partitions), 0);
+        std::int64_t remaining = 0;
+        for (int p = 0; p < partitions; ++p) {
+            std::int64_t low = 0;
+            std::int64_t high = 0;
+            if (rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), p, &low, &high, 10000) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+                throw std::runtime_error("cannot query the watermarks of " + topic);
+            }
+            end[static_cast<std::size_t>(p)] = high;
+            remaining += high - low;
+        }
+        if (remaining == 0) {
+            return 0;
+        }
+        rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+        for (int p = 0; p < partitions; ++p) {
+            rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_assign(rk_.get(), list);
+        rd_kafka_topic_partition_list_destroy(list);
+        std::size_t seen = 0;
+        std::vector<std::int64_t> next(end.size(), 0);
+        auto done = [&] {
+            for (std::size_t p = 0; p < end.size(); ++p) {
+                if (next[p] < end[p]) {
+                    return false;
+                }
+            }
+            return true;
+        };
+        while (!done() && std::chrono::steady_clock::now() < deadline) {
+            rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
+            if (m == nullptr) {
+                continue;
+            }
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                const auto p = static_cast<std::size_t>(m->partition);
+                next[p] = m->offset + 1;
+                if (m->offset < end[p]) {
+                    Record r;
+                    r.topic = rd_kafka_topic_name(m->rkt);
+                    r.partition = m->partition;
+                    r.offset = m->offset;
+                    if (m->key != nullptr) {
+                        r.key = std::string(static_cast<const char*>(m->key), m->key_len);
+                    }
+                    r.value = std::string(static_cast<const char*>(m->payload), m->len);
+                    ++seen;
+                    f(std::move(r));
+                }
+            }
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_assign(rk_.get(), nullptr);
+        if (!done()) {
+            throw std::runtime_error("timed out reading " + topic + " to its end");
+        }
+        return seen;
+    }
+
     // Reads for `quiet` more after reaching `count`: to prove nothing else arrives.
     std::vector<Record> read_all(const std::string& topic, std::size_t count,
                                  std::chrono::milliseconds quiet) {

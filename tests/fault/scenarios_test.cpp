@@ -1,0 +1,351 @@
+// Fault scenarios: load from the ledger generator, a fault, then the invariant check (I1-I4 in
+// ledger.hpp) and a summary row. They restart PostgreSQL and take brokers down, so CTest runs
+// them one at a time (RUN_SERIAL). PGCS_SOAK_MINUTES makes the [.soak] scenario run that long;
+// every scenario appends its summary row to PGCS_FAULT_SUMMARY when set.
+#include <signal.h>
+
+#include <fstream>
+#include <random>
+
+#include "fault/ledger.hpp"
+#include "support/capture_fixture.hpp"
+#include "support/private_broker.hpp"
+
+using namespace pgcs::testing;
+using pgcs::fault::Connection;
+using pgcs::fault::LoadGenerator;
+using pgcs::fault::parse_lsn;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+unsigned seed() {
+    static const unsigned s = std::random_device{}();
+    return s;
+}
+
+// One scenario: the ledger table, the daemon, the generator and a sampler of the slot's
+// confirmed_flush_lsn and the daemon's RSS.
+class FaultRun {
+  public:
+    explicit FaultRun(std::string name, const std::string& brokers = "")
+        : name_(std::move(name)),
+          fx_("CREATE TABLE {table} (id int8 PRIMARY KEY, v int8 NOT NULL)"),
+          gen_(pg_conninfo(), fx_.table(), seed()),
+          brokers_(brokers.empty() ? pgcs::testing::brokers() : brokers) {
+        fx_.brokers_override = brokers;
+        // Frequent heartbeats: the slot passes any position soon after the load stops.
+        fx_.postgres_extra = "  heartbeat_interval_ms: 500\n";
+        fx_.extra_config = "reconnect:\n  initial_backoff_ms: 100\n  max_backoff_ms: 2000\n";
+        INFO("seed " << seed());
+    }
+    ~FaultRun() { stop_sampler(); }
+
+    CaptureFixture& fx() { return fx_; }
+    LoadGenerator& load() { return gen_; }
+
+    void start() {
+        start_daemon();
+        sampling_ = true;
+        sampler_ = std::thread([this] { sample(); });
+        gen_.start();
+    }
+    // `wait_active`: until it streams the slot (not while Kafka is down: it waits for Kafka).
+    void start_daemon(bool wait_active = true) {
+        fx_.start_daemon(wait_active);
+        daemon_pid_ = fx_.daemon().pid();
+    }
+    RunResult stop_daemon(int sig) {
+        daemon_pid_ = 0;
+        ++faults_;
+        return fx_.stop_daemon(sig);
+    }
+    void fault() { ++faults_; }
+    std::vector<std::uint64_t> flushes() {
+        std::lock_guard lock(mu_);
+        return flushes_;
+    }
+
+    // Stops the load, lets the daemon catch up, checks I1-I4 and memory, reports.
+    void finish() {
+        gen_.stop();
+        PgClient pg(pg_conninfo());
+        const std::string target = pg.value("SELECT pg_current_wal_lsn()");
+        const bool caught_up = pg.wait_for(
+            "SELECT confirmed_flush_lsn >= '" + target +
+                "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx_.slot() + "'",
+            [](const std::string& v) { return v == "t"; }, seconds(180));
+        INFO("daemon log:\n" << tail(fx_.daemon_log()));
+        REQUIRE(caught_up);
+        stop_sampler();
+        const auto ledger = gen_.ledger();
+        const auto result = pgcs::fault::check(brokers_, fx_.topic(), ledger, flushes());
+        std::ostringstream row;
+        row << "| " << name_ << " | " << faults_ << " | " << result.changes << " | "
+            << result.events << " | " << result.lost << " | " << result.duplicates << " | "
+            << max_rss_kb_ / 1024 << " MB |";
+        WARN(
+            "scenario | faults | committed changes | events read | lost | duplicated | max "
+            "RSS\n"
+            << row.str());
+        if (const char* path = std::getenv("PGCS_FAULT_SUMMARY")) {
+            std::ofstream(path, std::ios::app) << row.str() << "\n";
+        }
+        for (const auto& p : result.problems) {
+            UNSCOPED_INFO(p);
+        }
+        CHECK(result.changes > 0);
+        CHECK(result.lost == 0);            // I1
+        CHECK(result.out_of_order == 0);    // I2
+        CHECK(result.lost_below_ack == 0);  // I3
+        CHECK(result.from_rollback == 0);   // I4
+        CHECK(max_rss_kb_ > 0);
+        CHECK(max_rss_kb_ < 300 * 1024);  // memory bounded
+    }
+
+    static std::string tail(const std::string& s) {
+        return s.size() > 6000 ? s.substr(s.size() - 6000) : s;
+    }
+
+  private:
+    void sample() {
+        Connection c(pg_conninfo());
+        while (sampling_) {
+            std::string lsn;
+            if (c.exec("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" +
+                           fx_.slot() + "'",
+                       &lsn)) {
+                std::lock_guard lock(mu_);
+                flushes_.push_back(parse_lsn(lsn));
+            } else {
+                c.connect();
+            }
+            if (const pid_t pid = daemon_pid_; pid > 0) {
+                std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+                for (std::string line; std::getline(in, line);) {
+                    if (line.rfind("VmRSS:", 0) == 0) {
+                        max_rss_kb_ = std::max(max_rss_kb_.load(), std::stol(line.substr(6)));
+                    }
+                }
+            }
+            std::this_thread::sleep_for(milliseconds(200));
+        }
+    }
+    void stop_sampler() {
+        sampling_ = false;
+        if (sampler_.joinable()) {
+            sampler_.join();
+        }
+    }
+
+    std::string name_;
+    CaptureFixture fx_;
+    LoadGenerator gen_;
+    std::string brokers_;
+    std::thread sampler_;
+    std::atomic<bool> sampling_{false};
+    std::atomic<pid_t> daemon_pid_{0};
+    std::atomic<long> max_rss_kb_{0};
+    std::mutex mu_;
+    std::vector<std::uint64_t> flushes_;
+    int faults_ = 0;
+};
+
+void sleep_ms(long ms) {
+    std::this_thread::sleep_for(milliseconds(ms));
+}
+
+long random_ms(long from, long to) {
+    static std::mt19937 rng(seed());
+    return from + static_cast<long>(rng() % static_cast<unsigned>(to - from));
+}
+
+// Restarts the test cluster: pg_ctl stop -m MODE, then deploy/pg-start.sh (same data, port).
+void restart_postgres(const std::string& mode) {
+    const std::string data = runtime_dir() + "/pg/data";
+    const std::string as_owner = geteuid() == 0 ? "runuser -u postgres -- " : "";
+    const std::string stop = as_owner + "/usr/lib/postgresql/15/bin/pg_ctl stop -D " + data +
+                             " -m " + mode + " -w -t 60 >/dev/null 2>&1";
+    REQUIRE(std::system(stop.c_str()) == 0);
+    const std::string start = "bash " PGCS_SOURCE_DIR "/deploy/pg-start.sh >/dev/null 2>&1";
+    REQUIRE(std::system(start.c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("kill -9 of the daemon at random moments, restarted each time", "[fault]") {
+    FaultRun run("kill -9 x5");
+    run.start();
+    for (int i = 0; i < 5; ++i) {
+        sleep_ms(random_ms(1500, 5000));
+        run.stop_daemon(SIGKILL);
+        sleep_ms(random_ms(0, 1000));  // the load goes on while it is down
+        run.start_daemon();
+    }
+    sleep_ms(2000);
+    run.finish();
+}
+
+TEST_CASE("SIGTERM under load: exit 0, and a restart repeats nothing acknowledged", "[fault]") {
+    FaultRun run("SIGTERM, restart");
+    run.start();
+    sleep_ms(4000);
+    const auto stopped = run.stop_daemon(SIGTERM);
+    INFO(FaultRun::tail(stopped.log));
+    CHECK(stopped.exit_code == 0);
+    // The final acknowledgement: every event handed to Kafka before the stop is covered.
+    PgClient pg(pg_conninfo());
+    const std::string acknowledged =
+        pg.value("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '" +
+                 run.fx().slot() + "'");
+    std::size_t before_restart = 0;
+    std::uint64_t newest = 0;
+    {
+        KafkaReader reader(brokers());
+        before_restart = reader.visit_to_end(run.fx().topic(), [&](Record&& r) {
+            const auto at = r.value.find("\"commit_lsn\":\"");
+            newest = std::max(newest, parse_lsn(r.value.substr(at + 14, 24)));
+        });
+    }
+    CHECK(parse_lsn(acknowledged) >= newest);  // everything published was acknowledged
+    run.start_daemon();
+    sleep_ms(3000);
+    run.finish();
+    // Nothing at or below the acknowledged position came again.
+    KafkaReader reader(brokers());
+    std::size_t repeated = 0;
+    reader.visit_to_end(run.fx().topic(), [&](Record&& r) {
+        const auto at = r.value.find("\"commit_lsn\":\"");
+        const auto lsn = parse_lsn(r.value.substr(at + 14, 24));
+        repeated += lsn <= parse_lsn(acknowledged) ? 1 : 0;
+    });
+    CHECK(repeated == before_restart);  // each old event exactly once
+}
+
+TEST_CASE("all brokers down for 30 s under load, with a kill -9 while down, then back", "[fault]") {
+    PrivateBroker broker;
+    FaultRun run("brokers down 30 s + kill -9", broker.address);
+    run.fx().kafka_extra = "  properties:\n    message.timeout.ms: 120000\n";
+    run.start();
+    sleep_ms(3000);
+    REQUIRE(kill(broker.pid(), SIGUSR1) == 0);
+    run.fault();
+    sleep_ms(5000);  // in-flight deliveries turn into retries
+    const std::size_t samples_before = run.flushes().size();
+    sleep_ms(10000);
+    // Killed with events received but not delivered: nothing of them may count as sent.
+    run.stop_daemon(SIGKILL);
+    run.start_daemon(false);
+    sleep_ms(15000);
+    const auto during = run.flushes();
+    REQUIRE(kill(broker.pid(), SIGUSR2) == 0);
+    // The slot did not advance while Kafka was down.
+    REQUIRE(during.size() > samples_before + 10);
+    CHECK(during.back() == during[samples_before]);
+    sleep_ms(3000);
+    run.finish();
+    // Status updates continued: the walsender never timed the daemon out.
+    CHECK(run.fx().daemon_log().find("reconnecting in") == std::string::npos);
+}
+
+TEST_CASE("PostgreSQL restarted with -m fast and with -m immediate under load", "[fault]") {
+    FaultRun run("PostgreSQL restart fast + immediate");
+    run.start();
+    sleep_ms(3000);
+    restart_postgres("fast");
+    run.fault();
+    sleep_ms(4000);
+    restart_postgres("immediate");
+    run.fault();
+    sleep_ms(4000);
+    run.finish();
+    CHECK(run.load().reconnects() >= 1);
+    CHECK(run.fx().daemon_log().find("reconnecting in") != std::string::npos);
+}
+
+TEST_CASE("a standby daemon on the same slot takes over after kill -9, losing nothing", "[fault]") {
+    FaultRun run("standby takeover");
+    run.start();
+    DaemonProcess standby({bin_dir() + "/pgchangeset", "run", "--config", run.fx().config_path()},
+                          "/tmp/pgcs-test-standby-" + unique_suffix() + ".log");
+    sleep_ms(3000);
+    CHECK(standby.running());
+    CHECK(standby.log().find("waiting as a standby") != std::string::npos);
+    run.stop_daemon(SIGKILL);
+    PgClient pg(pg_conninfo());
+    bool took_over = false;
+    for (int i = 0; i < 300 && !took_over; ++i) {
+        took_over = standby.log().find("streaming slot") != std::string::npos;
+        sleep_ms(100);
+    }
+    INFO(FaultRun::tail(standby.log()));
+    CHECK(took_over);
+    sleep_ms(3000);
+    // finish() waits for the slot, which the standby now advances.
+    run.load().stop();
+    const std::string target = pg.value("SELECT pg_current_wal_lsn()");
+    CHECK(pg.wait_for(
+        "SELECT confirmed_flush_lsn >= '" + target +
+            "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + run.fx().slot() + "'",
+        [](const std::string& v) { return v == "t"; }, seconds(120)));
+    const auto result =
+        pgcs::fault::check(brokers(), run.fx().topic(), run.load().ledger(), run.flushes());
+    for (const auto& p : result.problems) {
+        UNSCOPED_INFO(p);
+    }
+    CHECK(result.changes > 0);
+    CHECK(result.ok());
+    WARN("| standby takeover | 1 | " << result.changes << " | " << result.events << " | "
+                                     << result.lost << " | " << result.duplicates << " | - |");
+    CHECK(standby.stop(SIGTERM).exit_code == 0);
+}
+
+TEST_CASE("soak: random faults for PGCS_SOAK_MINUTES", "[.soak]") {
+    const long minutes = std::stol(env_or("PGCS_SOAK_MINUTES", "1"));
+    PrivateBroker broker;
+    FaultRun run("soak " + std::to_string(minutes) + " min", broker.address);
+    run.fx().kafka_extra = "  properties:\n    message.timeout.ms: 300000\n";
+    run.start();
+    const auto deadline = Clock::now() + std::chrono::minutes(minutes);
+    std::map<std::string, int> injected;
+    while (Clock::now() < deadline) {
+        sleep_ms(random_ms(3000, 15000));
+        switch (random_ms(0, 5)) {
+            case 0:
+                run.stop_daemon(SIGKILL);
+                sleep_ms(random_ms(0, 2000));
+                run.start_daemon();
+                ++injected["kill -9"];
+                break;
+            case 1:
+                CHECK(run.stop_daemon(SIGTERM).exit_code == 0);
+                run.start_daemon();
+                ++injected["SIGTERM"];
+                break;
+            case 2:
+                kill(broker.pid(), SIGUSR1);
+                sleep_ms(random_ms(5000, 30000));
+                kill(broker.pid(), SIGUSR2);
+                run.fault();
+                ++injected["brokers down"];
+                break;
+            case 3:
+                restart_postgres("fast");
+                run.fault();
+                ++injected["PostgreSQL -m fast"];
+                break;
+            default:
+                restart_postgres("immediate");
+                run.fault();
+                ++injected["PostgreSQL -m immediate"];
+                break;
+        }
+    }
+    for (const auto& [what, n] : injected) {
+        WARN(what << ": " << n);
+    }
+    sleep_ms(3000);
+    run.finish();
+}
