@@ -22,6 +22,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +37,7 @@ constexpr const char* kProg = "pgchangeset-devbroker";
 constexpr int kMockDefaultPartitions = 4;
 
 constexpr const char* kUsage =
-    "Usage: pgchangeset-devbroker --bootstrap-file FILE [--brokers N]\n"
+    "Usage: pgchangeset-devbroker --bootstrap-file FILE [--brokers N] [--control-file FILE]\n"
     "\n"
     "Runs a local Kafka-protocol broker (librdkafka's mock cluster) on 127.0.0.1 for\n"
     "development and tests.\n"
@@ -48,6 +50,7 @@ constexpr const char* kUsage =
     "                         (host:port[,host:port...], no trailing newline) to FILE,\n"
     "                         atomically (temporary file + rename). Removed on exit.\n"
     "  --brokers N            number of brokers, ids 1..N (default 1, at most 32)\n"
+    "  --control-file FILE    fault commands, read and applied on SIGHUP (see below)\n"
     "  -h, --help             print this help and exit\n"
     "\n"
     "Topics are created automatically the first time a client asks for them, with 4\n"
@@ -57,7 +60,15 @@ constexpr const char* kUsage =
     "Signals:\n"
     "  SIGTERM, SIGINT  stop and exit 0\n"
     "  SIGUSR1          take every broker down (connections closed and refused)\n"
-    "  SIGUSR2          bring every broker back up\n";
+    "  SIGUSR2          bring every broker back up\n"
+    "  SIGHUP           apply the commands in --control-file, one a line:\n"
+    "                     produce-errors N ERROR [ERROR...]  the next N Produce requests\n"
+    "                                    fail with these errors in turn (librdkafka names,\n"
+    "                                    e.g. NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT)\n"
+    "                     leader TOPIC PARTITION BROKER      move a partition's leader\n"
+    "                     rtt BROKER MS                      add MS of latency to a broker\n"
+    "                     down | up                          every broker down or up\n"
+    "                   Each command is logged; a bad line is logged and skipped.\n";
 
 // One line on stderr, prefixed with a UTC timestamp and the program name.
 __attribute__((format(printf, 1, 2))) void log_line(const char* fmt, ...) {
@@ -88,6 +99,7 @@ bool parse_int(std::string_view text, int min, int max, int& out) {
 
 struct Options {
     std::string bootstrap_file;
+    std::string control_file;
     int brokers = 1;
 };
 
@@ -107,7 +119,7 @@ int parse_args(int argc, char** argv, Options& opt) {
             value = arg.substr(eq + 1);
             has_value = true;
         }
-        if (name != "--bootstrap-file" && name != "--brokers") {
+        if (name != "--bootstrap-file" && name != "--brokers" && name != "--control-file") {
             std::fprintf(stderr, "%s: unknown argument '%s'\n\n%s", kProg, argv[i], kUsage);
             return 2;
         }
@@ -124,6 +136,8 @@ int parse_args(int argc, char** argv, Options& opt) {
                 return 2;
             }
             opt.bootstrap_file = std::string(value);
+        } else if (name == "--control-file") {
+            opt.control_file = std::string(value);
         } else if (!parse_int(value, 1, 32, opt.brokers)) {
             std::fprintf(stderr, "%s: --brokers must be an integer 1..32, not '%.*s'\n", kProg,
                          static_cast<int>(value.size()), value.data());
@@ -189,6 +203,96 @@ void remove_bootstrap_file(const std::string& path, const std::string& content) 
     std::fclose(f);
     if (seen == content) {
         unlink(path.c_str());
+    }
+}
+
+void set_brokers(rd_kafka_mock_cluster_t* mcluster, int brokers, bool up);
+
+// A librdkafka error name ("NOT_LEADER_FOR_PARTITION") -> its code.
+bool error_by_name(const std::string& name, rd_kafka_resp_err_t& out) {
+    for (int code = -200; code < 200; ++code) {
+        const auto err = static_cast<rd_kafka_resp_err_t>(code);
+        if (name == rd_kafka_err2name(err)) {
+            out = err;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Applies one --control-file line; returns "" or what is wrong with it.
+std::string apply_command(rd_kafka_mock_cluster_t* mcluster, int brokers, const std::string& line) {
+    std::istringstream in(line);
+    std::string command;
+    in >> command;
+    if (command == "produce-errors") {
+        int count = 0;
+        std::vector<rd_kafka_resp_err_t> errors;
+        in >> count;
+        for (std::string name; in >> name;) {
+            rd_kafka_resp_err_t err{};
+            if (!error_by_name(name, err)) {
+                return "unknown error name '" + name + "'";
+            }
+            errors.push_back(err);
+        }
+        if (count <= 0 || errors.empty()) {
+            return "usage: produce-errors N ERROR [ERROR...]";
+        }
+        std::vector<rd_kafka_resp_err_t> all;
+        for (int i = 0; i < count; ++i) {
+            all.push_back(errors[static_cast<std::size_t>(i) % errors.size()]);
+        }
+        rd_kafka_mock_push_request_errors_array(mcluster, 0 /* Produce */, all.size(), all.data());
+        return "";
+    }
+    if (command == "leader") {
+        std::string topic;
+        int partition = -1;
+        int broker = -1;
+        if (!(in >> topic >> partition >> broker)) {
+            return "usage: leader TOPIC PARTITION BROKER";
+        }
+        const auto err =
+            rd_kafka_mock_partition_set_leader(mcluster, topic.c_str(), partition, broker);
+        return err ? std::string(rd_kafka_err2str(err)) : "";
+    }
+    if (command == "rtt") {
+        int broker = -1;
+        int ms = -1;
+        if (!(in >> broker >> ms)) {
+            return "usage: rtt BROKER MS";
+        }
+        const auto err = rd_kafka_mock_broker_set_rtt(mcluster, broker, ms);
+        return err ? std::string(rd_kafka_err2str(err)) : "";
+    }
+    if (command == "down" || command == "up") {
+        set_brokers(mcluster, brokers, command == "up");
+        return "";
+    }
+    return "unknown command '" + command + "'";
+}
+
+void apply_control_file(rd_kafka_mock_cluster_t* mcluster, int brokers, const std::string& path) {
+    if (path.empty()) {
+        log_line("SIGHUP: no --control-file given; nothing to do");
+        return;
+    }
+    std::ifstream in(path);
+    if (!in) {
+        log_line("SIGHUP: cannot read %s", path.c_str());
+        return;
+    }
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') {
+            continue;
+        }
+        const std::string problem = apply_command(mcluster, brokers, line);
+        if (problem.empty()) {
+            log_line("control: %s", line.c_str());
+        } else {
+            log_line("control: '%s' skipped: %s", line.c_str(), problem.c_str());
+        }
     }
 }
 
@@ -289,6 +393,8 @@ int main(int argc, char** argv) {
             set_brokers(mcluster, opt.brokers, true);
             down = false;
             log_line("SIGUSR2: all %d broker(s) UP", opt.brokers);
+        } else if (sig == SIGHUP) {
+            apply_control_file(mcluster, opt.brokers, opt.control_file);
         } else {
             log_line("signal %d ignored (brokers are %s)", sig, down ? "down" : "up");
         }

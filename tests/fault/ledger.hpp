@@ -110,10 +110,17 @@ class Connection {
     PGconn* conn_ = nullptr;
 };
 
+// How the load looks.
+struct LoadShape {
+    int pause_ms = 2;               // between transactions
+    unsigned large_per_mille = 50;  // transactions of 500-3000 inserts, per 1000
+};
+
 class LoadGenerator {
   public:
-    LoadGenerator(std::string conninfo, std::string table, unsigned seed)
-        : conninfo_(std::move(conninfo)), table_(std::move(table)), rng_(seed) {}
+    using Shape = LoadShape;
+    LoadGenerator(std::string conninfo, std::string table, unsigned seed, Shape shape = Shape())
+        : conninfo_(std::move(conninfo)), table_(std::move(table)), rng_(seed), shape_(shape) {}
     ~LoadGenerator() { stop(); }
 
     void start() {
@@ -150,7 +157,7 @@ class LoadGenerator {
             Connection c(conninfo_);
             while (running_) {
                 one_transaction(c);
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                std::this_thread::sleep_for(std::chrono::milliseconds(shape_.pause_ms));
             }
         } catch (const std::exception& e) {
             error_ = e.what();
@@ -165,9 +172,9 @@ class LoadGenerator {
 
     void one_transaction(Connection& c) {
         Txn t;
-        const unsigned kind = rng_() % 100;
-        const bool rollback = kind < 10;
-        const bool large = kind >= 95;
+        const unsigned kind = rng_() % 1000;
+        const bool rollback = kind < 100;
+        const bool large = kind >= 1000 - shape_.large_per_mille;
         std::ostringstream sql;
         sql << "BEGIN;";
         const std::int64_t marker = next_id_++;
@@ -248,6 +255,7 @@ class LoadGenerator {
     std::string conninfo_;
     std::string table_;
     std::mt19937 rng_;
+    Shape shape_;
     std::atomic<bool> running_{false};
     std::thread thread_;
     std::optional<std::string> error_;
@@ -260,14 +268,15 @@ class LoadGenerator {
 };
 
 struct CheckResult {
-    std::size_t events = 0;             // records read
-    std::size_t duplicates = 0;         // records whose (commit_lsn, seq) came before
-    std::size_t changes = 0;            // committed changes in the ledger
-    std::size_t lost = 0;               // I1
-    std::size_t out_of_order = 0;       // I2
-    std::size_t lost_below_ack = 0;     // I3
-    std::size_t from_rollback = 0;      // I4
-    std::vector<std::string> problems;  // the first few, for the report
+    std::size_t events = 0;              // records read
+    std::size_t duplicates = 0;          // records whose (commit_lsn, seq) came before
+    std::size_t changes = 0;             // committed changes in the ledger
+    std::size_t lost = 0;                // I1
+    std::size_t out_of_order = 0;        // I2
+    std::size_t lost_below_ack = 0;      // I3
+    std::size_t from_rollback = 0;       // I4
+    std::int64_t dropped_by_broker = 0;  // below the log start: the check cannot see them
+    std::vector<std::string> problems;   // the first few, for the report
     bool ok() const {
         return lost == 0 && out_of_order == 0 && lost_below_ack == 0 && from_rollback == 0;
     }
@@ -311,6 +320,7 @@ inline CheckResult check(const std::string& brokers, const std::string& topic,
         const char c = op == "added" ? 'a' : op == "modified" ? 'm' : 'd';
         per_key[id].push_back({c, c == 'd' ? 0 : d["after"]["v"].GetInt64()});
     });
+    r.dropped_by_broker = reader.dropped();
     // The ledger per key, committed changes only, in commit order.
     std::map<std::int64_t, std::vector<Seen>> expected;
     std::set<std::int64_t> rolled_back_ids;

@@ -15,17 +15,21 @@ summary=$PGCS_RUNTIME_DIR/soak-summary.md
 mkdir -p "$PGCS_RUNTIME_DIR"
 [ -x build/bin/fault_tests ] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null &&
                                   cmake --build build -j2; }
+# Its own copy of the binaries: rebuilding build/ during a long soak changes nothing here.
+mkdir -p "$PGCS_RUNTIME_DIR/bin"
+cp build/bin/pgchangeset build/bin/pgchangeset-devbroker build/bin/fault_tests "$PGCS_RUNTIME_DIR/bin/"
+export PGCS_BIN_DIR=$PGCS_RUNTIME_DIR/bin
 bash deploy/pg-start.sh >/dev/null
 # The scenarios that use the shared broker need one; the soak itself starts a private one.
-PGCS_BIN_DIR=$PWD/build/bin bash deploy/devbroker-start.sh >/dev/null
+bash deploy/devbroker-start.sh >/dev/null
 trap 'bash deploy/devbroker-stop.sh >/dev/null 2>&1 || true; bash deploy/pg-stop.sh >/dev/null 2>&1 || true' EXIT
 
 : > "$summary"
 export PGCS_FAULT_SUMMARY=$summary
 start=$(date +%s)
 status=0
-build/bin/fault_tests "[fault]" || status=$?
-build/bin/fault_tests "[.soak]" > "$PGCS_RUNTIME_DIR/soak.log" 2>&1 || status=$?
+"$PGCS_BIN_DIR/fault_tests" "[fault]" || status=$?
+"$PGCS_BIN_DIR/fault_tests" "[.soak]" > "$PGCS_RUNTIME_DIR/soak.log" 2>&1 || status=$?
 tail -n 40 "$PGCS_RUNTIME_DIR/soak.log"
 echo
 echo "Soak of $minutes min, $(( ($(date +%s) - start) / 60 )) min in all, on $(nproc) cores, $(date -u +%F):"

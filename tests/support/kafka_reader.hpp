@@ -109,6 +109,7 @@ class KafkaReader {
             }
             end[static_cast<std::size_t>(p)] = high;
             remaining += high - low;
+            dropped_ += low;  // records the broker no longer holds (retention, log trimming)
         }
         if (remaining == 0) {
             return 0;
@@ -157,6 +158,10 @@ class KafkaReader {
         if (!done()) {
             throw std::runtime_error("timed out reading " + topic + " to its end");
         }
+        if (static_cast<std::int64_t>(seen) != remaining) {
+            throw std::runtime_error("read " + std::to_string(seen) + " records of " + topic +
+                                     " where the watermarks promise " + std::to_string(remaining));
+        }
         return seen;
     }
 
@@ -170,7 +175,11 @@ class KafkaReader {
         return read(topic, count + 1, quiet);
     }
 
+    // Records below the log start of the partitions visit_to_end() read: deleted by the broker.
+    std::int64_t dropped() const { return dropped_; }
+
   private:
+    std::int64_t dropped_ = 0;
     int wait_for_partitions(const std::string& topic,
                             std::chrono::steady_clock::time_point deadline) {
         while (std::chrono::steady_clock::now() < deadline) {

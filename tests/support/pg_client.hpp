@@ -26,7 +26,7 @@ class PgClient {
     }
 
     void exec(const std::string& sql) {
-        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()), &PQclear);
+        auto r = run(sql);
         const auto st = PQresultStatus(r.get());
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn_.get()));
@@ -35,7 +35,7 @@ class PgClient {
 
     // The first column of the first row, or "" when there is no row / it is NULL.
     std::string value(const std::string& sql) {
-        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()), &PQclear);
+        auto r = run(sql);
         if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
             throw std::runtime_error("SQL failed: " + sql + ": " + PQerrorMessage(conn_.get()));
         }
@@ -59,6 +59,23 @@ class PgClient {
     }
 
   private:
+    // Runs `sql`; once more on a fresh connection when the server dropped this one (the fault
+    // tests restart PostgreSQL under long-lived clients).
+    std::unique_ptr<PGresult, decltype(&PQclear)> run(const std::string& sql) {
+        std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn_.get(), sql.c_str()), &PQclear);
+        if (PQstatus(conn_.get()) == CONNECTION_BAD) {
+            for (int attempt = 0; attempt < 300 && PQstatus(conn_.get()) != CONNECTION_OK;
+                 ++attempt) {
+                PQreset(conn_.get());
+                if (PQstatus(conn_.get()) != CONNECTION_OK) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                }
+            }
+            r.reset(PQexec(conn_.get(), sql.c_str()));
+        }
+        return r;
+    }
+
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
 };
 
