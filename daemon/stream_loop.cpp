@@ -173,6 +173,7 @@ void StreamLoop::on_delivery(const sink::DeliveryReport& r) {
 }
 
 void StreamLoop::connect_catalog() {
+    source::set_query_timeout_ms(config_.postgres.read_timeout_ms);
     catalog_.reset();
     catalog_conn_ = source::connect(settings_, false);
     catalog_.emplace(catalog_conn_.get());
@@ -182,12 +183,11 @@ void StreamLoop::connect_catalog() {
         const int lengths[] = {static_cast<int>(bytes.size())};
         const int formats[] = {1};
         const Oid types[] = {oid};
-        source::PgResultPtr r(
-            PQexecParams(catalog_conn_.get(), "SELECT $1", 1, types, values, lengths, formats, 0));
-        if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) {
+        source::PgResultPtr r = source::exec_params(catalog_conn_.get(), "SELECT $1", 1, types,
+                                                    values, lengths, formats);
+        if (PQntuples(r.get()) != 1) {
             throw std::runtime_error("the server could not convert a binary value of type OID " +
-                                     std::to_string(oid) +
-                                     " to text: " + PQresultErrorMessage(r.get()));
+                                     std::to_string(oid) + " to text");
         }
         ++binary_fallbacks_;
         return std::string(PQgetvalue(r.get(), 0, 0),
@@ -599,7 +599,7 @@ void StreamLoop::report_progress(bool force) {
             auto r = source::exec(catalog_conn_.get(),
                                   "SELECT (pg_current_wal_lsn() - restart_lsn)::int8 FROM "
                                   "pg_replication_slots WHERE slot_name = $1",
-                                  {config_.postgres.slot});
+                                  {config_.postgres.slot}, config_.postgres.read_timeout_ms);
             if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) {
                 retained_wal_bytes_ = std::stoll(PQgetvalue(r.get(), 0, 0));
             }

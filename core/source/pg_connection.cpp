@@ -1,6 +1,11 @@
 // Connections to PostgreSQL: normal (catalog, publication, slot) and replication (the stream).
 #include "core/source/pg_connection.hpp"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <regex>
 
 namespace pgcs::source {
@@ -82,24 +87,81 @@ PgConnPtr connect(const ConnectionSettings& settings, bool replication) {
     return conn;
 }
 
-PgResultPtr exec(PGconn* conn, const std::string& sql, const std::vector<std::string>& params) {
+namespace {
+std::atomic<int> g_query_timeout_ms{30000};
+}  // namespace
+
+void set_query_timeout_ms(int timeout_ms) {
+    g_query_timeout_ms = timeout_ms;
+}
+int query_timeout_ms() {
+    return g_query_timeout_ms;
+}
+
+PgResultPtr exec_params(PGconn* conn, const std::string& sql, int count, const Oid* types,
+                        const char* const* values, const int* lengths, const int* formats,
+                        int timeout_ms) {
+    if (timeout_ms < 0) {
+        timeout_ms = g_query_timeout_ms;
+    }
+    auto failure = [&](const PGresult* res) {
+        const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+        std::string msg = PQerrorMessage(conn);
+        while (!msg.empty() && msg.back() == '\n') {
+            msg.pop_back();
+        }
+        return PgError(msg, state != nullptr ? state : "");
+    };
+    if (PQsendQueryParams(conn, sql.c_str(), count, types, values, lengths, formats, 0) == 0) {
+        throw failure(nullptr);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    PgResultPtr result;
+    for (;;) {
+        while (PQisBusy(conn) != 0) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  deadline - std::chrono::steady_clock::now())
+                                  .count();
+            if (left <= 0) {
+                throw PgError("no answer from PostgreSQL within " +
+                                  std::to_string(timeout_ms / 1000) +
+                                  " s: the server or the network is not answering",
+                              "");
+            }
+            pollfd p{PQsocket(conn), POLLIN, 0};
+            ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+            if (PQconsumeInput(conn) == 0) {
+                throw failure(nullptr);
+            }
+        }
+        PGresult* r = PQgetResult(conn);
+        if (r == nullptr) {
+            break;
+        }
+        // Keep the first error, else the last result.
+        if (!result || PQresultStatus(result.get()) == PGRES_TUPLES_OK ||
+            PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
+            result.reset(r);
+        } else {
+            PQclear(r);
+        }
+    }
+    const auto status = PQresultStatus(result.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        throw failure(result.get());
+    }
+    return result;
+}
+
+PgResultPtr exec(PGconn* conn, const std::string& sql, const std::vector<std::string>& params,
+                 int timeout_ms) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) {
         values.push_back(p.c_str());
     }
-    PgResultPtr res(PQexecParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0));
-    const auto status = PQresultStatus(res.get());
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
-        const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
-        std::string msg = PQerrorMessage(conn);
-        while (!msg.empty() && msg.back() == '\n') {
-            msg.pop_back();
-        }
-        throw PgError(msg, state != nullptr ? state : "");
-    }
-    return res;
+    return exec_params(conn, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                       nullptr, timeout_ms);
 }
 
 std::string quote_ident(PGconn* conn, const std::string& ident) {

@@ -45,8 +45,22 @@ std::string mask_conninfo(const std::string& conninfo);
 
 PgConnPtr connect(const ConnectionSettings& settings, bool replication);
 
+// How long a query may wait for its answer before the connection counts as lost: a server or
+// network that stops answering must not freeze the daemon (TCP keepalives do not notice a path
+// that still acknowledges packets but delivers nothing). The daemon sets it from
+// postgres.read_timeout_ms; 30 s until then.
+void set_query_timeout_ms(int timeout_ms);
+int query_timeout_ms();
+inline constexpr int kQueryTimeoutMs = -1;  // "the value set above"
+
 // Runs a statement with text parameters; throws PgError unless it returns tuples/command ok.
-PgResultPtr exec(PGconn* conn, const std::string& sql, const std::vector<std::string>& params = {});
+PgResultPtr exec(PGconn* conn, const std::string& sql, const std::vector<std::string>& params = {},
+                 int timeout_ms = kQueryTimeoutMs);
+
+// PQexecParams with a timeout (see kQueryTimeoutMs); throws PgError on failure or timeout.
+PgResultPtr exec_params(PGconn* conn, const std::string& sql, int count, const Oid* types,
+                        const char* const* values, const int* lengths, const int* formats,
+                        int timeout_ms = kQueryTimeoutMs);
 
 // Quotes an identifier for SQL (PQescapeIdentifier).
 std::string quote_ident(PGconn* conn, const std::string& ident);
