@@ -106,17 +106,29 @@ std::optional<std::string> check_publication_name(std::string_view publication) 
            "starting with a letter or '_', 1 to 63 characters";
 }
 
+namespace {
+
+// Kafka topic names use [A-Za-z0-9._-] only.
+std::optional<std::string> check_topic_characters(std::string_view name) {
+    auto bad = std::find_if(name.begin(), name.end(), [](char c) {
+        return !(is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
+    });
+    if (bad == name.end()) {
+        return std::nullopt;
+    }
+    return "'" + std::string(name) + "' contains '" + std::string(1, *bad) +
+           "', which Kafka does not allow in a topic name; use only letters, digits, '.', '_' "
+           "and '-'";
+}
+
+}  // namespace
+
 std::optional<std::string> check_topic_prefix(std::string_view prefix) {
     if (prefix.empty()) {
         return std::string("must not be empty: topics are named <topic_prefix>.<schema>.<table>");
     }
-    auto bad = std::find_if(prefix.begin(), prefix.end(), [](char c) {
-        return !(is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
-    });
-    if (bad != prefix.end()) {
-        return "'" + std::string(prefix) + "' contains '" + std::string(1, *bad) +
-               "', which Kafka does not allow in a topic name; use only letters, digits, '.', "
-               "'_' and '-'";
+    if (auto error = check_topic_characters(prefix)) {
+        return error;
     }
     if (prefix.size() > kMaxTopicPrefixLength) {
         return "is " + std::to_string(prefix.size()) + " characters long; use at most " +
@@ -135,13 +147,8 @@ std::optional<std::string> check_topic_name(std::string_view topic) {
         return "is " + std::to_string(topic.size()) + " characters long; Kafka allows at most " +
                std::to_string(kMaxTopicLength);
     }
-    auto bad = std::find_if(topic.begin(), topic.end(), [](char c) {
-        return !(is_ascii_letter(c) || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-');
-    });
-    if (bad != topic.end()) {
-        return "'" + std::string(topic) + "' contains '" + std::string(1, *bad) +
-               "', which Kafka does not allow in a topic name; use only letters, digits, '.', "
-               "'_' and '-'";
+    if (auto error = check_topic_characters(topic)) {
+        return error;
     }
     return std::nullopt;
 }

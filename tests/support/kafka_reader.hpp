@@ -75,16 +75,8 @@ class KafkaReader {
                 continue;
             }
             if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                Record r;
-                r.topic = rd_kafka_topic_name(m->rkt);
-                r.partition = m->partition;
-                r.offset = m->offset;
-                if (m->key != nullptr) {
-                    r.key = std::string(static_cast<const char*>(m->key), m->key_len);
-                }
-                r.value = std::string(static_cast<const char*>(m->payload), m->len);
                 ++seen;
-                f(std::move(r));
+                f(to_record(m));
             }
             rd_kafka_message_destroy(m);
         }
@@ -140,16 +132,8 @@ class KafkaReader {
                 const auto p = static_cast<std::size_t>(m->partition);
                 next[p] = m->offset + 1;
                 if (m->offset < end[p]) {
-                    Record r;
-                    r.topic = rd_kafka_topic_name(m->rkt);
-                    r.partition = m->partition;
-                    r.offset = m->offset;
-                    if (m->key != nullptr) {
-                        r.key = std::string(static_cast<const char*>(m->key), m->key_len);
-                    }
-                    r.value = std::string(static_cast<const char*>(m->payload), m->len);
                     ++seen;
-                    f(std::move(r));
+                    f(to_record(m));
                 }
             }
             rd_kafka_message_destroy(m);
@@ -179,6 +163,18 @@ class KafkaReader {
     std::int64_t dropped() const { return dropped_; }
 
   private:
+    static Record to_record(const rd_kafka_message_t* m) {
+        Record r;
+        r.topic = rd_kafka_topic_name(m->rkt);
+        r.partition = m->partition;
+        r.offset = m->offset;
+        if (m->key != nullptr) {
+            r.key = std::string(static_cast<const char*>(m->key), m->key_len);
+        }
+        r.value = std::string(static_cast<const char*>(m->payload), m->len);
+        return r;
+    }
+
     std::int64_t dropped_ = 0;
     int wait_for_partitions(const std::string& topic,
                             std::chrono::steady_clock::time_point deadline) {
