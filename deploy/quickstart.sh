@@ -86,12 +86,22 @@ read_events() {
     -f 'partition %p  offset %o  key %k\n%s\n' 2>/dev/null |
     grep -F -A1 "key {\"id\":$id}" | grep -v '^--$' || true
 }
-for _ in $(seq 1 50); do
+arrived=0
+for _ in $(seq 1 150); do
   events=$(read_events)
-  [ "$(printf '%s\n' "$events" | grep -c '"op":')" -ge 3 ] && break
+  arrived=$(printf '%s\n' "$events" | grep -c '"op":' || true)
+  [ "$arrived" -ge 3 ] && break
   sleep 0.2
 done
 printf '%s\n' "$events" | sed '0~2G'
+status=0
+if [ "$arrived" -lt 3 ]; then
+  echo "quickstart: only $arrived of the 3 changesets arrived within 30 s." >&2
+  echo "  The daemon may still be working through older WAL its slot retained (an old" >&2
+  echo "  quickstart slot: build/bin/pgchangeset status --config $config shows the lag)," >&2
+  echo "  or something failed: see $log" >&2
+  status=1
+fi
 
 kill -TERM $daemon
 wait $daemon && echo "pgchangeset stopped cleanly (exit 0)"
@@ -102,3 +112,4 @@ The daemon's log: $log
 PostgreSQL ($conninfo) and the $broker ($brokers) are still running.
 Stop them with: deploy/pg-stop.sh; $( [ "$broker" = kafka ] && echo deploy/kafka/kafka-stop.sh || echo deploy/devbroker-stop.sh )
 MSG
+exit $status
