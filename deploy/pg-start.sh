@@ -208,10 +208,15 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
         >> "$DATA/postgresql.conf"
 fi
 
-# Pick the port: the first one from FIRST_PORT on that nothing listens on (our cluster is not
-# running, so whatever listens there is something else).
+# Pick the port: the one this cluster had last time if it is free (clients that remember it, like
+# the fault tests restarting PostgreSQL, find it again), else the first one from FIRST_PORT on
+# that nothing listens on (our cluster is not running, so whatever listens is something else).
 port_busy() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 port=$FIRST_PORT
+previous=$(cat "$PGRUN/port" 2>/dev/null || true)
+if [ -z "${PGCS_PG_PORT:-}" ] && [[ "$previous" =~ ^[0-9]{4,5}$ ]] && ! port_busy "$previous"; then
+    port=$previous
+fi
 while port_busy "$port"; do
     say "port $port is in use by something else; trying $((port + 1))"
     port=$((port + 1))
