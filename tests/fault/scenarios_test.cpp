@@ -82,6 +82,7 @@ class FaultRun {
         INFO("daemon log:\n" << tail(fx_.daemon_log()));
         REQUIRE(caught_up);
         stop_sampler();
+        CHECK(sampler_error_.empty());
         const auto ledger = gen_.ledger();
         const auto result = pgcs::fault::check(brokers_, fx_.topic(), ledger, flushes());
         std::ostringstream row;
@@ -118,6 +119,14 @@ class FaultRun {
 
   private:
     void sample() {
+        try {
+            sample_until_stopped();
+        } catch (const std::exception& e) {  // never std::terminate: report it in finish()
+            std::lock_guard lock(mu_);
+            sampler_error_ = e.what();
+        }
+    }
+    void sample_until_stopped() {
         Connection c(pg_conninfo());
         while (sampling_) {
             std::string lsn;
@@ -157,6 +166,7 @@ class FaultRun {
     std::atomic<long> max_rss_kb_{0};
     std::mutex mu_;
     std::vector<std::uint64_t> flushes_;
+    std::string sampler_error_;
     int faults_ = 0;
 };
 
