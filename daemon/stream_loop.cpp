@@ -92,6 +92,8 @@ class StreamLoop {
     void define_relation(const pgoutput::Relation& relation);
     void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
               ack::TxnTicket ticket);
+    // Hands the encoder's current key and value to Kafka, waiting out a full queue.
+    void produce(const std::string& topic, ack::TxnTicket ticket);
     void maybe_send_status(bool force = false, bool reading = true);
     void maybe_heartbeat();
     void report_progress(bool force);
@@ -270,17 +272,7 @@ void StreamLoop::define_relation(const pgoutput::Relation& relation) {
                   info.oid, info.replica_identity, info.columns.size());
 }
 
-void StreamLoop::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
-                      ack::TxnTicket ticket) {
-    try {
-        encoder_.encode(change, meta);
-    } catch (const std::exception& e) {
-        throw StreamFailure("cannot encode the change at " + format_lsn(meta.lsn) + " on " +
-                            change.relation->schema + "." + change.relation->name + ": " +
-                            e.what());
-    }
-    const std::string& topic = topics_.at(change.relation->oid);
-    tracker_->add_events(ticket, 1);
+void StreamLoop::produce(const std::string& topic, ack::TxnTicket ticket) {
     while (sink_->produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket) ==
            sink::ProduceResult::QueueFull) {
         // Back-pressure: the stream is not read while Kafka's queue is full, but status
@@ -294,6 +286,19 @@ void StreamLoop::emit(const changeset::Changeset& change, const changeset::Event
         }
     }
     ++events_published_;
+}
+
+void StreamLoop::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
+                      ack::TxnTicket ticket) {
+    try {
+        encoder_.encode(change, meta);
+    } catch (const std::exception& e) {
+        throw StreamFailure("cannot encode the change at " + format_lsn(meta.lsn) + " on " +
+                            change.relation->schema + "." + change.relation->name + ": " +
+                            e.what());
+    }
+    tracker_->add_events(ticket, 1);
+    produce(topics_.at(change.relation->oid), ticket);
     observer_.event(changeset::op_name(change.op), names_[change.relation->oid],
                     encoder_.key().size() + encoder_.value().size());
 }
@@ -334,22 +339,17 @@ void StreamLoop::publish_message(const pgoutput::LogicalMessage& m, const Commit
     const ack::TxnTicket t =
         own_ticket ? tracker_->open_transaction(std::max(m.lsn, last_enqueued_end_)) : *ticket;
     tracker_->add_events(t, 1);
-    while (sink_->produce(messages_topic_, true, encoder_.key(), encoder_.value(), t) ==
-           sink::ProduceResult::QueueFull) {
-        sink_->poll(50);
-        check_failures();
-        maybe_send_status(false, /*reading=*/false);
-        if (flags_.stop) {
-            if (own_ticket) {
-                tracker_->abandon(t);
-            }
-            throw StopRequested{};
+    try {
+        produce(messages_topic_, t);
+    } catch (...) {
+        if (own_ticket) {
+            tracker_->abandon(t);
         }
+        throw;
     }
     if (own_ticket) {
         tracker_->seal(t);
     }
-    ++events_published_;
     observer_.event("message", "(messages)", encoder_.key().size() + encoder_.value().size());
 }
 
