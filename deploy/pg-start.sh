@@ -211,21 +211,32 @@ fi
 # Pick the port: the one this cluster had last time if it is free (clients that remember it, like
 # the fault tests restarting PostgreSQL, find it again), else the first one from FIRST_PORT on
 # that nothing listens on (our cluster is not running, so whatever listens is something else).
+# Only listeners count here: a restarted cluster must get its old port back although its old
+# connections linger (TIME-WAIT, FIN-WAIT; the server binds with SO_REUSEADDR). A client's
+# ephemeral source port on it (55432 is inside Linux's default range) still fails the bind:
+# the start below then moves on to the next port.
 port_busy() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 port=$FIRST_PORT
 previous=$(cat "$PGRUN/port" 2>/dev/null || true)
 if [ -z "${PGCS_PG_PORT:-}" ] && [[ "$previous" =~ ^[0-9]{4,5}$ ]] && ! port_busy "$previous"; then
     port=$previous
 fi
-while port_busy "$port"; do
-    say "port $port is in use by something else; trying $((port + 1))"
-    port=$((port + 1))
-    [ "$port" -lt $((FIRST_PORT + 100)) ] || die "no free port in $FIRST_PORT..$((FIRST_PORT + 99))"
-done
+next_free_port() {
+    while port_busy "$port"; do
+        say "port $port is in use by something else; trying $((port + 1))"
+        port=$((port + 1))
+        [ "$port" -lt $((FIRST_PORT + 100)) ] || die "no free port in $FIRST_PORT..$((FIRST_PORT + 99))"
+    done
+}
+next_free_port
 
 as_owner mkdir -p "$SOCKDIR"
 as_owner chmod 0755 "$SOCKDIR"
-as_owner tee "$DATA/pgchangeset.conf" >/dev/null <<EOF
+# This machine's PostgreSQL build loads only the output plugins it lists; the suite decodes the
+# same WAL with wal2json as an independent oracle. A stock build has no such setting.
+described=$(as_owner "$PGBIN/postgres" --describe-config 2>/dev/null || true)
+write_settings() {
+    as_owner tee "$DATA/pgchangeset.conf" >/dev/null <<EOF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$SOCKDIR'
@@ -237,13 +248,11 @@ fsync = off
 shared_buffers = 128MB
 password_encryption = scram-sha-256
 EOF
-# This machine's PostgreSQL build loads only the output plugins it lists; the suite decodes the
-# same WAL with wal2json as an independent oracle. A stock build has no such setting.
-described=$(as_owner "$PGBIN/postgres" --describe-config 2>/dev/null || true)
-if grep -q '^output_plugin_libraries' <<<"$described"; then
-    echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" |
-        as_owner tee -a "$DATA/pgchangeset.conf" >/dev/null
-fi
+    if grep -q '^output_plugin_libraries' <<<"$described"; then
+        echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" |
+            as_owner tee -a "$DATA/pgchangeset.conf" >/dev/null
+    fi
+}
 as_owner tee "$DATA/pg_hba.conf" >/dev/null <<'EOF'
 # pgchangeset development cluster (written by deploy/pg-start.sh)
 # TYPE  DATABASE     USER  ADDRESS        METHOD
@@ -253,11 +262,24 @@ host    all          all   127.0.0.1/32   scram-sha-256
 host    replication  all   127.0.0.1/32   scram-sha-256
 EOF
 
-say "starting PostgreSQL 15 on 127.0.0.1:$port (log: $PGRUN/postgresql.log)"
-if ! as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t 60 >/dev/null; then
+# The port can be taken between the check and the server's bind (another process's ephemeral
+# port): then the next free one is tried, a few times.
+for attempt in 1 2 3 4 5; do
+    write_settings
+    say "starting PostgreSQL 15 on 127.0.0.1:$port (log: $PGRUN/postgresql.log)"
+    log_start=$({ wc -c <"$LOG"; } 2>/dev/null || echo 0)
+    if as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t 60 >/dev/null 2>&1; then
+        break
+    fi
+    if [ "$attempt" -lt 5 ] && tail -c +$((log_start + 1)) "$LOG" 2>/dev/null | grep -q 'Address already in use'; then
+        say "port $port was taken while starting; trying another"
+        port=$((port + 1))
+        next_free_port
+        continue
+    fi
     tail -n 30 "$LOG" >&2 || true
     die "PostgreSQL did not start (log: $PGRUN/postgresql.log)"
-fi
+done
 
 ready=0
 for _ in $(seq 1 60); do
