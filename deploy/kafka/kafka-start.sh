@@ -22,6 +22,10 @@
 #                               made by the first start and clean stop; later starts are faster)
 #   PGCS_KAFKA_PROPERTIES       extra server.properties lines (name=value, one a line), applied last
 #   PGCS_KAFKA_START_TIMEOUT    seconds to wait for the broker to answer (default 90)
+#   PGCS_KAFKA_JOIN             runtime folder of a running broker started by this script: this one
+#                               joins its cluster as a broker only (its controller is the quorum),
+#                               node.id PGCS_KAFKA_NODE_ID (default 2). The fault suite's
+#                               leader-change scenario runs a two-broker cluster this way.
 #   PGCS_JAVA                   java to use (default $JAVA_HOME/bin/java, else java on PATH)
 # Readiness is checked with `kcat -L` (a metadata request) when kcat is installed, else by a TCP
 # connect. Stop it with deploy/kafka/kafka-stop.sh.
@@ -33,7 +37,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 case "${1:-}" in
     "") ;;
-    -h|--help) sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
@@ -53,12 +57,24 @@ port_busy() {
     fi
 }
 
-# True when the broker at 127.0.0.1:$1 answers a metadata request listing broker 1.
+NODE_ID=1
+JOIN=${PGCS_KAFKA_JOIN:-}
+if [ -n "$JOIN" ]; then
+    NODE_ID=${PGCS_KAFKA_NODE_ID:-2}
+    [[ "$NODE_ID" =~ ^[0-9]+$ ]] && [ "$NODE_ID" -gt 1 ] ||
+        die "PGCS_KAFKA_NODE_ID must be a number above 1 (node 1 is the controller)"
+    read -r _ join_cp < "$JOIN/kafka/ports" 2>/dev/null ||
+        die "PGCS_KAFKA_JOIN=$JOIN: no $JOIN/kafka/ports (start that broker first)"
+    join_id=$(cat "$JOIN/kafka/cluster.id" 2>/dev/null) ||
+        die "PGCS_KAFKA_JOIN=$JOIN: no $JOIN/kafka/cluster.id"
+fi
+
+# True when the broker at 127.0.0.1:$1 answers a metadata request listing this node.
 # (The broker listener opens only once the broker is registered and unfenced.)
 answers() {
     port_busy "$1" || return 1
     if command -v kcat >/dev/null; then
-        timeout 10 kcat -L -J -m 3 -b "127.0.0.1:$1" 2>/dev/null | grep -q '"brokers":\[{"id":1,'
+        timeout 10 kcat -L -J -m 3 -b "127.0.0.1:$1" 2>/dev/null | grep -q "{\"id\":$NODE_ID,"
     else
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
     fi
@@ -116,15 +132,21 @@ fi
 {
     cat <<PROPS
 # Written by deploy/kafka/kafka-start.sh at each start; edits are lost (use PGCS_KAFKA_PROPERTIES).
-process.roles=broker,controller
-node.id=1
-listeners=PLAINTEXT://127.0.0.1:$bp,CONTROLLER://127.0.0.1:$cp
+$(if [ -z "$JOIN" ]; then
+    echo "process.roles=broker,controller"
+    echo "listeners=PLAINTEXT://127.0.0.1:$bp,CONTROLLER://127.0.0.1:$cp"
+    echo "# static quorum: survives a change of port (a dynamic one would pin the controller address)"
+    echo "controller.quorum.voters=1@127.0.0.1:$cp"
+else
+    echo "process.roles=broker"
+    echo "listeners=PLAINTEXT://127.0.0.1:$bp"
+    echo "controller.quorum.voters=1@127.0.0.1:$join_cp"
+fi)
+node.id=$NODE_ID
 advertised.listeners=PLAINTEXT://127.0.0.1:$bp
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-# static quorum: survives a change of port (a dynamic one would pin the controller address)
-controller.quorum.voters=1@127.0.0.1:$cp
 log.dirs=$DATA
 auto.create.topics.enable=true
 num.partitions=4
@@ -161,7 +183,7 @@ printf '%s %s\n' "$bp" "$cp" > "$PORTS"
 TOOLS_LOG4J=-Dlog4j2.configurationFile=$KDIR/log4j2-tools.properties
 if [ ! -f "$DATA/meta.properties" ]; then
     # A Kafka Uuid: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
-    cluster_id=$(cat "$KRUN/cluster.id" 2>/dev/null || true)
+    cluster_id=${join_id:-$(cat "$KRUN/cluster.id" 2>/dev/null || true)}
     while ! [[ "$cluster_id" =~ ^[A-Za-z0-9_][A-Za-z0-9_-]{21}$ ]]; do
         cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
     done

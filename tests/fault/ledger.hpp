@@ -150,12 +150,21 @@ class LoadGenerator {
         return n;
     }
     int reconnects() const { return reconnects_; }
+    // Makes the generator's next transaction one of `rows` inserts (committed); huge_state()
+    // is then 1 while it runs and 2 once it committed.
+    void request_huge(std::int64_t rows) { huge_request_ = rows; }
+    int huge_state() const { return huge_state_; }
 
   private:
     void run() {
         try {
             Connection c(conninfo_);
             while (running_) {
+                if (const std::int64_t rows = huge_request_.exchange(0); rows > 0) {
+                    huge_state_ = 1;
+                    one_transaction(c, rows);
+                    huge_state_ = 2;
+                }
                 one_transaction(c);
                 std::this_thread::sleep_for(std::chrono::milliseconds(shape_.pause_ms));
             }
@@ -170,18 +179,19 @@ class LoadGenerator {
         return *it;
     }
 
-    void one_transaction(Connection& c) {
+    // `huge` > 0: one committed transaction of that many inserts.
+    void one_transaction(Connection& c, std::int64_t huge = 0) {
         Txn t;
         const unsigned kind = rng_() % 1000;
-        const bool rollback = kind < 100;
-        const bool large = kind >= 1000 - shape_.large_per_mille;
+        const bool rollback = huge == 0 && kind < 100;
+        const bool large = huge > 0 || kind >= 1000 - shape_.large_per_mille;
         std::ostringstream sql;
         sql << "BEGIN;";
         const std::int64_t marker = next_id_++;
         t.changes.push_back({'a', marker, next_v_});
         sql << "INSERT INTO " << table_ << " VALUES (" << marker << ", " << next_v_++ << ");";
         if (large) {
-            const std::int64_t n = 500 + static_cast<std::int64_t>(rng_() % 2500);
+            const std::int64_t n = huge > 0 ? huge : 500 + static_cast<std::int64_t>(rng_() % 2500);
             sql << "INSERT INTO " << table_ << " SELECT " << next_id_ << " + g, " << next_v_
                 << " + g FROM generate_series(0, " << n - 1 << ") g;";
             for (std::int64_t g = 0; g < n; ++g) {
@@ -265,6 +275,8 @@ class LoadGenerator {
     std::mutex mu_;
     std::vector<Txn> ledger_;
     std::atomic<int> reconnects_{0};
+    std::atomic<std::int64_t> huge_request_{0};
+    std::atomic<int> huge_state_{0};
 };
 
 struct CheckResult {

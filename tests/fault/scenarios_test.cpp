@@ -9,6 +9,7 @@
 
 #include "fault/ledger.hpp"
 #include "support/capture_fixture.hpp"
+#include "support/kafka_pair.hpp"
 #include "support/private_broker.hpp"
 #include "support/tcp_proxy.hpp"
 
@@ -110,7 +111,7 @@ class FaultRun {
         CHECK(result.lost_below_ack == 0);  // I3
         CHECK(result.from_rollback == 0);   // I4
         CHECK(max_rss_kb_ > 0);
-        CHECK(max_rss_kb_ < 300 * 1024);  // memory bounded
+        CHECK(max_rss_kb_ < 300L * 1024);  // memory bounded
     }
 
     static std::string tail(const std::string& s) {
@@ -267,18 +268,18 @@ TEST_CASE("all brokers down for 30 s under load, with a kill -9 while down, then
     CHECK(run.fx().daemon_log().find("reconnecting in") == std::string::npos);
 }
 
-TEST_CASE("broker latency under load (produce errors with PGCS_FAULT_ERRORS)", "[fault]") {
-    // One broker: librdkafka 2.0.2's mock cluster with several brokers loses acknowledged
-    // records under this load even without faults (its logs hold fewer records than it
-    // acknowledged), so a leader change cannot be tested on it.
-    //
-    // Produce errors are injected only on request (PGCS_FAULT_ERRORS="produce-errors 40
-    // NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT ..."): with them about one run in five lost
-    // 1-4 changes the producer had reported delivered (README, "Open finding"), so they are
-    // not part of CI until that is traced to the mock broker or to librdkafka.
+namespace {
+// Latency, and with `errors` dev broker produce-error commands first. `in_flight`: the
+// producer's max.in.flight.requests.per.connection (0: the daemon's default, 5).
+void latency_and_errors(const std::string& name, const std::string& errors, int in_flight) {
+    // One broker: librdkafka's mock cluster with several brokers loses acknowledged records
+    // under this load even without faults, so leader changes run on Apache Kafka instead.
     PrivateBroker broker;
-    const std::string errors = env_or("PGCS_FAULT_ERRORS", "");
-    FaultRun run(errors.empty() ? "broker latency" : "produce errors + latency", broker.address);
+    FaultRun run(name, broker.address);
+    if (in_flight > 0) {
+        run.fx().kafka_extra = "  properties:\n    max.in.flight.requests.per.connection: " +
+                               std::to_string(in_flight) + "\n";
+    }
     run.start();
     sleep_ms(2000);
     if (!errors.empty()) {
@@ -295,6 +296,24 @@ TEST_CASE("broker latency under load (produce errors with PGCS_FAULT_ERRORS)", "
     broker.command("rtt 1 0");
     sleep_ms(2000);
     run.finish();
+}
+}  // namespace
+
+TEST_CASE("broker latency under load (produce errors with PGCS_FAULT_ERRORS)", "[fault]") {
+    // PGCS_FAULT_ERRORS="produce-errors 40 LEADER_NOT_AVAILABLE" reproduces the README's
+    // finding: with several requests in flight the mock broker, which does not check an
+    // idempotent producer's sequence numbers, can lose acknowledged records.
+    const std::string errors = env_or("PGCS_FAULT_ERRORS", "");
+    latency_and_errors(errors.empty() ? "broker latency" : "produce errors + latency", errors, 0);
+}
+
+TEST_CASE("retriable produce errors and latency under load, one request in flight", "[fault]") {
+    // One request in flight a partition: the dev broker cannot reorder what it never has two
+    // of (see above); a real broker refuses such gaps itself.
+    latency_and_errors("retriable produce errors + latency (1 in flight)",
+                       "produce-errors 40 NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT "
+                       "NOT_ENOUGH_REPLICAS LEADER_NOT_AVAILABLE NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+                       1);
 }
 
 TEST_CASE("an idempotence error the producer cannot repair: exit 1, a restart loses nothing",
@@ -329,6 +348,131 @@ TEST_CASE("an idempotence error the producer cannot repair: exit 1, a restart lo
         }
     }
     REQUIRE(up);
+    run.finish();
+}
+
+// The dev broker keeps 100,000 records a partition, fewer than this transaction has: this one
+// runs on the suite's Apache Kafka broker (deploy/kafka/kafka-start.sh).
+TEST_CASE(
+    "a transaction of one million rows with kill -9 while it streams and while it publishes "
+    "on Apache Kafka",
+    "[fault][kafka]") {
+    const std::string kafka =
+        read_first_line(runtime_dir() + "/kafka/bootstrap",
+                        "the Apache Kafka broker's address (start deploy/kafka/kafka-start.sh)");
+    FaultRun run("1,000,000-row transaction, kill -9 x2 (Apache Kafka)", kafka,
+                 LoadGenerator::Shape{10, 0});
+    // Small buffers: the transaction streams from PostgreSQL in pieces and spills to disk.
+    run.fx().extra_config += "buffer:\n  memory_limit: 16MB\n";
+    run.start();
+    struct WorkMem {  // PostgreSQL streams transactions above 1 MB, for this test only
+        PgClient pg{pg_conninfo()};
+        WorkMem() { set("ALTER SYSTEM SET logical_decoding_work_mem = '1MB'"); }
+        ~WorkMem() {
+            try {
+                set("ALTER SYSTEM RESET logical_decoding_work_mem");
+            } catch (const std::exception& e) {  // never from a destructor: say it
+                WARN("could not reset logical_decoding_work_mem: " << e.what());
+            }
+        }
+        void set(const std::string& sql) {
+            pg.exec(sql);
+            pg.exec("SELECT pg_reload_conf()");
+        }
+    } work_mem;
+    sleep_ms(1000);
+    run.load().request_huge(1000000);
+    for (int i = 0; i < 300 && run.load().huge_state() == 0; ++i) {
+        sleep_ms(100);
+    }
+    REQUIRE(run.load().huge_state() == 1);
+    sleep_ms(random_ms(1000, 2500));  // while PostgreSQL streams it (the insert takes seconds)
+    const bool killed_while_streaming = run.load().huge_state() == 1;
+    run.stop_daemon(SIGKILL);
+    run.start_daemon();
+    for (int i = 0; i < 600 && run.load().huge_state() != 2; ++i) {
+        sleep_ms(100);
+    }
+    REQUIRE(run.load().huge_state() == 2);
+    // While the daemon publishes it: a random part of it has reached Kafka.
+    KafkaReader reader(kafka);
+    const std::int64_t before = reader.records_written(run.fx().topic());
+    const std::int64_t part = random_ms(50000, 800000);
+    std::int64_t written = before;
+    for (int i = 0; i < 1200 && written < before + part; ++i) {
+        sleep_ms(50);
+        written = reader.records_written(run.fx().topic());
+    }
+    INFO("records written before the second kill -9: " << written - before);
+    REQUIRE(written >= before + part);
+    run.stop_daemon(SIGKILL);
+    run.start_daemon();
+    sleep_ms(2000);
+    run.finish();
+    WARN("first kill -9 " << (killed_while_streaming ? "while" : "after")
+                          << " PostgreSQL wrote the transaction");
+}
+
+namespace {
+// Waits until `pred` holds for the topic's partition leaders; returns the last ones seen.
+template <typename Pred>
+std::map<int, int> wait_leaders(const KafkaPair& kafka, const std::string& topic, Pred pred,
+                                int seconds_max) {
+    std::map<int, int> leaders;
+    for (int i = 0; i < seconds_max * 2; ++i) {
+        leaders = kafka.leaders(topic);
+        if (!leaders.empty() && pred(leaders)) {
+            break;
+        }
+        sleep_ms(500);
+    }
+    return leaders;
+}
+int led_by(const std::map<int, int>& leaders, int node) {
+    int n = 0;
+    for (const auto& [partition, leader] : leaders) {
+        n += leader == node ? 1 : 0;
+    }
+    return n;
+}
+std::string describe(const std::map<int, int>& leaders) {
+    std::string s;
+    for (const auto& [partition, leader] : leaders) {
+        s += std::to_string(partition) + "->" + std::to_string(leader) + " ";
+    }
+    return s;
+}
+}  // namespace
+
+// Two Apache Kafka brokers, topics with two replicas: the broker leading some partitions
+// crashes (kill -9), comes back and takes its partitions back, then shuts down cleanly (its
+// partitions move while the daemon produces), and comes back again.
+TEST_CASE("partition leader changes on a two-broker Apache Kafka cluster, under load",
+          "[fault][kafka]") {
+    KafkaPair kafka;
+    FaultRun run("leader changes (two Apache Kafka brokers)", kafka.bootstrap());
+    run.start();
+    const std::string topic = run.fx().topic();
+    auto both = [](const std::map<int, int>& l) { return led_by(l, 1) > 0 && led_by(l, 2) > 0; };
+    auto first_only = [](const std::map<int, int>& l) { return led_by(l, 1) == int(l.size()); };
+    auto leaders = wait_leaders(kafka, topic, both, 30);
+    INFO("leaders: " << describe(leaders));
+    REQUIRE(both(leaders));
+    sleep_ms(2000);
+    for (const int sig : {SIGKILL, SIGTERM}) {
+        kafka.stop_second(sig);
+        run.fault();
+        leaders = wait_leaders(kafka, topic, first_only, 30);
+        INFO("leaders after stopping node 2 with signal " << sig << ": " << describe(leaders));
+        REQUIRE(first_only(leaders));
+        sleep_ms(3000);  // the load goes on, on node 1 alone
+        kafka.start(2);
+        leaders = wait_leaders(kafka, topic, both, 60);
+        INFO("leaders after node 2 came back: " << describe(leaders));
+        REQUIRE(both(leaders));  // the preferred leader took its partitions back
+        run.fault();
+        sleep_ms(2000);
+    }
     run.finish();
 }
 

@@ -89,17 +89,13 @@ class KafkaReader {
     std::size_t visit_to_end(const std::string& topic, const std::function<void(Record&&)>& f,
                              std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
-        const int partitions = wait_for_partitions(topic, deadline);
-        std::vector<std::int64_t> end(static_cast<std::size_t>(partitions), 0);
+        const auto marks = watermarks(topic, deadline);
+        const int partitions = static_cast<int>(marks.size());
+        std::vector<std::int64_t> end(marks.size(), 0);
         std::int64_t remaining = 0;
-        for (int p = 0; p < partitions; ++p) {
-            std::int64_t low = 0;
-            std::int64_t high = 0;
-            if (rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), p, &low, &high, 10000) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR) {
-                throw std::runtime_error("cannot query the watermarks of " + topic);
-            }
-            end[static_cast<std::size_t>(p)] = high;
+        for (std::size_t p = 0; p < marks.size(); ++p) {
+            const auto [low, high] = marks[p];
+            end[p] = high;
             remaining += high - low;
             dropped_ += low;  // records the broker no longer holds (retention, log trimming)
         }
@@ -157,6 +153,33 @@ class KafkaReader {
             return first;
         }
         return read(topic, count + 1, quiet);
+    }
+
+    // Records ever written to the topic: the sum of its partitions' high watermarks.
+    std::int64_t records_written(const std::string& topic) {
+        std::int64_t n = 0;
+        for (const auto& mark :
+             watermarks(topic, std::chrono::steady_clock::now() + std::chrono::seconds(30))) {
+            n += mark.second;
+        }
+        return n;
+    }
+
+    // Each partition's (low, high) watermark.
+    std::vector<std::pair<std::int64_t, std::int64_t>> watermarks(
+        const std::string& topic, std::chrono::steady_clock::time_point deadline) {
+        const int partitions = wait_for_partitions(topic, deadline);
+        std::vector<std::pair<std::int64_t, std::int64_t>> marks;
+        for (int p = 0; p < partitions; ++p) {
+            std::int64_t low = 0;
+            std::int64_t high = 0;
+            if (rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), p, &low, &high, 10000) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR) {
+                throw std::runtime_error("cannot query the watermarks of " + topic);
+            }
+            marks.emplace_back(low, high);
+        }
+        return marks;
     }
 
     // Records below the log start of the partitions visit_to_end() read: deleted by the broker.
