@@ -150,20 +150,29 @@ class LoadGenerator {
         return n;
     }
     int reconnects() const { return reconnects_; }
-    // Makes the generator's next transaction one of `rows` inserts (committed); huge_state()
-    // is then 1 while it runs and 2 once it committed.
-    void request_huge(std::int64_t rows) { huge_request_ = rows; }
-    int huge_state() const { return huge_state_; }
+    // Makes the generator's next transaction a committed one of `rows` inserts (0: the usual
+    // one), its first row with `pad_bytes` in a text column `pad` (the table must have one);
+    // special_state() is then 1 while it runs and 2 once it committed.
+    void request_special(std::int64_t rows, std::size_t pad_bytes = 0) {
+        std::lock_guard lock(mu_);
+        special_ = Special{rows, pad_bytes};
+    }
+    int special_state() const { return special_state_; }
 
   private:
     void run() {
         try {
             Connection c(conninfo_);
             while (running_) {
-                if (const std::int64_t rows = huge_request_.exchange(0); rows > 0) {
-                    huge_state_ = 1;
-                    one_transaction(c, rows);
-                    huge_state_ = 2;
+                std::optional<Special> special;
+                {
+                    std::lock_guard lock(mu_);
+                    special.swap(special_);
+                }
+                if (special) {
+                    special_state_ = 1;
+                    one_transaction(c, *special);
+                    special_state_ = 2;
                 }
                 one_transaction(c);
                 std::this_thread::sleep_for(std::chrono::milliseconds(shape_.pause_ms));
@@ -179,17 +188,28 @@ class LoadGenerator {
         return *it;
     }
 
-    // `huge` > 0: one committed transaction of that many inserts.
-    void one_transaction(Connection& c, std::int64_t huge = 0) {
+    struct Special {
+        std::int64_t rows = 0;
+        std::size_t pad_bytes = 0;
+    };
+
+    // `special`: one committed transaction as request_special() describes.
+    void one_transaction(Connection& c, std::optional<Special> special = std::nullopt) {
         Txn t;
         const unsigned kind = rng_() % 1000;
-        const bool rollback = huge == 0 && kind < 100;
-        const bool large = huge > 0 || kind >= 1000 - shape_.large_per_mille;
+        const std::int64_t huge = special ? special->rows : 0;
+        const bool rollback = !special && kind < 100;
+        const bool large = huge > 0 || (!special && kind >= 1000 - shape_.large_per_mille);
         std::ostringstream sql;
         sql << "BEGIN;";
         const std::int64_t marker = next_id_++;
         t.changes.push_back({'a', marker, next_v_});
-        sql << "INSERT INTO " << table_ << " VALUES (" << marker << ", " << next_v_++ << ");";
+        if (special && special->pad_bytes > 0) {
+            sql << "INSERT INTO " << table_ << " (id, v, pad) VALUES (" << marker << ", "
+                << next_v_++ << ", repeat('x', " << special->pad_bytes << "));";
+        } else {
+            sql << "INSERT INTO " << table_ << " VALUES (" << marker << ", " << next_v_++ << ");";
+        }
         if (large) {
             const std::int64_t n = huge > 0 ? huge : 500 + static_cast<std::int64_t>(rng_() % 2500);
             sql << "INSERT INTO " << table_ << " SELECT " << next_id_ << " + g, " << next_v_
@@ -275,8 +295,8 @@ class LoadGenerator {
     std::mutex mu_;
     std::vector<Txn> ledger_;
     std::atomic<int> reconnects_{0};
-    std::atomic<std::int64_t> huge_request_{0};
-    std::atomic<int> huge_state_{0};
+    std::optional<Special> special_;  // guarded by mu_
+    std::atomic<int> special_state_{0};
 };
 
 struct CheckResult {

@@ -381,19 +381,19 @@ TEST_CASE(
         }
     } work_mem;
     sleep_ms(1000);
-    run.load().request_huge(1000000);
-    for (int i = 0; i < 300 && run.load().huge_state() == 0; ++i) {
+    run.load().request_special(1000000);
+    for (int i = 0; i < 300 && run.load().special_state() == 0; ++i) {
         sleep_ms(100);
     }
-    REQUIRE(run.load().huge_state() == 1);
+    REQUIRE(run.load().special_state() == 1);
     sleep_ms(random_ms(1000, 2500));  // while PostgreSQL streams it (the insert takes seconds)
-    const bool killed_while_streaming = run.load().huge_state() == 1;
+    const bool killed_while_streaming = run.load().special_state() == 1;
     run.stop_daemon(SIGKILL);
     run.start_daemon();
-    for (int i = 0; i < 600 && run.load().huge_state() != 2; ++i) {
+    for (int i = 0; i < 600 && run.load().special_state() != 2; ++i) {
         sleep_ms(100);
     }
-    REQUIRE(run.load().huge_state() == 2);
+    REQUIRE(run.load().special_state() == 2);
     // While the daemon publishes it: a random part of it has reached Kafka.
     KafkaReader reader(kafka);
     const std::int64_t before = reader.records_written(run.fx().topic());
@@ -474,6 +474,31 @@ TEST_CASE("partition leader changes on a two-broker Apache Kafka cluster, under 
         sleep_ms(2000);
     }
     run.finish();
+}
+
+// A permanent error: an event larger than the producer's message.max.bytes. The daemon stops
+// (exit 1) naming the remedy and never acknowledges the transaction; once the operator raised
+// the limit, a restart publishes it and everything after it.
+TEST_CASE("an event larger than message.max.bytes under load: stop, raise the limit, restart",
+          "[fault]") {
+    FaultRun run("event over message.max.bytes, restart with a higher limit");
+    run.fx().exec("ALTER TABLE {table} ADD COLUMN pad text");
+    run.fx().kafka_extra = "  properties:\n    message.max.bytes: 100000\n";
+    run.start();
+    sleep_ms(2000);
+    run.load().request_special(0, 300000);
+    run.fault();
+    auto stopped = run.fx().daemon().wait(seconds(60));
+    INFO(FaultRun::tail(stopped.log));
+    CHECK(stopped.exit_code == 1);
+    CHECK(stopped.log.find("MSG_SIZE_TOO_LARGE") != std::string::npos);
+    CHECK(stopped.log.find("raise the topic's max.message.bytes") != std::string::npos);
+    REQUIRE(run.load().special_state() == 2);
+    sleep_ms(1000);  // the load goes on while it is down
+    run.fx().kafka_extra = "  properties:\n    message.max.bytes: 1000000\n";
+    run.start_daemon();
+    sleep_ms(3000);
+    run.finish();  // I1: the big row too
 }
 
 TEST_CASE("PostgreSQL restarted with -m fast and with -m immediate under load", "[fault]") {
