@@ -4,18 +4,33 @@
 # Services started here are stopped on exit. Options:
 #   --quick        skip the fault scenarios, the sanitizer build and the fuzz run
 #   --no-kafka     skip the real Kafka broker (its tests are not run)
+#   --soak MINUTES instead of the suite: the fault scenarios, then MINUTES of random faults, and
+#                  a summary table (tests/fault/soak.sh, on a cluster of its own)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 quick=0
 kafka=1
-for arg in "$@"; do
-  case "$arg" in
+soak=
+usage() { echo "usage: deploy/test.sh [--quick] [--no-kafka] | --soak MINUTES" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) quick=1 ;;
     --no-kafka) kafka=0 ;;
-    *) echo "usage: deploy/test.sh [--quick] [--no-kafka]" >&2; exit 2 ;;
+    --soak)
+      [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "deploy/test.sh: --soak needs a number of minutes" >&2; usage; }
+      soak=$2
+      shift ;;
+    *) usage ;;
   esac
+  shift
 done
+if [ -n "$soak" ]; then
+  bash deploy/install-deps.sh
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j2
+  exec bash tests/fault/soak.sh "$soak"
+fi
 export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$repo/.run}
 mkdir -p "$PGCS_RUNTIME_DIR"
 step() { printf '\n==> %s\n' "$*"; }
