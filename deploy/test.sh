@@ -2,7 +2,8 @@
 # The README's command 2: install what is missing, build (Release, then ASan+UBSan), start
 # PostgreSQL, the dev broker and a real Apache Kafka broker, and run the whole test suite.
 # Services started here are stopped on exit. Options:
-#   --quick        skip the fault scenarios, the sanitizer build and the fuzz run
+#   --quick        skip the fault scenarios, the benchmark smoke run, the sanitizer build and
+#                  the fuzz run
 #   --no-kafka     skip the real Kafka broker (its tests are not run)
 #   --soak MINUTES instead of the suite: the fault scenarios, then MINUTES of random faults, and
 #                  a summary table (tests/fault/soak.sh, on a cluster of its own)
@@ -68,6 +69,9 @@ if [ "$quick" = 0 ]; then
   fault_skip=()
   [ "$kafka" = 1 ] || fault_skip=(-E "Apache Kafka")   # those need real brokers
   ctest --test-dir build --output-on-failure -L fault "${fault_skip[@]}"
+
+  step "benchmark harness, smoke sizes (tests/bench/bench.sh --smoke)"
+  bash tests/bench/bench.sh --smoke
 
   step "ASan + UBSan build and tests (unit, dev broker)"
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPGCS_SANITIZE=ON >/dev/null

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# The benchmark harness (docs/PERFORMANCE.md): builds Release, starts PostgreSQL and the dev
+# broker (when not running), runs the workloads and prints a markdown table; the full run also
+# writes a PNG chart with gnuplot.
+#
+#   bash tests/bench/bench.sh            full run: W1 1,000,000 rows in 100 transactions, W4
+#                                        one transaction of 10,000,000 rows, 3 repeats
+#   bash tests/bench/bench.sh --smoke    tiny sizes, 1 repeat: CI runs it so the harness works
+#
+# Environment: BENCH_W1_ROWS, BENCH_W1_TXNS, BENCH_W4_ROWS, BENCH_REPEAT override the sizes;
+# BENCH_OUT (default build/bench) receives results.md, results.csv and chart.png.
+#
+# W1 (throughput): the rows are written first; then each reader starts at the same slot
+# position and reads the same WAL to its end, one after another (their order rotates between
+# repeats). Readers: the daemon (pgoutput, publishing to the dev broker, acknowledged by Kafka);
+# pg_recvlogical with pgoutput into /dev/null (the protocol's ceiling); pg_recvlogical with
+# wal2json piped into kcat producing to the same dev broker (what people script by hand).
+# Time: from the reader's start until the slot passed the end of the WAL (daemon) or the
+# pipeline exited (--endpos). CPU: user+system seconds of the reader's processes. Median of the
+# repeats. Compare ratios measured in one run; machines here are shared and noisy.
+# W4 (memory): one transaction of W4 rows through the daemon; its peak RSS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$PWD
+smoke=0
+case "${1:-}" in
+    "") ;;
+    --smoke) smoke=1 ;;
+    -h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: tests/bench/bench.sh [--smoke]" >&2; exit 2 ;;
+esac
+if [ "$smoke" = 1 ]; then
+    W1_ROWS=${BENCH_W1_ROWS:-20000} W1_TXNS=${BENCH_W1_TXNS:-10}
+    W2_RATE=${BENCH_W2_RATE:-500} W2_SECONDS=${BENCH_W2_SECONDS:-5}
+    W4_ROWS=${BENCH_W4_ROWS:-50000} REPEAT=${BENCH_REPEAT:-1}
+else
+    W1_ROWS=${BENCH_W1_ROWS:-1000000} W1_TXNS=${BENCH_W1_TXNS:-100}
+    W2_RATE=${BENCH_W2_RATE:-10000} W2_SECONDS=${BENCH_W2_SECONDS:-60}
+    W4_ROWS=${BENCH_W4_ROWS:-10000000} REPEAT=${BENCH_REPEAT:-3}
+fi
+for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W4_ROWS REPEAT; do
+    [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: $v must be a positive number" >&2; exit 2; }
+done
+OUT=${BENCH_OUT:-$REPO/build/bench}
+export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$REPO/.run}
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+bash deploy/install-deps.sh >&2
+for tool in pg_recvlogical kcat psql; do
+    command -v "$tool" >/dev/null || { echo "bench.sh: $tool missing: run deploy/install-deps.sh" >&2; exit 1; }
+done
+if [ ! -x build/bin/pgchangeset ] || [ "$smoke" = 0 ]; then
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build build -j2 >/dev/null
+fi
+CONNINFO=$(bash deploy/pg-start.sh 2>/dev/null)
+BROKERS=$(PGCS_BIN_DIR=$REPO/build/bin bash deploy/devbroker-start.sh 2>/dev/null)
+# W2 needs broker-side timestamps, which the dev broker does not give: Apache Kafka.
+kafka_was_running=0
+[ -s "$PGCS_RUNTIME_DIR/kafka/bootstrap" ] && kafka_was_running=1
+KAFKA=$(bash deploy/kafka/kafka-start.sh 2>/dev/null) ||
+    { echo "bench.sh: Apache Kafka did not start (see $PGCS_RUNTIME_DIR/kafka/kafka.log)" >&2; exit 1; }
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+TABLE=bench_w1
+sql() { psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+cleanup() {
+    set +e
+    kill $(jobs -p) 2>/dev/null
+    for s in $(sql "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'bench\_%' AND NOT active"); do
+        sql "SELECT pg_drop_replication_slot('$s')" >/dev/null
+    done
+    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS bench_w1, bench_w2, bench_w4" >/dev/null
+    [ "$kafka_was_running" = 1 ] || bash deploy/kafka/kafka-stop.sh >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+lsn_ge() { [ "$(sql "SELECT '$1'::pg_lsn >= '$2'::pg_lsn")" = t ]; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# The daemon's config: slot $1, table $2, brokers $3 (default the dev broker).
+write_config() {
+    cat > "$WORK/config.yaml" <<YAML
+postgres:
+  conninfo: "$CONNINFO"
+  slot: $1
+  publication: bench_pub
+  tables: [public.$2]
+kafka:
+  brokers: "${3:-$BROKERS}"
+  topic_prefix: $1
+log:
+  level: warn
+YAML
+}
+
+# The daemon on slot $1 until the slot passes $2. Prints "seconds cpu_seconds peak_rss_kb".
+run_daemon() {
+    local slot=$1 end=$2 table=$3 start pid t
+    write_config "$slot" "$table"
+    start=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$WORK/time.daemon" \
+        build/bin/pgchangeset run --config "$WORK/config.yaml" > "$WORK/daemon.log" 2>&1 &
+    pid=$!
+    until lsn_ge "$(sql "SELECT coalesce(confirmed_flush_lsn, '0/0') FROM pg_replication_slots WHERE slot_name = '$slot'")" "$end"; do
+        kill -0 "$pid" 2>/dev/null || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon stopped" >&2; exit 1; }
+        sleep 0.02
+    done
+    t=$(elapsed "$start" "$(now)")
+    pkill -TERM -P "$pid"  # the daemon, child of /usr/bin/time
+    wait "$pid" || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon failed" >&2; exit 1; }
+    awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$WORK/time.daemon"
+}
+
+# pg_recvlogical (pgoutput) into /dev/null from slot $1 to $2.
+run_recvlogical() {
+    local slot=$1 end=$2 start t
+    start=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$WORK/time.recv" \
+        pg_recvlogical -d "$CONNINFO" --slot "$slot" --start --endpos "$end" --no-loop \
+        -o proto_version=1 -o publication_names=bench_pub -f /dev/null
+    t=$(elapsed "$start" "$(now)")
+    awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$WORK/time.recv"
+}
+
+# pg_recvlogical (wal2json, one JSON document a row) | kcat into the dev broker.
+run_wal2json_kcat() {
+    local slot=$1 end=$2 start t
+    start=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$WORK/time.w2j" \
+        pg_recvlogical -d "$CONNINFO" --slot "$slot" --start --endpos "$end" --no-loop \
+        -o format-version=2 -o include-transaction=false -f - |
+        /usr/bin/time -f "%U %S %M" -o "$WORK/time.kcat" kcat -P -b "$BROKERS" -t "$slot.w2j" -X acks=all
+    t=$(elapsed "$start" "$(now)")
+    paste -d' ' "$WORK/time.w2j" "$WORK/time.kcat" |
+        awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2 + $4 + $5, $3 + $6 }'
+}
+
+echo "tool,repeat,rows,seconds,cpu_seconds,peak_rss_kb" > "$OUT/results.csv"
+record() {  # tool repeat rows "seconds cpu rss"
+    local tool=$1 rep=$2 rows=$3 seconds cpu rss
+    read -r seconds cpu rss <<<"$4"
+    echo "$tool,$rep,$rows,$seconds,$cpu,$rss" >> "$OUT/results.csv"
+    say "$tool: $rows rows in $seconds s, $cpu s CPU, peak RSS $((rss / 1024)) MB"
+}
+
+# W1 ---------------------------------------------------------------------------------------
+per_txn=$(( (W1_ROWS + W1_TXNS - 1) / W1_TXNS ))
+for rep in $(seq 1 "$REPEAT"); do
+    say "W1 repeat $rep/$REPEAT: $W1_ROWS rows in $W1_TXNS transactions"
+    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS $TABLE" >/dev/null
+    sql "CREATE TABLE $TABLE (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
+         ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_pub FOR TABLE $TABLE" >/dev/null
+    for s in daemon recv w2j; do
+        plugin=pgoutput
+        [ "$s" = w2j ] && plugin=wal2json
+        sql "SELECT pg_create_logical_replication_slot('bench_${s}_$rep', '$plugin')" >/dev/null
+    done
+    : > "$WORK/load.sql"
+    for _ in $(seq 1 "$W1_TXNS"); do
+        echo "INSERT INTO $TABLE (name, amount, ts, flag, payload) SELECT 'customer ' || g,
+              (g % 100000) / 100.0, now() - g * interval '1 s', g % 2 = 0,
+              jsonb_build_object('g', g, 'tags', jsonb_build_array('a', 'b'), 'note', 'bench')
+              FROM generate_series(1, $per_txn) g;" >> "$WORK/load.sql"
+    done
+    psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
+    end=$(sql "SELECT pg_current_wal_lsn()")
+    rows=$((per_txn * W1_TXNS))
+    order=(daemon recv w2j)
+    for ((k = 0; k < (rep - 1) % 3; k++)); do order=("${order[@]:1}" "${order[0]}"); done
+    for tool in "${order[@]}"; do
+        case $tool in
+            daemon) run_daemon "bench_daemon_$rep" "$end" "$TABLE" > "$WORK/result"
+                    record pgchangeset "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            recv) run_recvlogical "bench_recv_$rep" "$end" > "$WORK/result"
+                  record pg_recvlogical "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            w2j) run_wal2json_kcat "bench_w2j_$rep" "$end" > "$WORK/result"
+                 record wal2json+kcat "$rep" "$rows" "$(cat "$WORK/result")" ;;
+        esac
+        sql "SELECT pg_drop_replication_slot('bench_${tool}_$rep')" >/dev/null
+    done
+done
+
+# W2 ---------------------------------------------------------------------------------------
+say "W2: single-row transactions at $W2_RATE/s for $W2_SECONDS s (Apache Kafka)"
+sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w2;
+     CREATE TABLE bench_w2 (id bigserial PRIMARY KEY, v text); ALTER PUBLICATION bench_pub ADD TABLE bench_w2" >/dev/null
+w2_slot=bench_w2_$$
+build/bin/latency_probe "$KAFKA" "$w2_slot.public.bench_w2" "$WORK/probe.ready" 3000 > "$WORK/probe.out" &
+probe=$!
+until [ -e "$WORK/probe.ready" ]; do
+    kill -0 "$probe" 2>/dev/null || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
+    sleep 0.1
+done
+write_config "$w2_slot" bench_w2 "$KAFKA"
+build/bin/pgchangeset run --config "$WORK/config.yaml" > "$WORK/daemon.log" 2>&1 &
+daemon=$!
+until [ "$(sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$w2_slot' AND active")" = 1 ]; do
+    kill -0 "$daemon" 2>/dev/null || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon stopped" >&2; exit 1; }
+    sleep 0.1
+done
+echo "INSERT INTO bench_w2 (v) VALUES ('row');" > "$WORK/w2.sql"
+pgbench -n -f "$WORK/w2.sql" -R "$W2_RATE" -T "$W2_SECONDS" -c 4 -j 2 "$CONNINFO" > "$WORK/pgbench.out" 2>&1 ||
+    { cat "$WORK/pgbench.out" >&2; echo "bench.sh: pgbench failed" >&2; exit 1; }
+wait "$probe" || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
+kill -TERM "$daemon"
+wait "$daemon" || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon failed" >&2; exit 1; }
+sql "SELECT pg_drop_replication_slot('$w2_slot')" >/dev/null
+read -r w2_events ack50 ack99 ackmax seen50 seen99 seenmax < "$WORK/probe.out"
+w2_committed=$(sql "SELECT count(*) FROM bench_w2")
+[ "$w2_events" -ge "$w2_committed" ] ||
+    { echo "bench.sh: W2 saw $w2_events events of $w2_committed committed rows" >&2; exit 1; }
+say "W2: $w2_events events; commit -> acknowledged p50 $ack50 ms, p99 $ack99 ms; commit -> consumed p50 $seen50 ms, p99 $seen99 ms"
+
+# W4 ---------------------------------------------------------------------------------------
+say "W4: one transaction of $W4_ROWS rows"
+sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w4; CREATE TABLE bench_w4 (id int8 PRIMARY KEY, v text);
+     ALTER PUBLICATION bench_pub ADD TABLE bench_w4" >/dev/null
+sql "SELECT pg_create_logical_replication_slot('bench_w4', 'pgoutput')" >/dev/null
+sql "INSERT INTO bench_w4 SELECT g, 'row ' || g FROM generate_series(1, $W4_ROWS) g" >/dev/null
+end=$(sql "SELECT pg_current_wal_lsn()")
+run_daemon bench_w4 "$end" bench_w4 > "$WORK/result"
+record "pgchangeset W4" 1 "$W4_ROWS" "$(cat "$WORK/result")"
+sql "SELECT pg_drop_replication_slot('bench_w4')" >/dev/null
+
+# Report -----------------------------------------------------------------------------------
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+column_of() {  # tool, awk expression over the csv fields: one value a run
+    awk -F, -v tool="$1" "NR > 1 && \$1 == tool { print $2 }" "$OUT/results.csv"
+}
+rate_of() { column_of "$1" '$3 / $4' | median; }
+cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
+{
+    echo "| workload | reader | rows | rows/s (median) | CPU s per million rows (median) | peak RSS | runs |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    for tool in pgchangeset pg_recvlogical wal2json+kcat "pgchangeset W4"; do
+        runs=$(column_of "$tool" 1 | wc -l)
+        [ "$runs" -gt 0 ] || continue
+        rows=$(column_of "$tool" '$3' | head -n 1)
+        rss=$(column_of "$tool" '$6' | sort -g | tail -n 1)
+        workload=W1 name=$tool
+        [ "$tool" = "pgchangeset W4" ] && workload=W4 name=pgchangeset
+        printf '| %s | %s | %d | %.0f | %.2f | %d MB | %d |\n' "$workload" "$name" "$rows" \
+            "$(rate_of "$tool")" "$(cpu_of "$tool")" $((rss / 1024)) "$runs"
+    done
+    printf '\n| W2 (%s rows/s, %s s) | events | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |\n' "$W2_RATE" "$W2_SECONDS"
+    printf '| commit -> Kafka acknowledgement (broker append time) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$ack50" "$ack99" "$ackmax"
+    printf '| commit -> seen by a consumer | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$seen50" "$seen99" "$seenmax"
+    awk -v d="$(rate_of pgchangeset)" -v r="$(rate_of pg_recvlogical)" -v w="$(rate_of wal2json+kcat)" \
+        -v dc="$(cpu_of pgchangeset)" -v wc="$(cpu_of wal2json+kcat)" 'BEGIN {
+        printf "\nW1 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; pgchangeset CPU per row = %.2f x wal2json+kcat\n", d / r, d / w, dc / wc }'
+} | tee "$OUT/results.md"
+
+if [ "$smoke" = 0 ] && command -v gnuplot >/dev/null; then
+    for tool in pgchangeset pg_recvlogical wal2json+kcat; do
+        printf '"%s" %s\n' "$tool" "$(rate_of "$tool")"
+    done > "$WORK/chart.dat"
+    gnuplot <<GP
+set terminal png size 800,400
+set output "$OUT/chart.png"
+set title "W1: rows/s (median of $REPEAT), $W1_ROWS rows in $W1_TXNS transactions"
+set style fill solid
+set boxwidth 0.6
+set yrange [0:*]
+plot "$WORK/chart.dat" using 0:2:xtic(1) with boxes notitle
+GP
+    say "chart: $OUT/chart.png"
+fi
+say "results: $OUT/results.md, $OUT/results.csv"
