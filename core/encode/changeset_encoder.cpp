@@ -16,21 +16,47 @@ namespace pgcs::encode {
 using changeset::Changeset;
 using changeset::Value;
 
-std::string format_lsn(std::uint64_t lsn) {
-    std::array<char, 24> buf{};
-    const int n = std::snprintf(buf.data(), buf.size(), "%X/%X", static_cast<unsigned>(lsn >> 32),
-                                static_cast<unsigned>(lsn & 0xFFFFFFFFu));
-    return {buf.data(), static_cast<std::size_t>(n)};
-}
-
 namespace {
 
 constexpr std::int64_t kPgEpochUnixMicros = 946684800LL * 1000000LL;
 constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000LL;
 
+// `width` decimal digits of v (0 <= v < 10^width) at p; returns the end.
+char* put_digits(char* p, std::int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+// Upper-case hex without leading zeros ("0" for 0).
+char* put_hex(char* p, std::uint32_t v) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    char tmp[8];
+    int n = 0;
+    do {
+        tmp[n++] = kDigits[v & 0xFu];
+        v >>= 4;
+    } while (v != 0);
+    while (n > 0) {
+        *p++ = tmp[--n];
+    }
+    return p;
+}
+
 }  // namespace
 
-std::string format_timestamp(std::int64_t pg_micros) {
+ShortText lsn_text(std::uint64_t lsn) {
+    ShortText t;
+    char* p = put_hex(t.buf.data(), static_cast<std::uint32_t>(lsn >> 32));
+    *p++ = '/';
+    p = put_hex(p, static_cast<std::uint32_t>(lsn & 0xFFFFFFFFu));
+    t.len = static_cast<std::size_t>(p - t.buf.data());
+    return t;
+}
+
+ShortText timestamp_text(std::int64_t pg_micros) {
     const std::int64_t unix_micros = pg_micros + kPgEpochUnixMicros;
     std::int64_t days = unix_micros / kMicrosPerDay;
     std::int64_t rem = unix_micros % kMicrosPerDay;
@@ -40,17 +66,39 @@ std::string format_timestamp(std::int64_t pg_micros) {
     }
     const detail::CivilDate date = detail::civil_from_days(days);
     const std::int64_t y = date.year;
-    const unsigned m = date.month;
-    const unsigned d = date.day;
     const auto secs = rem / 1000000;
     const auto micros = rem % 1000000;
-    std::array<char, 48> buf{};
-    const int n =
-        std::snprintf(buf.data(), buf.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                      static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                      static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                      static_cast<long long>(micros));
-    return {buf.data(), static_cast<std::size_t>(n)};
+    ShortText t;
+    char* p = t.buf.data();
+    if (y >= 0 && y <= 9999) {
+        p = put_digits(p, y, 4);
+    } else {  // outside four digits: as printf's %04lld ("-001", "12345")
+        const int n = std::snprintf(p, 24, "%04lld", static_cast<long long>(y));
+        p += n;
+    }
+    *p++ = '-';
+    p = put_digits(p, date.month, 2);
+    *p++ = '-';
+    p = put_digits(p, date.day, 2);
+    *p++ = 'T';
+    p = put_digits(p, secs / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, secs / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, secs % 60, 2);
+    *p++ = '.';
+    p = put_digits(p, micros, 6);
+    *p++ = 'Z';
+    t.len = static_cast<std::size_t>(p - t.buf.data());
+    return t;
+}
+
+std::string format_lsn(std::uint64_t lsn) {
+    return std::string(lsn_text(lsn).view());
+}
+
+std::string format_timestamp(std::int64_t pg_micros) {
+    return std::string(timestamp_text(pg_micros).view());
 }
 
 void ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
@@ -162,20 +210,19 @@ void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMet
         w.String(c.type->name.data(), static_cast<rapidjson::SizeType>(c.type->name.size()));
     }
     w.EndObject();
-    const auto commit_ts = format_timestamp(meta.commit_time);
-    const auto captured_ts = format_timestamp(meta.captured_time);
-    const auto lsn = format_lsn(meta.lsn);
-    const auto commit_lsn = format_lsn(meta.commit_lsn);
+    auto write_short = [&](const ShortText& t) {
+        w.String(t.buf.data(), static_cast<rapidjson::SizeType>(t.len));
+    };
     w.Key("commit_ts");
-    w.String(commit_ts.data(), static_cast<rapidjson::SizeType>(commit_ts.size()));
+    write_short(timestamp_text(meta.commit_time));
     w.Key("captured_ts");
-    w.String(captured_ts.data(), static_cast<rapidjson::SizeType>(captured_ts.size()));
+    write_short(timestamp_text(meta.captured_time));
     w.Key("xid");
     w.Uint(meta.xid);
     w.Key("lsn");
-    w.String(lsn.data(), static_cast<rapidjson::SizeType>(lsn.size()));
+    write_short(lsn_text(meta.lsn));
     w.Key("commit_lsn");
-    w.String(commit_lsn.data(), static_cast<rapidjson::SizeType>(commit_lsn.size()));
+    write_short(lsn_text(meta.commit_lsn));
     w.Key("seq");
     w.Uint64(meta.seq);
     w.EndObject();

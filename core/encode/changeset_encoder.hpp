@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,15 @@ std::string format_lsn(std::uint64_t lsn);
 // "2026-11-23T10:00:00.123456Z": a PostgreSQL timestamp (µs since 2000-01-01 UTC), always six
 // fraction digits.
 std::string format_timestamp(std::int64_t pg_micros);
+
+// The same text in a buffer of its own, without allocating (once per event on the hot path).
+struct ShortText {
+    std::array<char, 48> buf{};
+    std::size_t len = 0;
+    std::string_view view() const { return {buf.data(), len}; }
+};
+ShortText lsn_text(std::uint64_t lsn);
+ShortText timestamp_text(std::int64_t pg_micros);
 
 // A logical decoding message (pg_logical_emit_message). The transactional fields are empty
 // for a non-transactional message.

@@ -15,8 +15,8 @@
 # repeats). Readers: the daemon (pgoutput, publishing to the dev broker, acknowledged by Kafka);
 # pg_recvlogical with pgoutput into /dev/null (the protocol's ceiling); pg_recvlogical with
 # wal2json piped into kcat producing to the same dev broker (what people script by hand).
-# Time: from the reader's start until the slot passed the end of the WAL (daemon) or the
-# pipeline exited (--endpos). CPU: user+system seconds of the reader's processes. Median of the
+# Time: from the reader's start until the slot passed the end of the WAL (daemon, confirming
+# every 100 ms here) or the pipeline exited (--endpos). CPU: user+system seconds of the reader's processes. Median of the
 # repeats. Compare ratios measured in one run; machines here are shared and noisy.
 # W4 (memory): one transaction of W4 rows through the daemon; its peak RSS.
 set -euo pipefail
@@ -88,6 +88,7 @@ postgres:
   slot: $1
   publication: bench_pub
   tables: [public.$2]
+  status_interval_ms: 100   # the end is seen through the slot: confirm promptly
 kafka:
   brokers: "${3:-$BROKERS}"
   topic_prefix: $1

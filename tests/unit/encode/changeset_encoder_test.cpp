@@ -1,6 +1,10 @@
 #include "core/encode/changeset_encoder.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <random>
+
+#include "core/encode/civil_date.hpp"
 
 using namespace pgcs;
 
@@ -19,6 +23,36 @@ TEST_CASE("timestamps are UTC with six fraction digits") {
           "2026-11-23T10:00:00.123456Z");
     CHECK(encode::format_timestamp((951782400LL - 946684800LL) * 1000000LL) ==
           "2000-02-29T00:00:00.000000Z");
+}
+
+TEST_CASE("LSN and timestamp text match printf's forms over random values") {
+    std::mt19937_64 rng(42);
+    for (int i = 0; i < 20000; ++i) {
+        const std::uint64_t lsn = i < 10 ? static_cast<std::uint64_t>(i) << (i * 6) : rng();
+        char expected[80];
+        std::snprintf(expected, sizeof expected, "%X/%X", static_cast<unsigned>(lsn >> 32),
+                      static_cast<unsigned>(lsn & 0xFFFFFFFFu));
+        REQUIRE(encode::format_lsn(lsn) == expected);
+        // Any instant from 4713 BC to 294276 AD (PostgreSQL's timestamp range).
+        const std::int64_t lo = -211813488000000000LL;
+        const std::int64_t hi = 9223371331200000000LL;
+        const std::uint64_t span = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+        const auto ts = static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + rng() % span);
+        const std::int64_t unix_micros = ts + 946684800LL * 1000000LL;
+        std::int64_t days = unix_micros / 86400000000LL;
+        std::int64_t rem = unix_micros % 86400000000LL;
+        if (rem < 0) {
+            rem += 86400000000LL;
+            --days;
+        }
+        const auto date = encode::detail::civil_from_days(days);
+        const auto secs = rem / 1000000;
+        std::snprintf(expected, sizeof expected, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                      static_cast<long long>(date.year), date.month, date.day,
+                      static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+                      static_cast<long long>(secs % 60), static_cast<long long>(rem % 1000000));
+        REQUIRE(encode::format_timestamp(ts) == expected);
+    }
 }
 
 namespace {
