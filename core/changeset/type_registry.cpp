@@ -305,6 +305,7 @@ void TypeRegistry::add(const CatalogType& type) {
     // Assigning into the existing node keeps every TypeInfo* handed out so far valid (the
     // relation cache holds them).
     added_[type.oid] = std::move(info);
+    ++generation_;
 }
 
 }  // namespace pgcs::changeset

@@ -71,8 +71,12 @@ class TypeRegistry {
     // Built-in types only (OIDs below 10000), independent of any registry.
     static const TypeInfo* builtin(Oid oid);
 
+    // Bumped by every add(): what was derived from the registered types may be stale.
+    std::uint64_t generation() const { return generation_; }
+
   private:
     std::unordered_map<Oid, TypeInfo> added_;
+    std::uint64_t generation_ = 0;
 };
 
 }  // namespace pgcs::changeset

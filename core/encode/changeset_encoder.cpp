@@ -145,6 +145,35 @@ void ChangesetEncoder::write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
     w.EndObject();
 }
 
+std::string_view ChangesetEncoder::types_json(const changeset::RelationInfo& rel) {
+    if (types_generation_ != types_->generation()) {  // a type was (re)defined: names may differ
+        types_json_.clear();
+        types_generation_ = types_->generation();
+    }
+    if (rel.version != 0) {
+        if (const auto it = types_json_.find(rel.version); it != types_json_.end()) {
+            return it->second;
+        }
+    }
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    for (const auto& c : rel.columns) {
+        w.Key(c.name.data(), static_cast<rapidjson::SizeType>(c.name.size()));
+        w.String(c.type->name.data(), static_cast<rapidjson::SizeType>(c.type->name.size()));
+    }
+    w.EndObject();
+    if (rel.version == 0) {
+        types_scratch_.assign(buf.GetString(), buf.GetSize());
+        return types_scratch_;
+    }
+    if (types_json_.size() >= 4096) {  // many redefinitions: start over rather than grow
+        types_json_.clear();
+    }
+    return types_json_.emplace(rel.version, std::string(buf.GetString(), buf.GetSize()))
+        .first->second;
+}
+
 void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMeta& meta) {
     const auto& rel = *change.relation;
     const std::vector<Value>* key_row = change.key_from_before ? &change.before : &change.after;
@@ -204,12 +233,8 @@ void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMet
     w.Key("unchanged_toast");
     write_columns(change.unchanged_toast);
     w.Key("types");
-    w.StartObject();
-    for (const auto& c : rel.columns) {
-        w.Key(c.name.data(), static_cast<rapidjson::SizeType>(c.name.size()));
-        w.String(c.type->name.data(), static_cast<rapidjson::SizeType>(c.type->name.size()));
-    }
-    w.EndObject();
+    const auto types = types_json(rel);
+    w.RawValue(types.data(), types.size(), rapidjson::kObjectType);
     auto write_short = [&](const ShortText& t) {
         w.String(t.buf.data(), static_cast<rapidjson::SizeType>(t.len));
     };

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/type_registry.hpp"
@@ -71,6 +72,8 @@ class ChangesetEncoder {
                    bool key_only);
     void write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
                      const changeset::RelationColumn& column, const changeset::Value& value);
+    // The "types" object of a relation, serialised once per relation definition.
+    std::string_view types_json(const changeset::RelationInfo& rel);
 
     const changeset::TypeRegistry* types_;
     rapidjson::StringBuffer key_buf_;
@@ -78,6 +81,10 @@ class ChangesetEncoder {
     bool has_key_ = false;
     BinaryFallback fallback_;
     std::string scratch_;  // a binary value's text form
+    // By RelationInfo::version (unique per definition; 0, never cached, outside a cache).
+    std::unordered_map<std::uint64_t, std::string> types_json_;
+    std::string types_scratch_;
+    std::uint64_t types_generation_ = 0;  // types_->generation() the cache was made with
 };
 
 }  // namespace pgcs::encode

@@ -158,3 +158,30 @@ TEST_CASE("column names are JSON-escaped") {
     CHECK(f.encoder.key() == R"({"i\"d":5})");
     CHECK(std::string(f.encoder.value()).find(R"("table":"we\"ird")") != std::string::npos);
 }
+
+TEST_CASE("the types object follows a redefined relation and a renamed type") {
+    Fixture f;
+    pgoutput::Relation r;
+    r.oid = 1;
+    r.schema = "public";
+    r.name = "users";
+    r.replica_identity = 'd';
+    r.columns = {{1, "id", 20, -1}, {0, "mood", 90001, -1}};
+    f.types.add({90001, "mood", 'e'});
+    pgoutput::Insert ins{std::nullopt, 1, {{'t', "1"}, {'t', "happy"}}};
+    auto encode_types = [&]() {
+        changeset::build_insert(f.cache.get(1), ins, f.cs);
+        f.encoder.encode(f.cs, f.meta);
+        const std::string v(f.encoder.value());
+        const auto at = v.find(R"("types":)");
+        return v.substr(at, v.find('}', at) - at + 1);
+    };
+    f.cache.define(r, {}, f.types);
+    CHECK(encode_types() == R"("types":{"id":"int8","mood":"mood"})");
+    CHECK(encode_types() == R"("types":{"id":"int8","mood":"mood"})");  // from the cache
+    f.types.add({90001, "feeling", 'e'});  // ALTER TYPE mood RENAME TO feeling
+    CHECK(encode_types() == R"("types":{"id":"int8","mood":"feeling"})");
+    r.columns[1].name = "state";  // a Relation message after ALTER TABLE ... RENAME COLUMN
+    f.cache.define(r, {}, f.types);
+    CHECK(encode_types() == R"("types":{"id":"int8","state":"feeling"})");
+}
