@@ -14,6 +14,8 @@ namespace {
 
 using K = ValueKind;
 
+// Fields in the order of the catalog query below, which the table reads best in; the padding
+// costs a few kB once. NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding)
 struct BuiltinType {
     Oid oid;
     const char* name;
