@@ -487,7 +487,7 @@ void StreamLoop::handle(const source::XLogData& x) {
                                 format_lsn(x.start));
         }
         streams_.at(stream_xid_)
-            .buffer.append(x.start, source::pg_now(), read_u32(x.payload, 1), x.payload);
+            .buffer.append(x.start, x.received_time, read_u32(x.payload, 1), x.payload);
         return;
     }
     const pgoutput::DecodeOptions options{options_.proto_version, false};
@@ -520,7 +520,7 @@ void StreamLoop::handle(const source::XLogData& x) {
         buffer_.clear();
     } else if (in_transaction_) {
         if (!skipping_) {
-            buffer_.append(x.start, source::pg_now(), 0, x.payload);
+            buffer_.append(x.start, x.received_time, 0, x.payload);
         }
     } else {
         const pgoutput::Message message = pgoutput::decode(x.payload, options);
@@ -531,7 +531,7 @@ void StreamLoop::handle(const source::XLogData& x) {
             // around it.
             if (config_.postgres.messages && !heartbeat(m->prefix) &&
                 m->lsn >= last_enqueued_end_) {
-                publish_message(*m, nullptr, source::pg_now(), 0, std::nullopt);
+                publish_message(*m, nullptr, x.received_time, 0, std::nullopt);
             }
         } else if (!std::holds_alternative<pgoutput::Type>(message)) {
             throw StreamFailure(std::string("unexpected pgoutput message '") + type +

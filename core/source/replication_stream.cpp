@@ -107,6 +107,7 @@ bool ReplicationStream::read(StreamEvent& out) {
             if (PQconsumeInput(conn_.get()) == 0) {
                 throw_stream_error(conn_.get(), "lost the replication connection");
             }
+            read_time_ = pg_now();
             input_consumed_ = true;
             continue;
         }
@@ -124,6 +125,10 @@ bool ReplicationStream::read(StreamEvent& out) {
             x.start = read_u64(raw + 1);
             x.wal_end = read_u64(raw + 9);
             x.send_time = static_cast<std::int64_t>(read_u64(raw + 17));
+            if (read_time_ == 0) {  // buffered before this stream's first read of its own
+                read_time_ = pg_now();
+            }
+            x.received_time = read_time_;
             x.payload = std::as_bytes(std::span<const char>(raw + 25, size - 25));
             out = x;
             return true;

@@ -19,6 +19,9 @@ struct XLogData {
     Lsn start = 0;    // WAL position of the payload (a change's LSN; a commit's end LSN)
     Lsn wal_end = 0;  // the server's current WAL end
     std::int64_t send_time = 0;
+    // When the daemon received it (PostgreSQL timestamp): the time of the socket read that
+    // brought it, shared by every message of that read (one clock read per read, not per change).
+    std::int64_t received_time = 0;
     std::span<const std::byte> payload;  // one pgoutput message; valid until the next read
 };
 
@@ -71,6 +74,7 @@ class ReplicationStream {
     PgConnPtr conn_;
     std::unique_ptr<char, FreeMem> buffer_;
     bool input_consumed_ = false;
+    std::int64_t read_time_ = 0;  // pg_now() at the last socket read
 };
 
 }  // namespace pgcs::source

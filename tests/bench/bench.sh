@@ -80,7 +80,8 @@ lsn_ge() { [ "$(sql "SELECT '$1'::pg_lsn >= '$2'::pg_lsn")" = t ]; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-# The daemon's config: slot $1, table $2, brokers $3 (default the dev broker).
+# The daemon's config: slot $1, table $2, brokers $3 (default the dev broker); $DAEMON_KAFKA_EXTRA
+# adds lines under kafka:.
 write_config() {
     cat > "$WORK/config.yaml" <<YAML
 postgres:
@@ -92,6 +93,7 @@ postgres:
 kafka:
   brokers: "${3:-$BROKERS}"
   topic_prefix: $1
+${DAEMON_KAFKA_EXTRA:-}
 log:
   level: warn
 YAML
@@ -154,7 +156,7 @@ for rep in $(seq 1 "$REPEAT"); do
     sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS $TABLE" >/dev/null
     sql "CREATE TABLE $TABLE (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
          ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_pub FOR TABLE $TABLE" >/dev/null
-    for s in daemon recv w2j; do
+    for s in daemon nolz4 recv w2j; do
         plugin=pgoutput
         [ "$s" = w2j ] && plugin=wal2json
         sql "SELECT pg_create_logical_replication_slot('bench_${s}_$rep', '$plugin')" >/dev/null
@@ -169,12 +171,15 @@ for rep in $(seq 1 "$REPEAT"); do
     psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
     end=$(sql "SELECT pg_current_wal_lsn()")
     rows=$((per_txn * W1_TXNS))
-    order=(daemon recv w2j)
-    for ((k = 0; k < (rep - 1) % 3; k++)); do order=("${order[@]:1}" "${order[0]}"); done
+    order=(daemon nolz4 recv w2j)
+    for ((k = 0; k < (rep - 1) % 4; k++)); do order=("${order[@]:1}" "${order[0]}"); done
     for tool in "${order[@]}"; do
         case $tool in
             daemon) run_daemon "bench_daemon_$rep" "$end" "$TABLE" > "$WORK/result"
                     record pgchangeset "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            nolz4) DAEMON_KAFKA_EXTRA=$'  properties:\n    compression.type: none' \
+                       run_daemon "bench_nolz4_$rep" "$end" "$TABLE" > "$WORK/result"
+                   record "pgchangeset (compression none)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
             recv) run_recvlogical "bench_recv_$rep" "$end" > "$WORK/result"
                   record pg_recvlogical "$rep" "$rows" "$(cat "$WORK/result")" ;;
             w2j) run_wal2json_kcat "bench_w2j_$rep" "$end" > "$WORK/result"
@@ -236,7 +241,7 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
 {
     echo "| workload | reader | rows | rows/s (median) | CPU s per million rows (median) | peak RSS | runs |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
-    for tool in pgchangeset pg_recvlogical wal2json+kcat "pgchangeset W4"; do
+    for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat "pgchangeset W4"; do
         runs=$(column_of "$tool" 1 | wc -l)
         [ "$runs" -gt 0 ] || continue
         rows=$(column_of "$tool" '$3' | head -n 1)
@@ -250,8 +255,9 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     printf '| commit -> Kafka acknowledgement (broker append time) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$ack50" "$ack99" "$ackmax"
     printf '| commit -> seen by a consumer | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$seen50" "$seen99" "$seenmax"
     awk -v d="$(rate_of pgchangeset)" -v r="$(rate_of pg_recvlogical)" -v w="$(rate_of wal2json+kcat)" \
-        -v dc="$(cpu_of pgchangeset)" -v wc="$(cpu_of wal2json+kcat)" 'BEGIN {
-        printf "\nW1 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; pgchangeset CPU per row = %.2f x wal2json+kcat\n", d / r, d / w, dc / wc }'
+        -v dc="$(cpu_of pgchangeset)" -v wc="$(cpu_of wal2json+kcat)" \
+        -v nc="$(cpu_of "pgchangeset (compression none)")" 'BEGIN {
+        printf "\nW1 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; CPU per row = %.2f x wal2json+kcat (%.2f x with compression none, as kcat)\n", d / r, d / w, dc / wc, nc / wc }'
 } | tee "$OUT/results.md"
 
 if [ "$smoke" = 0 ] && command -v gnuplot >/dev/null; then
