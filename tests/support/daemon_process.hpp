@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,11 +42,17 @@ class DaemonProcess {
   public:
     DaemonProcess(std::vector<std::string> args, std::string log_path)
         : log_path_(std::move(log_path)) {
+        const pid_t parent = getpid();
         pid_ = fork();
         if (pid_ < 0) {
             throw std::runtime_error("fork failed");
         }
         if (pid_ == 0) {
+            // A test that aborts leaves no daemon behind holding its slot.
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) {
+                _exit(127);
+            }
             const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
             dup2(fd, 1);
             dup2(fd, 2);
