@@ -265,7 +265,7 @@ if [ "$smoke" = 0 ] && command -v gnuplot >/dev/null; then
         printf '"%s" %s\n' "$tool" "$(rate_of "$tool")"
     done > "$WORK/chart.dat"
     gnuplot <<GP
-set terminal png size 800,400
+set terminal png size 800,400 noenhanced
 set output "$OUT/chart.png"
 set title "W1: rows/s (median of $REPEAT), $W1_ROWS rows in $W1_TXNS transactions"
 set style fill solid
