@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -56,7 +57,7 @@ double percentile(std::vector<double>& v, double p) {
         return 0;
     }
     std::sort(v.begin(), v.end());
-    const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    const auto i = static_cast<std::size_t>(std::lround(p * static_cast<double>(v.size() - 1)));
     return v[std::min(i, v.size() - 1)];
 }
 
@@ -80,9 +81,9 @@ bool create_topic(rd_kafka_t* rk, const std::string& topic, std::string& error) 
         size_t n = 0;
         const rd_kafka_topic_result_t** res =
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-        ok = n == 1 && (rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
-                        rd_kafka_topic_result_error(res[0]) ==
-                            RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
+        ok = n == 1 &&
+             (rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_NO_ERROR ||
+              rd_kafka_topic_result_error(res[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
         if (!ok && n == 1) {
             error = rd_kafka_topic_result_error_string(res[0]);
         }
@@ -109,8 +110,7 @@ int main(int argc, char** argv) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err) !=
             RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "group.id", "latency_probe", err, sizeof err) !=
-            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "group.id", "latency_probe", err, sizeof err) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "fetch.wait.max.ms", "5", err, sizeof err) != RD_KAFKA_CONF_OK) {
         return fail(err);
     }
@@ -150,8 +150,8 @@ int main(int argc, char** argv) {
         const double received = now_ms();
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != nullptr) {
             last = received;
-            const double commit = parse_commit_ts(
-                std::string(static_cast<const char*>(m->payload), m->len));
+            const double commit =
+                parse_commit_ts(std::string(static_cast<const char*>(m->payload), m->len));
             rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
             const auto ts = rd_kafka_message_timestamp(m, &type);
             wrong_timestamp_type |= type != RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
