@@ -82,21 +82,7 @@ class FaultRun {
             [](const std::string& v) { return v == "t"; }, seconds(180));
         INFO("daemon log:\n" << tail(fx_.daemon_log()));
         REQUIRE(caught_up);
-        stop_sampler();
-        CHECK(sampler_error_.empty());
-        const auto ledger = gen_.ledger();
-        const auto result = pgcs::fault::check(brokers_, fx_.topic(), ledger, flushes());
-        std::ostringstream row;
-        row << "| " << name_ << " | " << faults_ << " | " << result.changes << " | "
-            << result.events << " | " << result.lost << " | " << result.duplicates << " | "
-            << max_rss_kb_ / 1024 << " MB |";
-        WARN(
-            "scenario | faults | committed changes | events read | lost | duplicated | max "
-            "RSS\n"
-            << row.str());
-        if (const char* path = std::getenv("PGCS_FAULT_SUMMARY")) {
-            std::ofstream(path, std::ios::app) << row.str() << "\n";
-        }
+        const auto result = check_and_report();
         std::string problems;
         for (const auto& p : result.problems) {
             problems += p + "\n";
@@ -112,6 +98,28 @@ class FaultRun {
         CHECK(result.from_rollback == 0);   // I4
         CHECK(max_rss_kb_ > 0);
         CHECK(max_rss_kb_ < 300L * 1024);  // memory bounded
+    }
+
+    // Stops the load and the sampler, reads the topic, checks it against the ledger and
+    // prints (and appends to PGCS_FAULT_SUMMARY) the summary row.
+    pgcs::fault::CheckResult check_and_report() {
+        gen_.stop();
+        stop_sampler();
+        CHECK(sampler_error_.empty());
+        const auto ledger = gen_.ledger();
+        auto result = pgcs::fault::check(brokers_, fx_.topic(), ledger, flushes());
+        std::ostringstream row;
+        row << "| " << name_ << " | " << faults_ << " | " << result.changes << " | "
+            << result.events << " | " << result.lost << " | " << result.duplicates << " | "
+            << max_rss_kb_ / 1024 << " MB |";
+        WARN(
+            "scenario | faults | committed changes | events read | lost | duplicated | max "
+            "RSS\n"
+            << row.str());
+        if (const char* path = std::getenv("PGCS_FAULT_SUMMARY")) {
+            std::ofstream(path, std::ios::app) << row.str() << "\n";
+        }
+        return result;
     }
 
     static std::string tail(const std::string& s) {
@@ -499,6 +507,49 @@ TEST_CASE("an event larger than message.max.bytes under load: stop, raise the li
     run.start_daemon();
     sleep_ms(3000);
     run.finish();  // I1: the big row too
+}
+
+// The slot dropped under the daemon while it streams: it must stop loudly and never create a
+// fresh slot (that would skip changes silently). What was acknowledged before the drop is in
+// Kafka (I3); changes after it are lost with the slot, which is the operator's doing.
+TEST_CASE("the slot dropped under load: exit 1, no new slot, nothing acknowledged is missing",
+          "[fault]") {
+    FaultRun run("slot dropped (changes after the drop lost with it)");
+    run.start();
+    sleep_ms(3000);
+    PgClient pg(pg_conninfo());
+    const std::string q =
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + run.fx().slot() + "'";
+    // The daemon reconnects quickly: terminate and drop until the drop wins.
+    for (int i = 0; i < 50 && pg.value(q) != "0"; ++i) {
+        try {
+            pg.exec(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+                "slot_name = '" +
+                run.fx().slot() + "'");
+            pg.exec("SELECT pg_drop_replication_slot('" + run.fx().slot() + "')");
+        } catch (const std::exception&) {
+            // still active: try again
+        }
+    }
+    REQUIRE(pg.value(q) == "0");
+    run.fault();
+    auto stopped = run.fx().daemon().wait(seconds(30));
+    INFO(FaultRun::tail(stopped.log));
+    CHECK(stopped.exit_code == 1);
+    CHECK((stopped.log.find("was dropped") != std::string::npos ||
+           stopped.log.find("never creates one silently") != std::string::npos));
+    sleep_ms(1000);
+    CHECK(pg.value(q) == "0");  // no new slot
+    const auto result = run.check_and_report();
+    for (const auto& p : result.problems) {
+        UNSCOPED_INFO(p);
+    }
+    REQUIRE(result.dropped_by_broker == 0);
+    CHECK(result.changes > 0);
+    CHECK(result.out_of_order == 0);    // I2
+    CHECK(result.lost_below_ack == 0);  // I3
+    CHECK(result.from_rollback == 0);   // I4
 }
 
 TEST_CASE("PostgreSQL restarted with -m fast and with -m immediate under load", "[fault]") {
