@@ -18,7 +18,7 @@ using changeset::Value;
 
 namespace {
 
-constexpr std::int64_t kPgEpochUnixMicros = 946684800LL * 1000000LL;
+constexpr std::int64_t kPgEpochUnixDays = 10957;  // 2000-01-01 in days since 1970-01-01
 constexpr std::int64_t kMicrosPerDay = 86400LL * 1000000LL;
 
 // `width` decimal digits of v (0 <= v < 10^width) at p; returns the end.
@@ -57,13 +57,15 @@ ShortText lsn_text(std::uint64_t lsn) {
 }
 
 ShortText timestamp_text(std::int64_t pg_micros) {
-    const std::int64_t unix_micros = pg_micros + kPgEpochUnixMicros;
-    std::int64_t days = unix_micros / kMicrosPerDay;
-    std::int64_t rem = unix_micros % kMicrosPerDay;
+    // Days from PostgreSQL's epoch first: adding the Unix offset in microseconds would overflow
+    // near the end of PostgreSQL's range (294276 AD).
+    std::int64_t days = pg_micros / kMicrosPerDay;
+    std::int64_t rem = pg_micros % kMicrosPerDay;
     if (rem < 0) {
         rem += kMicrosPerDay;
         --days;
     }
+    days += kPgEpochUnixDays;
     const detail::CivilDate date = detail::civil_from_days(days);
     const std::int64_t y = date.year;
     const auto secs = rem / 1000000;
