@@ -108,6 +108,10 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                             "(SELECT pg_create_logical_replication_slot('" +
                             pg.slot + "', 'pgoutput')) or allow pgchangeset to");
     }
+    spdlog::info(
+        "creating replication slot {} (PostgreSQL waits for the transactions running "
+        "now to end)",
+        pg.slot);
     const source::Lsn created = catalog.create_slot(pg.slot);
     spdlog::warn(
         "created replication slot {} at {}: changes committed before it are not "

@@ -689,6 +689,11 @@ void StreamLoop::shutdown(bool send_final_status) {
     if (send_final_status && stream_ && tracker_) {
         try {
             maybe_send_status(true, false);
+            if (!stream_->finish(5000)) {
+                spdlog::warn(
+                    "PostgreSQL did not confirm the end of the stream within 5 s: the final "
+                    "position may not be recorded, and a restart may send some events again");
+            }
         } catch (const std::exception& e) {
             spdlog::warn("could not send the final status update: {}", e.what());
         }

@@ -2,6 +2,7 @@
 #include "core/source/catalog.hpp"
 
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 #include "core/source/pg_connection.hpp"
@@ -151,9 +152,13 @@ std::optional<SlotInfo> Catalog::slot(const std::string& slot_name) const {
 }
 
 Lsn Catalog::create_slot(const std::string& slot_name) const {
+    // Not bounded by the query timeout: PostgreSQL creates the slot only once every transaction
+    // running at that moment has ended, which on a busy server can take as long as its longest
+    // transaction. Cut short, the server would go on creating it for a client that is gone.
+    constexpr int kNoTimeoutMs = std::numeric_limits<int>::max();
     auto res =
         exec(conn_, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
-             {slot_name});
+             {slot_name}, kNoTimeoutMs);
     return parse_lsn(PQgetvalue(res.get(), 0, 0));
 }
 

@@ -1,6 +1,9 @@
 // START_REPLICATION and the CopyBoth message loop.
 #include "core/source/replication_stream.hpp"
 
+#include <poll.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -145,6 +148,53 @@ bool ReplicationStream::read(StreamEvent& out) {
                           std::to_string(size) + " bytes",
                       "");
     }
+}
+
+bool ReplicationStream::finish(int timeout_ms) {
+    PGconn* c = conn_.get();
+    if (PQputCopyEnd(c, nullptr) != 1 || PQflush(c) != 0) {
+        return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    auto wait_input = [&]() {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0) {
+            return false;
+        }
+        pollfd p{PQsocket(c), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
+        return PQconsumeInput(c) != 0;
+    };
+    for (;;) {  // until the server's CopyDone
+        char* raw = nullptr;
+        const int len = PQgetCopyData(c, &raw, /*async=*/1);
+        if (raw != nullptr) {
+            PQfreemem(raw);
+        }
+        if (len == -1) {
+            break;
+        }
+        if (len == -2 || (len == 0 && !wait_input())) {
+            return false;
+        }
+    }
+    bool ok = true;
+    for (;;) {  // CommandComplete (or an error), then no more results
+        while (PQisBusy(c) != 0) {
+            if (!wait_input()) {
+                return false;
+            }
+        }
+        PGresult* r = PQgetResult(c);
+        if (r == nullptr) {
+            break;
+        }
+        ok = ok && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    return ok;
 }
 
 void ReplicationStream::send_status(Lsn write, Lsn flush, Lsn apply, bool reply_requested) {

@@ -65,6 +65,14 @@ class ReplicationStream {
     // Sends a standby status update. `flush` moves the slot's confirmed_flush_lsn.
     void send_status(Lsn write, Lsn flush, Lsn apply, bool reply_requested = false);
 
+    // Ends the stream after the final status update: sends CopyDone and waits up to
+    // `timeout_ms` for the server to end it too. The server handles messages in order, so once
+    // it has, the final confirmed position is in the slot (without this, a walsender that
+    // fails writing to the closed socket can exit before reading the update). Messages still
+    // arriving are dropped: nothing after the final update was acknowledged. Returns whether
+    // the server confirmed.
+    bool finish(int timeout_ms);
+
     int socket() const { return PQsocket(conn_.get()); }
 
   private:

@@ -312,7 +312,7 @@ TEST_CASE("TRUNCATE publishes one truncated event with a null key") {
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("REPLICA IDENTITY USING INDEX keys by the index; a table without key has a null key") {
+TEST_CASE("REPLICA IDENTITY USING INDEX keys by the index, a table without key has a null key") {
     CaptureFixture fx(
         "CREATE TABLE {table} (id int PRIMARY KEY, email text NOT NULL, v text); "
         "CREATE UNIQUE INDEX {table}_email ON {table} (email); "

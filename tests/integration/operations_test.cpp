@@ -154,6 +154,27 @@ TEST_CASE("a lost replication connection is re-established and nothing is lost")
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
+// PostgreSQL creates a slot only once the transactions running at that moment have ended: on a
+// busy server that outlasts postgres.read_timeout_ms, and the daemon must wait, not give up.
+TEST_CASE("creating the slot waits for a transaction longer than the read timeout") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    fx.postgres_extra = "  read_timeout_ms: 1000\n";
+    PgClient open_txn(pg_conninfo());
+    open_txn.exec("BEGIN");
+    open_txn.value("SELECT txid_current()");  // a transaction with an xid, running
+    fx.start_daemon(/*wait_active=*/false);
+    REQUIRE(fx.wait_for_log("creating replication slot"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // three read timeouts
+    CHECK(fx.daemon_running());
+    open_txn.exec("COMMIT");
+    REQUIRE(fx.wait_for_log("created replication slot"));
+    fx.exec("INSERT INTO {table} VALUES (1)");
+    INFO(fx.daemon_log());
+    CHECK(fx.read(1).size() == 1);
+    CHECK(fx.daemon_log().find("no answer from PostgreSQL") == std::string::npos);
+    CHECK(fx.stop_daemon().exit_code == 0);
+}
+
 TEST_CASE("a silent server is detected by the read timeout and the stream reconnects") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
     fx.postgres_extra = "  read_timeout_ms: 2000\n";
@@ -172,7 +193,7 @@ TEST_CASE("a silent server is detected by the read timeout and the stream reconn
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("a slot dropped while running stops the daemon; no new slot is created") {
+TEST_CASE("a slot dropped while running stops the daemon, no new slot is created") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
     fx.start_daemon();
     const std::string q =
@@ -283,7 +304,7 @@ TEST_CASE("an idle slot advances while another table outside the publication is 
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("SIGTERM under load exits 0 with the final acknowledgement; a restart repeats none") {
+TEST_CASE("SIGTERM under load exits 0 with the final acknowledgement, a restart repeats none") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
     for (int i = 0; i < 20; ++i) {
@@ -313,7 +334,7 @@ TEST_CASE("SIGTERM under load exits 0 with the final acknowledgement; a restart 
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("status shows the slot, its lag and the publication; exit 1 without a slot") {
+TEST_CASE("status shows the slot, its lag and the publication, exit 1 without a slot") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
     fx.start_daemon();
     const std::string config = write_temp_file("config.yaml", fx.config_text());

@@ -124,7 +124,7 @@ TEST_CASE("metrics and readiness are served during a run") {
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("READY once streaming; the watchdog is not kicked while Kafka holds events",
+TEST_CASE("READY once streaming, the watchdog is not kicked while Kafka holds events",
           "[devbroker-only]") {
     PrivateBroker broker;
     NotifySocket notify;

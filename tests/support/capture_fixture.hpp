@@ -114,6 +114,9 @@ class CaptureFixture {
             [](const std::string& v) { return v == "t"; });
         INFO("daemon log:\n" << daemon_->log());
         REQUIRE(active);
+        // The slot is active while a backend still creates it (waiting for transactions that
+        // run now, e.g. other tests'): a test that acts on the walsender needs it streaming.
+        REQUIRE(wait_for_log("streaming slot"));
     }
 
     RunResult stop_daemon(int sig = SIGTERM) {

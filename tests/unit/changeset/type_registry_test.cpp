@@ -305,7 +305,7 @@ TEST_CASE("type registry: unknown base or element is refused") {
     CHECK(types.find(16622) == nullptr);
 }
 
-TEST_CASE("type registry: redefinition keeps pointers valid; built-ins stay fixed") {
+TEST_CASE("type registry: redefinition keeps pointers valid, built-ins stay fixed") {
     TypeRegistry types;
     types.add(catalog(16626, "mood", 'e', 0, 0, 'E'));
     const TypeInfo* before = types.find(16626);
