@@ -520,19 +520,7 @@ TEST_CASE("the slot dropped under load: exit 1, no new slot, nothing acknowledge
     PgClient pg(pg_conninfo());
     const std::string q =
         "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + run.fx().slot() + "'";
-    // The daemon reconnects quickly: terminate and drop until the drop wins.
-    for (int i = 0; i < 50 && pg.value(q) != "0"; ++i) {
-        try {
-            pg.exec(
-                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
-                "slot_name = '" +
-                run.fx().slot() + "'");
-            pg.exec("SELECT pg_drop_replication_slot('" + run.fx().slot() + "')");
-        } catch (const std::exception&) {
-            // still active: try again
-        }
-    }
-    REQUIRE(pg.value(q) == "0");
+    REQUIRE(pg.drop_active_slot(run.fx().slot()));
     run.fault();
     auto stopped = run.fx().daemon().wait(seconds(30));
     INFO(FaultRun::tail(stopped.log));

@@ -198,19 +198,7 @@ TEST_CASE("a slot dropped while running stops the daemon, no new slot is created
     fx.start_daemon();
     const std::string q =
         "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + fx.slot() + "'";
-    // The daemon reconnects quickly: terminate and drop until the drop wins.
-    for (int i = 0; i < 50 && fx.pg().value(q) != "0"; ++i) {
-        try {
-            fx.exec(
-                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
-                "slot_name = '" +
-                fx.slot() + "'");
-            fx.exec("SELECT pg_drop_replication_slot('" + fx.slot() + "')");
-        } catch (const std::exception&) {
-            // still active: try again
-        }
-    }
-    REQUIRE(fx.pg().value(q) == "0");
+    REQUIRE(fx.pg().drop_active_slot(fx.slot()));
     auto r = fx.daemon().wait(std::chrono::seconds(30));
     INFO(r.log);
     CHECK(r.exit_code == 1);

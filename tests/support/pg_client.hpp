@@ -76,6 +76,27 @@ class PgClient {
         return r;
     }
 
+  public:
+    // Drops a replication slot a daemon streams: terminates its walsender and drops the slot,
+    // again while the daemon reconnects first. Returns whether the slot is gone.
+    bool drop_active_slot(const std::string& slot) {
+        const std::string count =
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'";
+        for (int i = 0; i < 50 && value(count) != "0"; ++i) {
+            try {
+                exec(
+                    "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+                    "slot_name = '" +
+                    slot + "'");
+                exec("SELECT pg_drop_replication_slot('" + slot + "')");
+            } catch (const std::exception&) {
+                // still active: try again
+            }
+        }
+        return value(count) == "0";
+    }
+
+  private:
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
 };
 
