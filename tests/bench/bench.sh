@@ -82,6 +82,8 @@ slot_passed() {
     [ "$(sql "SELECT coalesce(confirmed_flush_lsn >= '$2'::pg_lsn, false) FROM pg_replication_slots WHERE slot_name = '$1'")" = t ]
 }
 now() { date +%s.%N; }
+# "seconds cpu_seconds peak_rss_kb" from a wall time and a /usr/bin/time -f "%U %S %M" file.
+result_line() { awk -v t="$1" '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$2"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # The daemon's config: slot $1, table $2, brokers $3 (default the dev broker); $DAEMON_KAFKA_EXTRA
@@ -118,7 +120,7 @@ run_daemon() {
     t=$(elapsed "$start" "$(now)")
     pkill -TERM -P "$pid"  # the daemon, child of /usr/bin/time
     wait "$pid" || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon failed" >&2; exit 1; }
-    awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$WORK/time.daemon"
+    result_line "$t" "$WORK/time.daemon"
 }
 
 # pg_recvlogical (pgoutput) into /dev/null from slot $1 to $2.
@@ -129,7 +131,7 @@ run_recvlogical() {
         pg_recvlogical -d "$CONNINFO" --slot "$slot" --start --endpos "$end" --no-loop \
         -o proto_version=1 -o publication_names=bench_pub -f /dev/null
     t=$(elapsed "$start" "$(now)")
-    awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$WORK/time.recv"
+    result_line "$t" "$WORK/time.recv"
 }
 
 # pg_recvlogical (wal2json, one JSON document a row) | kcat into the dev broker.
