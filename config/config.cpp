@@ -138,6 +138,8 @@ Config load(std::string_view yaml, const std::string& file_name, const EnvLookup
     detail::read_metrics(reader, detail::open_section(reader, top, "metrics", top_line),
                          config.metrics);
     detail::read_log(reader, detail::open_section(reader, top, "log", top_line), config.log);
+    detail::read_snapshot(reader, detail::open_section(reader, top, "snapshot", top_line),
+                          config.snapshot);
 
     std::vector<ConfigProblem> problems = reader.take_problems();
     if (config_dir != nullptr && !config.postgres.password_file.empty() &&

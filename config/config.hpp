@@ -68,6 +68,17 @@ struct MetricsConfig {
     double ready_max_lag_seconds = 60;
 };
 
+// Snapshots of the rows that already exist (README, "Snapshots").
+enum class SnapshotMode { Initial, Never, InitialOnly, Always };
+
+struct SnapshotConfig {
+    SnapshotMode mode = SnapshotMode::Initial;  // initial, never, initial_only, always
+    int chunk_size = 10000;                     // rows per chunk (read by key, in key order)
+    // Progress and on-demand requests, in the source database ("schema.table").
+    std::string table = "public.pgchangeset_snapshots";
+    TableName table_name{"public", "pgchangeset_snapshots"};  // `table` parsed
+};
+
 struct LogConfig {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
@@ -79,6 +90,7 @@ struct Config {
     ReconnectConfig reconnect;
     MetricsConfig metrics;
     LogConfig log;
+    SnapshotConfig snapshot;
 };
 
 // One problem found in a configuration file.

@@ -8,8 +8,8 @@
 namespace pgcs::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 6> kTopKeys = {"postgres",  "kafka",   "buffer",
-                                                      "reconnect", "metrics", "log"};
+constexpr std::array<std::string_view, 7> kTopKeys = {"postgres", "kafka", "buffer",  "reconnect",
+                                                      "metrics",  "log",   "snapshot"};
 constexpr std::array<std::string_view, 14> kPostgresKeys = {"conninfo",
                                                             "password_file",
                                                             "slot",
@@ -30,6 +30,7 @@ constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_l
 constexpr std::array<std::string_view, 5> kKafkaKeys = {"brokers", "topic_prefix", "properties",
                                                         "flush_timeout_ms", "messages_topic"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
+constexpr std::array<std::string_view, 3> kSnapshotKeys = {"mode", "chunk_size", "table"};
 
 // Names people reach for from other tools, and the key that does the job here.
 struct Alias {
@@ -89,6 +90,9 @@ std::span<const std::string_view> known_keys(std::string_view section) {
     }
     if (section == "metrics") {
         return kMetricsKeys;
+    }
+    if (section == "snapshot") {
+        return kSnapshotKeys;
     }
     return {};
 }

@@ -350,4 +350,54 @@ void read_metrics(YamlReader& reader, const Section& section, MetricsConfig& out
     }
 }
 
+void read_snapshot(YamlReader& reader, const Section& section, SnapshotConfig& out) {
+    if (const Entry* entry = find(section, "mode")) {
+        if (std::optional<std::string> value = reader.text(*entry)) {
+            static constexpr std::array<std::pair<std::string_view, SnapshotMode>, 4> kModes = {{
+                {"initial", SnapshotMode::Initial},
+                {"never", SnapshotMode::Never},
+                {"initial_only", SnapshotMode::InitialOnly},
+                {"always", SnapshotMode::Always},
+            }};
+            const auto* it = std::find_if(kModes.begin(), kModes.end(),
+                                          [&](const auto& m) { return m.first == *value; });
+            if (it == kModes.end()) {
+                reader.problem(entry->value_line(), entry->path,
+                               "'" + *value +
+                                   "' is not a snapshot mode; use one of initial (when the slot "
+                                   "is created), never, initial_only (snapshot, then exit), "
+                                   "always (every start)");
+            } else {
+                out.mode = it->second;
+            }
+        }
+    }
+    if (const Entry* entry = find(section, "chunk_size")) {
+        if (std::optional<std::string> value = reader.text(*entry)) {
+            int number = 0;
+            const char* end = value->data() + value->size();
+            auto [ptr, ec] = std::from_chars(value->data(), end, number);
+            if (value->empty() || ptr != end || ec != std::errc() || number < 1 ||
+                number > 1000000) {
+                reader.problem(
+                    entry->value_line(), entry->path,
+                    "'" + *value + "' is not a number of rows from 1 to 1000000, e.g. 10000");
+            } else {
+                out.chunk_size = number;
+            }
+        }
+    }
+    if (const Entry* entry = find(section, "table")) {
+        if (std::optional<std::string> value = reader.text(*entry)) {
+            std::string error;
+            if (std::optional<TableName> name = parse_table_name(*value, error)) {
+                out.table = *value;
+                out.table_name = *name;
+            } else {
+                reader.problem(entry->value_line(), entry->path, std::move(error));
+            }
+        }
+    }
+}
+
 }  // namespace pgcs::config::detail

@@ -28,6 +28,7 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out);
 void read_buffer(YamlReader& reader, const Section& section, BufferConfig& out);
 void read_log(YamlReader& reader, const Section& section, LogConfig& out);
 void read_reconnect(YamlReader& reader, const Section& section, ReconnectConfig& out);
+void read_snapshot(YamlReader& reader, const Section& section, SnapshotConfig& out);
 void read_metrics(YamlReader& reader, const Section& section, MetricsConfig& out);
 
 }  // namespace pgcs::config::detail

@@ -25,6 +25,12 @@ class DaemonObserver : public StreamObserver {
     void kafka_error() override;
     void reconnect(std::string_view target) override;
     void reload() override;
+    void snapshot_rows(std::string_view table, std::uint64_t rows) override {
+        metrics_.count_snapshot_rows(table, rows);
+    }
+    void snapshot_tables_remaining(std::size_t tables) override {
+        metrics_.set_snapshot_tables_remaining(tables);
+    }
 
   private:
     Metrics& metrics_;

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "daemon/daemon_observer.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/snapshot_command.hpp"
 #include "daemon/status_command.hpp"
 #include "daemon/stream_loop.hpp"
 
@@ -53,6 +54,9 @@ constexpr const char* kUsage =
     "  pgchangeset run --config FILE [--log-level LEVEL]   stream until SIGTERM/SIGINT\n"
     "  pgchangeset check-config --config FILE              validate a config; exit 0 or 2\n"
     "  pgchangeset status --config FILE                    slot, lag, publication; exit 0 or 1\n"
+    "  pgchangeset snapshot --config FILE --table SCHEMA.TABLE [--where 'SQL condition']\n"
+    "                                                      ask the running daemon to snapshot a\n"
+    "                                                      table (again) while it streams\n"
     "  pgchangeset --version\n"
     "\n"
     "LEVEL: trace, debug, info, warn, error, critical, off (overrides log.level).\n"
@@ -63,6 +67,8 @@ struct Args {
     std::string command;
     std::string config;
     std::string log_level;
+    std::string table;
+    std::string where;
 };
 
 bool parse_args(int argc, char** argv, Args& args, std::string& error) {
@@ -87,6 +93,16 @@ bool parse_args(int argc, char** argv, Args& args, std::string& error) {
             args.config = a[++i];
         } else if (a[i].rfind("--config=", 0) == 0) {
             args.config = a[i].substr(9);
+        } else if (a[i] == "--table") {
+            if (!value("--table")) {
+                return false;
+            }
+            args.table = a[++i];
+        } else if (a[i] == "--where") {
+            if (!value("--where")) {
+                return false;
+            }
+            args.where = a[++i];
         } else if (a[i] == "--log-level") {
             if (!value("--log-level")) {
                 return false;
@@ -122,12 +138,19 @@ int main(int argc, char** argv) {
         std::cerr << "pgchangeset: " << error << "\n" << kUsage;
         return kExitConfig;
     }
-    if (args.command != "run" && args.command != "check-config" && args.command != "status") {
+    if (args.command != "run" && args.command != "check-config" && args.command != "status" &&
+        args.command != "snapshot") {
         std::cerr << "pgchangeset: unknown command '" << args.command << "'\n" << kUsage;
         return kExitConfig;
     }
     if (args.config.empty()) {
         std::cerr << "pgchangeset: " << args.command << " needs --config FILE\n";
+        return kExitConfig;
+    }
+    if ((args.command == "snapshot") != !args.table.empty() ||
+        (!args.where.empty() && args.command != "snapshot")) {
+        std::cerr << "pgchangeset: --table and --where belong to the snapshot command, which "
+                     "needs --table SCHEMA.TABLE\n";
         return kExitConfig;
     }
     static const std::vector<std::string> kLevels{"trace", "debug",    "info", "warn",
@@ -154,6 +177,10 @@ int main(int argc, char** argv) {
     }
     if (args.command == "status") {
         return pgcs::daemon::run_status(config, std::cout);
+    }
+    if (args.command == "snapshot") {
+        return pgcs::daemon::run_snapshot_request(config, args.table, args.where, std::cout,
+                                                  std::cerr);
     }
 
     setup_logging(args.log_level.empty() ? config.log.level : args.log_level);

@@ -62,6 +62,15 @@ void Metrics::count_event(std::string_view op, std::string_view table, std::size
     ++it->second;
 }
 
+void Metrics::count_snapshot_rows(std::string_view table, std::uint64_t rows) {
+    std::lock_guard lock(events_mutex_);
+    auto it = snapshot_rows_.find(table);
+    if (it == snapshot_rows_.end()) {
+        it = snapshot_rows_.emplace(std::string(table), 0).first;
+    }
+    it->second += rows;
+}
+
 void Metrics::count_reconnect(std::string_view target) {
     (target == "kafka" ? reconnects_kafka_ : reconnects_postgres_)
         .fetch_add(1, std::memory_order_relaxed);
@@ -99,6 +108,18 @@ std::string Metrics::render() const {
            "Reconnects to PostgreSQL and waits for an unreachable Kafka.");
     sample(out, "pgchangeset_reconnects_total{target=\"postgres\"}", reconnects_postgres_.load());
     sample(out, "pgchangeset_reconnects_total{target=\"kafka\"}", reconnects_kafka_.load());
+    header(out, "pgchangeset_snapshot_rows_total", "counter",
+           "Snapshot rows handed to Kafka (op read), by table.");
+    {
+        std::lock_guard lock(events_mutex_);
+        for (const auto& [table, n] : snapshot_rows_) {
+            sample(out, "pgchangeset_snapshot_rows_total{table=\"" + escape_label(table) + "\"}",
+                   n);
+        }
+    }
+    header(out, "pgchangeset_snapshot_tables_remaining", "gauge",
+           "Tables whose snapshot is requested and not finished.");
+    sample(out, "pgchangeset_snapshot_tables_remaining", snapshot_tables_.load());
     header(out, "pgchangeset_up", "gauge", "1 while streaming from PostgreSQL.");
     sample(out, "pgchangeset_up", static_cast<std::uint64_t>(up_.load()));
     return out;

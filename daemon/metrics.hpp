@@ -28,6 +28,11 @@ class Metrics {
         retained_.store(b, std::memory_order_relaxed);
     }
     void set_kafka_inflight(std::uint64_t n) { inflight_.store(n, std::memory_order_relaxed); }
+    // Snapshot rows of `table` handed to Kafka.
+    void count_snapshot_rows(std::string_view table, std::uint64_t rows);
+    void set_snapshot_tables_remaining(std::uint64_t n) {
+        snapshot_tables_.store(n, std::memory_order_relaxed);
+    }
 
     bool streaming() const { return up_.load(std::memory_order_relaxed) == 1; }
     double lag_seconds() const { return lag_seconds_.load(std::memory_order_relaxed); }
@@ -59,6 +64,8 @@ class Metrics {
     std::atomic<std::uint64_t> lag_bytes_{0};
     std::atomic<std::uint64_t> retained_{0};
     std::atomic<std::uint64_t> inflight_{0};
+    std::map<std::string, std::uint64_t, std::less<>> snapshot_rows_;  // under events_mutex_
+    std::atomic<std::uint64_t> snapshot_tables_{0};
 };
 
 }  // namespace pgcs::daemon

@@ -70,7 +70,8 @@ void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables)
 }  // namespace
 
 source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
-                           const config::PostgresConfig& pg) {
+                           const config::PostgresConfig& pg,
+                           const std::function<void(bool slot_missing)>& before_slot) {
     check_server(conn, catalog, pg);
     const auto tables = catalog.resolve_tables(pg.tables);
     warn_about_keys(conn, tables);
@@ -99,6 +100,9 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                                 "gone. Drop it and snapshot again; pgchangeset will not silently "
                                 "continue from a gap");
         }
+        if (before_slot) {
+            before_slot(false);
+        }
         spdlog::info("slot {} resumes after {}", pg.slot, format_lsn(slot->confirmed_flush));
         return slot->confirmed_flush;
     }
@@ -107,6 +111,9 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                             "' does not exist and postgres.create_slot is false: create it "
                             "(SELECT pg_create_logical_replication_slot('" +
                             pg.slot + "', 'pgoutput')) or allow pgchangeset to");
+    }
+    if (before_slot) {
+        before_slot(true);
     }
     spdlog::info(
         "creating replication slot {} (PostgreSQL waits for the transactions running "

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -20,9 +21,12 @@ class StreamFailure : public std::runtime_error {
 
 // Checks wal_level, the REPLICATION attribute and the tables; creates the publication and the
 // slot when missing and allowed. Returns the slot's confirmed_flush_lsn. Throws StreamFailure
-// (permanent problems, with what to do) or source::PgError.
+// (permanent problems, with what to do) or source::PgError. `before_slot(slot_missing)` runs
+// once the publication exists, just before the slot is created (true) or found (false): what
+// must be durable before a new slot exists (the initial snapshot's requests) goes there.
 source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
-                           const config::PostgresConfig& pg);
+                           const config::PostgresConfig& pg,
+                           const std::function<void(bool slot_missing)>& before_slot = {});
 
 // On a reconnect: the slot must still be there and valid; it is never re-created.
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,

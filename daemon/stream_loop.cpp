@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "core/source/transaction_buffer.hpp"
 #include "daemon/backoff.hpp"
 #include "daemon/pg_error_class.hpp"
+#include "daemon/snapshot_coordinator.hpp"
 #include "daemon/source_setup.hpp"
 
 namespace pgcs::daemon {
@@ -55,7 +57,15 @@ class StreamLoop {
           buffer_(budget_, config.buffer.spill_directory),
           messages_topic_(config.kafka.messages_topic.empty()
                               ? config.kafka.topic_prefix + ".messages"
-                              : config.kafka.messages_topic) {}
+                              : config.kafka.messages_topic),
+          snapshots_(config, types_,
+                     {[this](const changeset::Changeset& c) {
+                          return std::string(encoder_.encode_key(c, false));
+                      },
+                      [this](std::string_view table, std::uint64_t rows) {
+                          observer_.snapshot_rows(table, rows);
+                      },
+                      [this](std::size_t n) { observer_.snapshot_tables_remaining(n); }}) {}
 
     int run();
 
@@ -97,6 +107,9 @@ class StreamLoop {
     void maybe_send_status(bool force = false, bool reading = true);
     void maybe_heartbeat();
     void report_progress(bool force);
+    void emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const CommitInfo& commit,
+                    std::uint64_t lsn, std::uint64_t& seq, ack::TxnTicket ticket);
+    void draw_snapshot_progress(bool final_line);
     void wait_for_input(int timeout_ms);
     void check_failures() const;
     void on_delivery(const sink::DeliveryReport& r);
@@ -145,6 +158,10 @@ class StreamLoop {
     Clock::time_point last_heartbeat_{};
     Clock::time_point last_progress_report_{};
     Clock::time_point last_slot_query_{};
+
+    SnapshotCoordinator snapshots_;
+    std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
+    bool progress_bar_ = false;                  // initial_only on a terminal
 };
 
 void StreamLoop::check_failures() const {
@@ -198,7 +215,14 @@ void StreamLoop::connect_catalog() {
 }
 
 void StreamLoop::prepare_database() {
-    const source::Lsn confirmed = prepare_source(catalog_conn_.get(), *catalog_, config_.postgres);
+    const source::Lsn confirmed =
+        prepare_source(catalog_conn_.get(), *catalog_, config_.postgres, [this](bool missing) {
+            snapshots_.plan(catalog_conn_.get(), *catalog_, missing,
+                            catalog_->publication_tables(config_.postgres.publication));
+        });
+    snapshots_.resume(catalog_conn_.get(), *catalog_);
+    progress_bar_ =
+        config_.snapshot.mode == config::SnapshotMode::InitialOnly && ::isatty(STDERR_FILENO) == 1;
     tracker_.emplace(confirmed);
     last_reported_flush_ = confirmed;
     last_received_ = confirmed;
@@ -225,8 +249,11 @@ void StreamLoop::wait_for_kafka() {
 
 void StreamLoop::start_replication() {
     const auto& pg = config_.postgres;
-    options_ = source::start_options_for(catalog_->server_version(), pg.slot, pg.publication,
-                                         pg.streaming, pg.binary, pg.messages);
+    // Snapshot watermarks are logical decoding messages: asked for even when messages are not
+    // published.
+    options_ =
+        source::start_options_for(catalog_->server_version(), pg.slot, pg.publication, pg.streaming,
+                                  pg.binary, pg.messages || snapshots_.enabled());
     const source::StartOptions& options = options_;
     bool waiting_logged = false;
     for (;;) {
@@ -266,6 +293,11 @@ void StreamLoop::define_relation(const pgoutput::Relation& relation) {
         pk = catalog_->primary_key(relation.oid);
     }
     const auto& info = relations_.define(relation, pk, types_);
+    if (snapshots_.is_progress_table(info.schema, info.name)) {
+        ignored_.insert(relation.oid);  // a publication of every table includes it
+    } else {
+        ignored_.erase(relation.oid);
+    }
     names_[relation.oid] = info.schema + "." + info.name;
     topics_[relation.oid] = config_.kafka.topic_prefix + "." + names_[relation.oid];
     spdlog::debug("relation {} (OID {}, replica identity '{}', {} columns)", names_[relation.oid],
@@ -298,9 +330,41 @@ void StreamLoop::emit(const changeset::Changeset& change, const changeset::Event
                             e.what());
     }
     tracker_->add_events(ticket, 1);
-    produce(topics_.at(change.relation->oid), ticket);
-    observer_.event(changeset::op_name(change.op), names_[change.relation->oid],
+    const auto oid = change.relation->oid;
+    auto topic = topics_.find(oid);
+    if (topic == topics_.end()) {  // a snapshot of a table the stream has not described yet
+        names_[oid] = change.relation->schema + "." + change.relation->name;
+        topic = topics_.emplace(oid, config_.kafka.topic_prefix + "." + names_[oid]).first;
+    }
+    produce(topic->second, ticket);
+    observer_.event(changeset::op_name(change.op), names_[oid],
                     encoder_.key().size() + encoder_.value().size());
+    if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
+        // A change processed between a chunk's read and its watermark wins over the chunk's row.
+        if (change.op == changeset::Op::Truncated) {
+            snapshots_.on_truncate(oid);
+        } else {
+            if (encoder_.has_key()) {
+                snapshots_.on_change(oid, encoder_.key());
+            }
+            if (change.op == changeset::Op::Modified && change.has_before) {
+                snapshots_.on_change(oid, encoder_.encode_key(change, true));  // the old key
+            }
+        }
+    }
+}
+
+void StreamLoop::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const CommitInfo& commit,
+                            std::uint64_t lsn, std::uint64_t& seq, ack::TxnTicket ticket) {
+    const int rows = PQntuples(chunk.chunk.rows.get());
+    for (int i = 0; i < rows; ++i) {
+        if (chunk.dropped[static_cast<std::size_t>(i)]) {
+            continue;
+        }
+        SnapshotCoordinator::read_change(chunk, i, change_);
+        emit(change_, {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, seq++},
+             ticket);
+    }
 }
 
 void StreamLoop::reset_receive_state() {
@@ -357,6 +421,8 @@ void StreamLoop::publish_transaction(source::TransactionBuffer& buffer, const Co
                                      bool streamed,
                                      const std::unordered_set<pgoutput::Xid>* aborted) {
     const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn, commit.commit_time);
+    snapshots_.on_commit(commit.xid);
+    std::vector<std::pair<SnapshotCoordinator::PendingChunk*, std::uint64_t>> chunks;
     try {
         std::uint64_t seq = 0;
         const pgoutput::DecodeOptions options{options_.proto_version, streamed};
@@ -374,17 +440,36 @@ void StreamLoop::publish_transaction(source::TransactionBuffer& buffer, const Co
             };
             if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
                 define_relation(*r);
+            } else if (const auto* m = std::get_if<pgoutput::LogicalMessage>(&message);
+                       m != nullptr && m->prefix == snapshot::kWatermarkPrefix) {
+                if (auto* chunk = snapshots_.on_watermark(m->content)) {
+                    const std::uint64_t first = seq;
+                    emit_chunk(*chunk, commit, entry.lsn, seq, ticket);
+                    chunks.emplace_back(chunk, seq - first);
+                }
             } else if (const auto* ins = std::get_if<pgoutput::Insert>(&message)) {
+                if (ignored_.contains(ins->relation_oid)) {
+                    return;
+                }
                 changeset::build_insert(relations_.get(ins->relation_oid), *ins, change_);
                 emit(change_, meta(), ticket);
             } else if (const auto* upd = std::get_if<pgoutput::Update>(&message)) {
+                if (ignored_.contains(upd->relation_oid)) {
+                    return;
+                }
                 changeset::build_update(relations_.get(upd->relation_oid), *upd, change_);
                 emit(change_, meta(), ticket);
             } else if (const auto* del = std::get_if<pgoutput::Delete>(&message)) {
+                if (ignored_.contains(del->relation_oid)) {
+                    return;
+                }
                 changeset::build_delete(relations_.get(del->relation_oid), *del, change_);
                 emit(change_, meta(), ticket);
             } else if (const auto* tr = std::get_if<pgoutput::Truncate>(&message)) {
                 for (auto oid : tr->relation_oids) {
+                    if (ignored_.contains(oid)) {
+                        continue;
+                    }
                     changeset::build_truncate(relations_.get(oid), change_);
                     emit(change_, meta(), ticket);
                 }
@@ -406,6 +491,9 @@ void StreamLoop::publish_transaction(source::TransactionBuffer& buffer, const Co
     }
     tracker_->seal(ticket);
     last_enqueued_end_ = commit.end_lsn;
+    for (const auto& [chunk, rows] : chunks) {
+        snapshots_.on_chunk_published(chunk, commit.end_lsn, rows);
+    }
 }
 
 void StreamLoop::handle_stream_message(char type, const source::XLogData& x) {
@@ -443,6 +531,7 @@ void StreamLoop::handle_stream_message(char type, const source::XLogData& x) {
         if (c.end_lsn <= last_enqueued_end_) {
             spdlog::debug("streamed transaction {} ({}) was already handed to Kafka: skipped",
                           c.xid, format_lsn(c.end_lsn));
+            snapshots_.on_commit(c.xid);
         } else {
             spdlog::debug("streamed transaction {} committed: {} messages, {} bytes{}", c.xid,
                           it->second.buffer.size(), it->second.buffer.bytes(),
@@ -510,6 +599,7 @@ void StreamLoop::handle(const source::XLogData& x) {
         if (skipping_ || commit.end_lsn <= last_enqueued_end_) {
             spdlog::debug("transaction {} ({}) was already handed to Kafka: skipped", begin_.xid,
                           format_lsn(commit.end_lsn));
+            snapshots_.on_commit(begin_.xid);
         } else {
             publish_transaction(buffer_, {begin_.xid, begin_.commit_time, commit.end_lsn}, false,
                                 nullptr);
@@ -607,6 +697,12 @@ void StreamLoop::report_progress(bool force) {
             spdlog::debug("slot query failed: {}", e.what());
         }
     }
+    if (catalog_) {
+        snapshots_.on_flushed(catalog_conn_.get(), tracker_->flush_lsn());
+    }
+    if (progress_bar_) {
+        draw_snapshot_progress(false);
+    }
     StreamProgress p;
     p.flush_lsn = tracker_->flush_lsn();
     p.server_wal_end = server_wal_end_;
@@ -621,6 +717,19 @@ void StreamLoop::report_progress(bool force) {
     p.advancing = idle || deliveries_ != deliveries_at_last_report_;
     deliveries_at_last_report_ = deliveries_;
     observer_.progress(p);
+}
+
+void StreamLoop::draw_snapshot_progress(bool final_line) {
+    const auto [done, total] = snapshots_.row_progress();
+    const std::size_t left = snapshots_.tables_remaining();
+    const int percent = total > 0
+                            ? static_cast<int>(std::min<std::int64_t>(100, done * 100 / total))
+                            : (left == 0 ? 100 : 0);
+    std::string bar(static_cast<std::size_t>(percent / 4), '#');
+    bar.resize(25, '.');
+    std::fprintf(stderr, "\rsnapshot [%s] %3d%%  %lld rows, %zu tables left%s", bar.c_str(),
+                 percent, static_cast<long long>(done), left, final_line ? "\n" : "");
+    std::fflush(stderr);
 }
 
 void StreamLoop::wait_for_input(int timeout_ms) {
@@ -663,6 +772,19 @@ void StreamLoop::loop() {
         maybe_send_status();
         maybe_heartbeat();
         report_progress(false);
+        snapshots_.poll(catalog_conn_.get(), *catalog_);
+        if (config_.snapshot.mode == config::SnapshotMode::InitialOnly && snapshots_.finished() &&
+            tracker_->idle()) {
+            if (progress_bar_) {
+                draw_snapshot_progress(true);
+            }
+            spdlog::info(
+                "snapshot complete (snapshot.mode initial_only): stopping. The slot {} stays and "
+                "keeps WAL from here on: stream from it (snapshot.mode never or initial), or drop "
+                "it: SELECT pg_drop_replication_slot('{}')",
+                config_.postgres.slot, config_.postgres.slot);
+            throw StopRequested{};
+        }
         if (!got) {
             wait_for_input(100);
         }

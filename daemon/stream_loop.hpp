@@ -42,6 +42,9 @@ class StreamObserver {
     virtual void reconnect(std::string_view /*target*/) {}
     // SIGHUP was received (called from the loop's thread, once per signal).
     virtual void reload() {}
+    // Snapshot rows of `table` handed to Kafka; tables whose snapshot is not finished.
+    virtual void snapshot_rows(std::string_view /*table*/, std::uint64_t /*rows*/) {}
+    virtual void snapshot_tables_remaining(std::size_t /*tables*/) {}
 };
 
 // Set by signal handlers: stop (SIGTERM/SIGINT); reload (SIGHUP), cleared by the loop.

@@ -176,6 +176,18 @@ std::string_view ChangesetEncoder::types_json(const changeset::RelationInfo& rel
         .first->second;
 }
 
+std::string_view ChangesetEncoder::encode_key(const Changeset& change, bool from_before) {
+    const std::vector<Value>& row = from_before ? change.before : change.after;
+    if (!change.relation->has_key || !(from_before ? change.has_before : change.has_after) ||
+        row.empty()) {
+        return {};
+    }
+    other_key_buf_.Clear();
+    rapidjson::Writer<rapidjson::StringBuffer> w(other_key_buf_);
+    write_row(w, change, row, true);
+    return {other_key_buf_.GetString(), other_key_buf_.GetSize()};
+}
+
 void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMeta& meta) {
     const auto& rel = *change.relation;
     const std::vector<Value>* key_row = change.key_from_before ? &change.before : &change.after;

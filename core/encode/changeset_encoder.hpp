@@ -56,6 +56,10 @@ class ChangesetEncoder {
     // Encodes one event. key() and value() are valid until the next call.
     void encode(const changeset::Changeset& change, const changeset::EventMeta& meta);
 
+    // The Kafka key of `change` read from its old row (`from_before`) or its new row, in a
+    // buffer of its own: key() and value() stay as they are. Empty when there is no key.
+    std::string_view encode_key(const changeset::Changeset& change, bool from_before);
+
     // Encodes a message event: key {"prefix": ...}; value see the README ("Logical decoding
     // messages"). The content is text when it is valid UTF-8, else base64.
     void encode_message(const MessageEvent& message);
@@ -78,6 +82,7 @@ class ChangesetEncoder {
     const changeset::TypeRegistry* types_;
     rapidjson::StringBuffer key_buf_;
     rapidjson::StringBuffer value_buf_;
+    rapidjson::StringBuffer other_key_buf_;  // encode_key()
     bool has_key_ = false;
     BinaryFallback fallback_;
     std::string scratch_;  // a binary value's text form

@@ -26,7 +26,8 @@ TEST_CASE("every metric is exposed with HELP and TYPE, starting from zero") {
          {"pgchangeset_events_total", "pgchangeset_bytes_total", "pgchangeset_lag_seconds",
           "pgchangeset_lag_bytes", "pgchangeset_slot_retained_wal_bytes",
           "pgchangeset_kafka_inflight", "pgchangeset_kafka_errors_total",
-          "pgchangeset_reconnects_total", "pgchangeset_up"}) {
+          "pgchangeset_reconnects_total", "pgchangeset_snapshot_rows_total",
+          "pgchangeset_snapshot_tables_remaining", "pgchangeset_up"}) {
         INFO(name);
         CHECK(text.find(std::string("# HELP ") + name + " ") != std::string::npos);
         CHECK(text.find(std::string("# TYPE ") + name + " ") != std::string::npos);
@@ -59,6 +60,20 @@ TEST_CASE("counters and gauges follow what the loop reports") {
     CHECK(has_line(text, "pgchangeset_lag_bytes 4096"));
     CHECK(has_line(text, "pgchangeset_kafka_inflight 7"));
     CHECK(has_line(text, "pgchangeset_slot_retained_wal_bytes 1048576"));
+}
+
+TEST_CASE("snapshot rows add up by table, and the tables left are a gauge") {
+    Metrics m;
+    m.count_snapshot_rows("public.users", 10000);
+    m.count_snapshot_rows("public.users", 42);
+    m.count_snapshot_rows("public.orders", 7);
+    m.set_snapshot_tables_remaining(2);
+    const std::string text = m.render();
+    CHECK(has_line(text, "pgchangeset_snapshot_rows_total{table=\"public.users\"} 10042"));
+    CHECK(has_line(text, "pgchangeset_snapshot_rows_total{table=\"public.orders\"} 7"));
+    CHECK(has_line(text, "pgchangeset_snapshot_tables_remaining 2"));
+    m.set_snapshot_tables_remaining(0);
+    CHECK(has_line(m.render(), "pgchangeset_snapshot_tables_remaining 0"));
 }
 
 TEST_CASE("label values are escaped") {

@@ -1,0 +1,230 @@
+// Snapshot reads; see table_reader.hpp.
+#include "core/snapshot/table_reader.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace pgcs::snapshot {
+
+using source::exec;
+
+pgoutput::Relation SnapshotTable::relation() const {
+    pgoutput::Relation r;
+    r.oid = oid;
+    r.schema = schema;
+    r.name = name;
+    r.replica_identity = replica_identity;
+    r.columns.reserve(columns.size());
+    for (const auto& c : columns) {
+        r.columns.push_back({c.identity, c.name, c.type_oid, c.type_modifier});
+    }
+    return r;
+}
+
+TableReader::TableReader(source::PgConnPtr conn) : conn_(std::move(conn)) {
+    // Watermarks need no durability of their own: they only fence a chunk in the WAL order.
+    exec(conn_.get(), "SET synchronous_commit = off");
+}
+
+namespace {
+
+std::vector<std::string> index_columns(PGconn* conn, std::uint32_t oid, const char* which) {
+    auto r = exec(conn,
+                  std::string("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
+                              "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
+                              "i.indrelid = $1::oid AND i.") +
+                      which + " ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                  {std::to_string(oid)});
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) {
+        out.emplace_back(PQgetvalue(r.get(), i, 0));
+    }
+    return out;
+}
+
+}  // namespace
+
+SnapshotTable TableReader::describe(const std::string& quoted,
+                                    const std::string& publication) const {
+    PGconn* c = conn_.get();
+    SnapshotTable t;
+    t.quoted = quoted;
+    auto rel = exec(c,
+                    "SELECT c.oid, n.nspname, c.relname, c.relreplident FROM pg_class c JOIN "
+                    "pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+                    {quoted});
+    if (PQntuples(rel.get()) != 1) {
+        throw std::runtime_error("table " + quoted + " does not exist");
+    }
+    t.oid = static_cast<std::uint32_t>(std::stoul(PQgetvalue(rel.get(), 0, 0)));
+    t.schema = PQgetvalue(rel.get(), 0, 1);
+    t.name = PQgetvalue(rel.get(), 0, 2);
+    t.replica_identity = PQgetvalue(rel.get(), 0, 3)[0];
+
+    const bool pg15 = PQserverVersion(c) >= 150000;
+    auto pub = exec(c,
+                    std::string("SELECT ") +
+                        (pg15 ? "coalesce(array_to_string(attnames, ','), ''), "
+                                "coalesce(rowfilter, '')"
+                              : "'', ''") +
+                        " FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND "
+                        "tablename = $3",
+                    {publication, t.schema, t.name});
+    if (PQntuples(pub.get()) != 1) {
+        throw std::runtime_error("table " + quoted + " is not in publication " + publication +
+                                 ": only published tables can be snapshotted");
+    }
+    t.row_filter = PQgetvalue(pub.get(), 0, 1);
+    std::vector<std::string> published;  // a publication column list, if any
+    for (std::string names = PQgetvalue(pub.get(), 0, 0); !names.empty();) {
+        const auto comma = names.find(',');
+        published.push_back(names.substr(0, comma));
+        names = comma == std::string::npos ? "" : names.substr(comma + 1);
+    }
+
+    t.primary_key = index_columns(c, t.oid, "indisprimary");
+    std::vector<std::string> identity;
+    if (t.replica_identity == 'd') {
+        identity = t.primary_key;
+    } else if (t.replica_identity == 'i') {
+        identity = index_columns(c, t.oid, "indisreplident");
+    }
+    auto cols = exec(c,
+                     std::string("SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE "
+                                 "attrelid = $1::oid AND attnum > 0 AND NOT attisdropped") +
+                         (PQserverVersion(c) >= 120000 ? " AND attgenerated = ''" : "") +
+                         " ORDER BY attnum",
+                     {std::to_string(t.oid)});
+    for (int i = 0; i < PQntuples(cols.get()); ++i) {
+        SnapshotTable::Column col;
+        col.name = PQgetvalue(cols.get(), i, 0);
+        if (!published.empty() &&
+            std::find(published.begin(), published.end(), col.name) == published.end()) {
+            continue;
+        }
+        col.type_oid = static_cast<std::uint32_t>(std::stoul(PQgetvalue(cols.get(), i, 1)));
+        col.type_modifier = std::stoi(PQgetvalue(cols.get(), i, 2));
+        col.identity = t.replica_identity == 'f' ||
+                       std::find(identity.begin(), identity.end(), col.name) != identity.end();
+        t.columns.push_back(std::move(col));
+    }
+    // The Kafka key (relation_cache.hpp): the identity columns under DEFAULT/INDEX, the primary
+    // key under FULL/NOTHING. Chunks follow the key's index order, so the index serves them.
+    const std::vector<std::string>& key =
+        (t.replica_identity == 'f' || t.replica_identity == 'n') ? t.primary_key : identity;
+    for (const auto& k : key) {
+        const auto it =
+            std::find_if(t.columns.begin(), t.columns.end(),
+                         [&](const SnapshotTable::Column& col) { return col.name == k; });
+        if (it == t.columns.end()) {
+            t.key_order.clear();  // a key column left out of the column list: no usable key
+            break;
+        }
+        t.key_order.push_back(static_cast<std::size_t>(it - t.columns.begin()));
+    }
+    return t;
+}
+
+Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
+                        const std::vector<std::string>& after, int limit) const {
+    PGconn* c = conn_.get();
+    std::string columns;
+    for (const auto& col : t.columns) {
+        columns += (columns.empty() ? "" : ", ") + source::quote_ident(c, col.name);
+    }
+    std::string where;
+    auto add = [&](const std::string& clause) {
+        where += (where.empty() ? " WHERE " : " AND ") + clause;
+    };
+    if (!t.row_filter.empty()) {
+        add(t.row_filter);
+    }
+    if (!condition.empty()) {
+        add("(" + condition + ")");
+    }
+    std::vector<const char*> values;
+    std::vector<Oid> types;
+    std::string sql;
+    std::int64_t first_block = 0;
+    std::int64_t blocks = 0;
+    if (t.keyed()) {
+        if (!after.empty()) {
+            if (after.size() != t.key_order.size()) {
+                throw std::runtime_error("snapshot progress of " + t.quoted + " has " +
+                                         std::to_string(after.size()) + " key values, the key " +
+                                         std::to_string(t.key_order.size()) + " columns");
+            }
+            std::string lhs;
+            std::string rhs;
+            for (std::size_t i = 0; i < t.key_order.size(); ++i) {
+                const auto& col = t.columns[t.key_order[i]];
+                lhs += (i ? ", " : "") + source::quote_ident(c, col.name);
+                rhs += (i ? ", $" : "$") + std::to_string(i + 1);
+                values.push_back(after[i].c_str());
+                types.push_back(col.type_oid);
+            }
+            add("(" + lhs + ") > (" + rhs + ")");
+        }
+        std::string order;
+        for (std::size_t i = 0; i < t.key_order.size(); ++i) {
+            order += (i ? ", " : "") + source::quote_ident(c, t.columns[t.key_order[i]].name);
+        }
+        sql = "SELECT " + columns + " FROM " + t.quoted + where + " ORDER BY " + order + " LIMIT " +
+              std::to_string(limit);
+    } else {
+        // No key to order by: ranges of heap blocks (a TID range scan), about `limit` rows.
+        first_block = after.empty() ? 0 : std::stoll(after[0]);
+        blocks = std::max<std::int64_t>(1, limit / 50);
+        add("ctid >= '(" + std::to_string(first_block) + ",0)'::tid AND ctid < '(" +
+            std::to_string(first_block + blocks) + ",0)'::tid");
+        sql = "SELECT " + columns + " FROM " + t.quoted + where;
+    }
+
+    Chunk chunk;
+    exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    try {
+        // The first statement fixes the transaction's snapshot: this is the one the rows are
+        // read under.
+        auto snap = exec(c, "SELECT pg_current_snapshot()::text");
+        auto parsed = XidSnapshot::parse(PQgetvalue(snap.get(), 0, 0));
+        if (!parsed) {
+            throw std::runtime_error(std::string("unexpected pg_current_snapshot() text: ") +
+                                     PQgetvalue(snap.get(), 0, 0));
+        }
+        chunk.snapshot = std::move(*parsed);
+        chunk.rows = source::exec_params(c, sql, static_cast<int>(values.size()), types.data(),
+                                         values.data(), nullptr, nullptr);
+        if (t.keyed()) {
+            const int n = PQntuples(chunk.rows.get());
+            chunk.last = n < limit;
+            if (n > 0) {
+                for (const std::size_t k : t.key_order) {
+                    chunk.last_key.emplace_back(
+                        PQgetvalue(chunk.rows.get(), n - 1, static_cast<int>(k)));
+                }
+            } else {
+                chunk.last_key = after;
+            }
+        } else {
+            auto size = exec(c,
+                             "SELECT pg_relation_size($1::regclass) / "
+                             "current_setting('block_size')::int8",
+                             {t.quoted});
+            const std::int64_t relation_blocks = std::stoll(PQgetvalue(size.get(), 0, 0));
+            chunk.last = first_block + blocks >= relation_blocks;
+            chunk.last_key = {std::to_string(first_block + blocks)};
+        }
+        exec(c, "COMMIT");
+    } catch (...) {
+        PQclear(PQexec(c, "ROLLBACK"));
+        throw;
+    }
+    return chunk;
+}
+
+void TableReader::emit_watermark(const std::string& content) const {
+    exec(conn_.get(), "SELECT pg_logical_emit_message(true, $1, $2)",
+         {std::string(kWatermarkPrefix), content});
+}
+
+}  // namespace pgcs::snapshot

@@ -1,0 +1,75 @@
+// Reads a table for a snapshot on a connection of its own: describes it as pgoutput would
+// (publication column list and row filter applied), reads it in chunks in key order (each in a
+// REPEATABLE READ transaction whose MVCC snapshot it returns) and writes the watermark that
+// fences a chunk in the WAL.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/pgoutput/messages.hpp"
+#include "core/snapshot/xid_snapshot.hpp"
+#include "core/source/pg_connection.hpp"
+
+namespace pgcs::snapshot {
+
+// The prefix of the watermark messages (pg_logical_emit_message); never published.
+inline constexpr std::string_view kWatermarkPrefix = "pgchangeset.snapshot";
+
+struct SnapshotTable {
+    struct Column {
+        std::string name;
+        std::uint32_t type_oid = 0;
+        std::int32_t type_modifier = -1;
+        bool identity = false;  // what pgoutput flags as part of the replica identity
+    };
+    std::string quoted;  // "schema"."name"
+    std::uint32_t oid = 0;
+    std::string schema;
+    std::string name;
+    char replica_identity = 'd';
+    std::vector<Column> columns;           // as pgoutput sends them, in attribute order
+    std::vector<std::string> primary_key;  // for RelationCache::define (FULL, NOTHING)
+    std::vector<std::size_t> key_order;    // the Kafka key's columns in index order; empty: none
+    std::string row_filter;                // the publication's row filter, empty if none
+
+    // A Relation message describing it; views into this object.
+    pgoutput::Relation relation() const;
+    bool keyed() const { return !key_order.empty(); }
+};
+
+struct Chunk {
+    source::PgResultPtr rows;  // the table's columns, in SnapshotTable::columns order
+    XidSnapshot snapshot;      // the MVCC snapshot the rows were read under
+    // Where the next chunk starts: the last row's key columns (key order), or for a table
+    // without a key the next block number.
+    std::vector<std::string> last_key;
+    bool last = false;  // nothing after this chunk
+};
+
+class TableReader {
+  public:
+    explicit TableReader(source::PgConnPtr conn);
+
+    PGconn* conn() const { return conn_.get(); }
+
+    // Throws std::runtime_error when the table is gone or not in the publication.
+    SnapshotTable describe(const std::string& quoted, const std::string& publication) const;
+
+    // The rows after `after` (empty: from the first), at most `limit`, matching `condition`
+    // (SQL, empty: every row) and the publication's row filter. A table without a key is read
+    // by block ranges instead (`after`: the first block).
+    Chunk read(const SnapshotTable& table, const std::string& condition,
+               const std::vector<std::string>& after, int limit) const;
+
+    // A transactional logical message with the watermark prefix; committed at once.
+    void emit_watermark(const std::string& content) const;
+
+  private:
+    source::PgConnPtr conn_;
+};
+
+}  // namespace pgcs::snapshot

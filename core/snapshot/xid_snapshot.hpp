@@ -1,0 +1,42 @@
+// A PostgreSQL MVCC snapshot as pg_current_snapshot() prints it ("xmin:xmax:xip,..."), and the
+// transaction ids the stream has already published, for the snapshot's one race: a transaction
+// whose commit the stream has already published can still be invisible to a snapshot taken
+// just after (its commit record is written and flushed before it leaves the proc array; with
+// synchronous replication it can wait there for long). Such a chunk is read again.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace pgcs::snapshot {
+
+struct XidSnapshot {
+    std::uint64_t xmin = 0;
+    std::uint64_t xmax = 0;
+    std::vector<std::uint64_t> xip;  // in progress when the snapshot was taken
+
+    // Parses pg_current_snapshot()'s text; std::nullopt when it is not one.
+    static std::optional<XidSnapshot> parse(std::string_view text);
+
+    // Whether a transaction (32-bit xid, as pgoutput sends it) committed before the snapshot
+    // could be invisible to it: it was running, or started after it.
+    bool may_hide(std::uint32_t xid) const;
+};
+
+// The last `capacity` transaction ids the stream published (or skipped as already published).
+class RecentXids {
+  public:
+    explicit RecentXids(std::size_t capacity = 1U << 16) : ring_(capacity, 0) {}
+    void add(std::uint32_t xid);
+    // Whether one of the snapshot's running transactions was already published.
+    bool any_published_while_running(const XidSnapshot& s) const;
+
+  private:
+    std::vector<std::uint32_t> ring_;
+    std::size_t next_ = 0;
+    std::size_t size_ = 0;
+};
+
+}  // namespace pgcs::snapshot

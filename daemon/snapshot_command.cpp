@@ -1,0 +1,70 @@
+// The on-demand snapshot request; see snapshot_command.hpp.
+#include "daemon/snapshot_command.hpp"
+
+#include <algorithm>
+
+#include "core/snapshot/snapshot_store.hpp"
+#include "core/source/catalog.hpp"
+#include "core/source/pg_connection.hpp"
+
+namespace pgcs::daemon {
+
+int run_snapshot_request(const config::Config& config, const std::string& table,
+                         const std::string& condition, std::ostream& out, std::ostream& err) {
+    const auto& pg = config.postgres;
+    try {
+        source::PgConnPtr conn =
+            source::connect({pg.conninfo, pg.password, "pgchangeset-snapshot-request"}, false);
+        const source::Catalog catalog(conn.get());
+        if (catalog.server_version() < 140000) {
+            err << "pgchangeset: snapshots need PostgreSQL 14 or later (the server is "
+                << catalog.server_version() << ")\n";
+            return 1;
+        }
+        std::vector<source::TableName> resolved;
+        try {
+            resolved = catalog.resolve_tables({table});
+        } catch (const source::PgError&) {
+            throw;
+        } catch (const std::exception& e) {
+            err << "pgchangeset: --table: " << e.what() << "\n";
+            return 2;
+        }
+        const std::string quoted = resolved.front().quoted;
+        const auto published = catalog.publication_tables(pg.publication);
+        if (std::none_of(published.begin(), published.end(),
+                         [&](const source::TableName& t) { return t.quoted == quoted; })) {
+            err << "pgchangeset: " << quoted << " is not in publication " << pg.publication
+                << ": add it to postgres.tables and restart the daemon (it adds the table to "
+                   "the publication), then ask again\n";
+            return 2;
+        }
+        if (!condition.empty()) {
+            try {
+                source::exec(conn.get(),
+                             "EXPLAIN SELECT 1 FROM " + quoted + " WHERE (" + condition + ")");
+            } catch (const source::PgError& e) {
+                err << "pgchangeset: --where is not a valid condition on " << quoted << ": "
+                    << e.what() << "\n";
+                return 2;
+            }
+        }
+        const auto& name = config.snapshot.table_name;
+        const std::string progress = source::quote_ident(conn.get(), name.schema) + "." +
+                                     source::quote_ident(conn.get(), name.table);
+        const snapshot::SnapshotStore store(conn.get(), progress, pg.slot);
+        store.ensure_table();
+        store.request(quoted, condition);
+        out << "snapshot of " << quoted << (condition.empty() ? "" : " where " + condition)
+            << " requested for slot " << pg.slot
+            << ": the running daemon starts it within a second, while it streams.\n"
+            << "progress: SELECT state, rows_done, message FROM " << progress
+            << " WHERE slot_name = '" << pg.slot << "';\n";
+        return 0;
+    } catch (const std::exception& e) {
+        err << "pgchangeset: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace pgcs::daemon

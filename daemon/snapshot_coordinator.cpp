@@ -1,0 +1,440 @@
+// Snapshot chunks, their watermarks and their progress; see snapshot_coordinator.hpp.
+#include "daemon/snapshot_coordinator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <random>
+
+#include "core/source/replication_stream.hpp"
+#include "daemon/source_setup.hpp"
+
+namespace pgcs::daemon {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxChunksPerTable = 2;  // one read ahead while the previous waits for its mark
+constexpr std::size_t kMaxPendingChunks = 8;
+
+std::string make_run_id() {
+    std::random_device rd;
+    const std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) | rd();
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+const char* mode_name(config::SnapshotMode mode) {
+    switch (mode) {
+        case config::SnapshotMode::Initial:
+            return "initial";
+        case config::SnapshotMode::Never:
+            return "never";
+        case config::SnapshotMode::InitialOnly:
+            return "initial_only";
+        case config::SnapshotMode::Always:
+            return "always";
+    }
+    return "?";
+}
+
+}  // namespace
+
+SnapshotCoordinator::SnapshotCoordinator(const config::Config& config,
+                                         changeset::TypeRegistry& types, Hooks hooks)
+    : config_(config),
+      types_(types),
+      hooks_(std::move(hooks)),
+      settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset-snapshot"},
+      run_id_(make_run_id()) {}
+
+bool SnapshotCoordinator::is_progress_table(std::string_view schema, std::string_view name) const {
+    return schema == config_.snapshot.table_name.schema &&
+           name == config_.snapshot.table_name.table;
+}
+
+void SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& catalog,
+                               bool slot_missing, const std::vector<source::TableName>& published) {
+    const auto mode = config_.snapshot.mode;
+    if (catalog.server_version() < 140000) {
+        if (mode != config::SnapshotMode::Never) {
+            throw StreamFailure(
+                "snapshots need PostgreSQL 14 or later (their watermarks are logical decoding "
+                "messages, which pgoutput sends from 14 on); the server is " +
+                std::to_string(catalog.server_version()) + ": set snapshot.mode: never");
+        }
+        return;
+    }
+    enabled_ = true;
+    progress_table_ = source::quote_ident(catalog_conn, config_.snapshot.table_name.schema) + "." +
+                      source::quote_ident(catalog_conn, config_.snapshot.table_name.table);
+    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    if (mode == config::SnapshotMode::Never) {
+        return;  // the table is created by the first `pgchangeset snapshot` request
+    }
+    try {
+        store.ensure_table();
+    } catch (const source::PgError& e) {
+        if (e.sqlstate() != "42501") {
+            throw;
+        }
+        throw StreamFailure("cannot create the snapshot progress table " + progress_table_ + " (" +
+                            e.what() +
+                            "): grant CREATE on its schema to the daemon's user, or point "
+                            "snapshot.table at a schema it may create in, or set snapshot.mode: "
+                            "never");
+    }
+    bool all = false;
+    switch (mode) {
+        case config::SnapshotMode::Initial:
+            all = slot_missing;
+            break;
+        case config::SnapshotMode::Always:
+            all = true;
+            break;
+        case config::SnapshotMode::InitialOnly:
+            all = slot_missing || !store.any();
+            break;
+        case config::SnapshotMode::Never:
+            break;
+    }
+    if (all) {
+        store.clear();
+        std::size_t n = 0;
+        for (const auto& table : published) {
+            if (is_progress_table(table.schema, table.name)) {
+                continue;
+            }
+            store.request(table.quoted, "");
+            ++n;
+        }
+        spdlog::info("snapshot (mode {}): {} tables to read, progress in {}", mode_name(mode), n,
+                     progress_table_);
+    }
+}
+
+void SnapshotCoordinator::resume(PGconn* catalog_conn, const source::Catalog& catalog) {
+    if (!enabled_) {
+        return;
+    }
+    load_requests(catalog_conn, catalog);
+    if (!tables_.empty()) {
+        spdlog::info("snapshot: {} tables to read (progress in {})", tables_.size(),
+                     progress_table_);
+    }
+}
+
+void SnapshotCoordinator::load_requests(PGconn* catalog_conn, const source::Catalog& catalog) {
+    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    if (!store.table_exists()) {
+        return;
+    }
+    const auto rows = store.unfinished();
+    for (const auto& p : rows) {
+        const auto it = tables_.find(p.table);
+        if (it != tables_.end() && it->second.progress.generation == p.generation) {
+            continue;
+        }
+        if (it != tables_.end()) {
+            spdlog::info("snapshot of {} requested again: starting over", p.table);
+            drop_pending(p.table);
+            tables_.erase(it);
+        }
+        activate(p, catalog);
+    }
+    // A row deleted or finished by hand: that snapshot is cancelled.
+    for (auto it = tables_.begin(); it != tables_.end();) {
+        const bool listed = std::any_of(rows.begin(), rows.end(),
+                                        [&](const auto& p) { return p.table == it->first; });
+        if (!listed && !it->second.read_all) {
+            spdlog::warn("snapshot of {} cancelled (its row in {} is gone or finished)", it->first,
+                         progress_table_);
+            drop_pending(it->first);
+            it = tables_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (hooks_.tables_remaining) {
+        hooks_.tables_remaining(tables_.size());
+    }
+}
+
+void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
+                                   const source::Catalog& catalog) {
+    ensure_reader();
+    ActiveTable t;
+    t.progress = p;
+    t.rows_published = p.rows;
+    try {
+        t.description = reader_->describe(p.table, config_.postgres.publication);
+        for (const auto& c : t.description.columns) {
+            catalog.resolve_type(c.type_oid, types_);
+        }
+        t.relation =
+            &relations_.define(t.description.relation(), t.description.primary_key, types_);
+        auto est = source::exec(reader_->conn(),
+                                "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = "
+                                "$1::oid",
+                                {std::to_string(t.description.oid)});
+        t.estimated_rows = std::stoll(PQgetvalue(est.get(), 0, 0));
+    } catch (const source::PgError& e) {
+        if (e.sqlstate().empty() || e.sqlstate().rfind("08", 0) == 0) {
+            reader_.reset();
+            throw;  // the connection: retried by the loop
+        }
+        spdlog::error("snapshot of {} failed: {}", p.table, e.what());
+        snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
+            .fail(p.table, p.generation, e.what());
+        return;
+    } catch (const std::exception& e) {
+        spdlog::error("snapshot of {} failed: {}", p.table, e.what());
+        snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
+            .fail(p.table, p.generation, e.what());
+        return;
+    }
+    if (!t.description.keyed()) {
+        spdlog::warn(
+            "snapshot of {}: the table has no primary key or replica identity index, so it is "
+            "read by ranges of blocks and its rows cannot be matched with changes made during "
+            "the snapshot: a row changed meanwhile can be published twice, as read and as "
+            "changed (README, Snapshots)",
+            p.table);
+    }
+    spdlog::info(
+        "snapshot of {}{}{}: {} (about {} rows)", p.table, p.condition.empty() ? "" : " where ",
+        p.condition,
+        p.last_key.empty() ? "from the first row" : "resuming after the last acknowledged chunk",
+        t.estimated_rows);
+    tables_.emplace(p.table, std::move(t));
+}
+
+void SnapshotCoordinator::ensure_reader() {
+    if (!reader_ || PQstatus(reader_->conn()) != CONNECTION_OK) {
+        reader_.reset();
+        reader_.emplace(source::connect(settings_, false));
+    }
+}
+
+void SnapshotCoordinator::drop_pending(const std::string& table) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->second.table == table) {
+            it = pending_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    std::erase_if(saves_, [&](const Save& s) { return s.table == table; });
+    rewatch();
+}
+
+void SnapshotCoordinator::rewatch() {
+    watched_.clear();
+    for (const auto& [id, c] : pending_) {
+        ++watched_[c.relation->oid];
+    }
+}
+
+void SnapshotCoordinator::poll(PGconn* catalog_conn, const source::Catalog& catalog) {
+    if (!enabled_) {
+        return;
+    }
+    const auto now = Clock::now();
+    if (now >= next_request_check_) {
+        next_request_check_ = now + std::chrono::seconds(1);
+        load_requests(catalog_conn, catalog);
+    }
+    if (now >= retry_after_ && !tables_.empty()) {
+        read_next_chunk(catalog_conn);
+    }
+}
+
+bool SnapshotCoordinator::read_next_chunk(PGconn* catalog_conn) {
+    if (pending_.size() >= kMaxPendingChunks) {
+        return false;
+    }
+    // The next table after the one read last that has room.
+    auto it = tables_.upper_bound(round_robin_);
+    ActiveTable* table = nullptr;
+    for (std::size_t i = 0; i < tables_.size(); ++i, ++it) {
+        if (it == tables_.end()) {
+            it = tables_.begin();
+        }
+        if (!it->second.read_all && it->second.in_flight < kMaxChunksPerTable &&
+            it->second.relation != nullptr) {
+            table = &it->second;
+            round_robin_ = it->first;
+            break;
+        }
+    }
+    if (table == nullptr) {
+        return false;
+    }
+    ensure_reader();
+    PendingChunk pc;
+    pc.id = next_chunk_++;
+    pc.table = table->progress.table;
+    pc.generation = table->progress.generation;
+    pc.relation = table->relation;
+    pc.rows_before = table->rows_published;
+    try {
+        pc.chunk = reader_->read(table->description, table->progress.condition,
+                                 table->progress.last_key, config_.snapshot.chunk_size);
+    } catch (const source::PgError& e) {
+        const std::string& state = e.sqlstate();
+        if (state.empty() || state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 ||
+            state == "40001") {
+            reader_.reset();
+            throw;  // the connection or the server: the loop reconnects and retries
+        }
+        // The request cannot be read (a bad condition, the table changed): say so, go on.
+        spdlog::error("snapshot of {} failed: {}", pc.table, e.what());
+        snapshot::SnapshotStore(catalog_conn, progress_table_, config_.postgres.slot)
+            .fail(pc.table, pc.generation, e.what());
+        drop_pending(pc.table);
+        tables_.erase(pc.table);
+        return false;
+    }
+    if (recent_.any_published_while_running(pc.chunk.snapshot)) {
+        // A transaction already published was still running for this snapshot: the chunk
+        // may miss its changes. Read it again in a moment.
+        spdlog::debug(
+            "snapshot chunk of {} read while a published transaction was still "
+            "finishing: reading it again",
+            pc.table);
+        retry_after_ = Clock::now() + std::chrono::milliseconds(20);
+        return false;
+    }
+    pc.read_time = source::pg_now();
+    const int n = PQntuples(pc.chunk.rows.get());
+    pc.dropped.assign(static_cast<std::size_t>(n), false);
+    if (table->description.keyed() && hooks_.key_of) {
+        pc.rows_by_key.reserve(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) {
+            read_change(pc, i, scratch_);
+            pc.rows_by_key.emplace(hooks_.key_of(scratch_), i);
+        }
+    }
+    reader_->emit_watermark(config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(pc.id));
+    table->progress.last_key = pc.chunk.last_key;
+    table->read_all = pc.chunk.last;
+    ++table->in_flight;
+    spdlog::debug("snapshot chunk {} of {}: {} rows{}", pc.id, pc.table, n,
+                  pc.chunk.last ? " (last)" : "");
+    ++watched_[pc.relation->oid];
+    pending_.emplace(pc.id, std::move(pc));
+    return true;
+}
+
+void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view key_json) {
+    if (key_json.empty()) {
+        return;
+    }
+    for (auto& [id, c] : pending_) {
+        if (c.relation->oid != relation_oid) {
+            continue;
+        }
+        if (const auto it = c.rows_by_key.find(std::string(key_json)); it != c.rows_by_key.end()) {
+            c.dropped[static_cast<std::size_t>(it->second)] = true;
+        }
+    }
+}
+
+void SnapshotCoordinator::on_truncate(std::uint32_t relation_oid) {
+    for (auto& [id, c] : pending_) {
+        if (c.relation->oid == relation_oid) {
+            c.dropped.assign(c.dropped.size(), true);
+        }
+    }
+}
+
+SnapshotCoordinator::PendingChunk* SnapshotCoordinator::on_watermark(std::string_view content) {
+    const std::string expected = config_.postgres.slot + "/" + run_id_ + "/";
+    if (content.substr(0, expected.size()) != expected) {
+        return nullptr;
+    }
+    std::uint64_t id = 0;
+    const auto digits = content.substr(expected.size());
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || ptr != digits.data() + digits.size()) {
+        return nullptr;
+    }
+    const auto it = pending_.find(id);
+    return it == pending_.end() ? nullptr : &it->second;
+}
+
+void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t end_lsn,
+                                             std::uint64_t rows) {
+    const auto t = tables_.find(chunk->table);
+    if (t != tables_.end() && t->second.progress.generation == chunk->generation) {
+        t->second.rows_published += static_cast<std::int64_t>(rows);
+        --t->second.in_flight;
+        saves_.push_back({end_lsn, chunk->table, chunk->generation, chunk->chunk.last_key,
+                          t->second.rows_published, chunk->chunk.last});
+    }
+    if (hooks_.rows_published) {
+        hooks_.rows_published(chunk->table, rows);
+    }
+    pending_.erase(chunk->id);
+    rewatch();
+}
+
+void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn) {
+    if (saves_.empty() || saves_.front().end_lsn > flush_lsn) {
+        return;
+    }
+    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    while (!saves_.empty() && saves_.front().end_lsn <= flush_lsn) {
+        const Save& s = saves_.front();
+        store.save(s.table, s.generation, s.last_key, s.rows, s.done);
+        if (s.done) {
+            const auto t = tables_.find(s.table);
+            if (t != tables_.end() && t->second.progress.generation == s.generation) {
+                spdlog::info("snapshot of {} complete: {} rows", s.table, s.rows);
+                finished_rows_ += t->second.rows_published;
+                tables_.erase(t);
+                if (hooks_.tables_remaining) {
+                    hooks_.tables_remaining(tables_.size());
+                }
+            }
+        }
+        saves_.erase(saves_.begin());
+    }
+}
+
+void SnapshotCoordinator::read_change(const PendingChunk& chunk, int row,
+                                      changeset::Changeset& out) {
+    out.clear();
+    out.op = changeset::Op::Read;
+    out.relation = chunk.relation;
+    out.has_after = true;
+    PGresult* r = chunk.chunk.rows.get();
+    const auto columns = chunk.relation->columns.size();
+    out.after.resize(columns);
+    for (std::size_t i = 0; i < columns; ++i) {
+        const int c = static_cast<int>(i);
+        if (PQgetisnull(r, row, c)) {
+            out.after[i] = {changeset::Value::State::Null, {}};
+        } else {
+            out.after[i] = {
+                changeset::Value::State::Text,
+                {PQgetvalue(r, row, c), static_cast<std::size_t>(PQgetlength(r, row, c))}};
+        }
+    }
+}
+
+std::pair<std::int64_t, std::int64_t> SnapshotCoordinator::row_progress() const {
+    std::int64_t done = finished_rows_;
+    std::int64_t total = finished_rows_;
+    for (const auto& [name, t] : tables_) {
+        done += t.rows_published;
+        total += std::max(t.estimated_rows, t.rows_published);
+    }
+    return {done, total};
+}
+
+}  // namespace pgcs::daemon

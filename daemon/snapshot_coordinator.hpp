@@ -1,0 +1,136 @@
+// Snapshots interleaved with streaming (the DBLog method, README "Snapshots"): a table is read in
+// chunks in key order; after each chunk a watermark message goes into the WAL; a streamed change
+// of a key the chunk holds, processed between the read and the watermark, drops that row from
+// the chunk (the stream carries a state at least as new); at the watermark the rest of the chunk
+// is published as `read` events inside the watermark's transaction. Progress is saved to the
+// progress table once Kafka has acknowledged the chunk. Driven by the stream loop's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/changeset/changeset.hpp"
+#include "core/changeset/relation_cache.hpp"
+#include "core/snapshot/snapshot_store.hpp"
+#include "core/snapshot/table_reader.hpp"
+#include "core/source/catalog.hpp"
+
+namespace pgcs::daemon {
+
+class SnapshotCoordinator {
+  public:
+    // A chunk read and fenced, waiting for its watermark in the stream.
+    struct PendingChunk {
+        std::uint64_t id = 0;
+        std::string table;  // quoted
+        std::int64_t generation = 0;
+        const changeset::RelationInfo* relation = nullptr;
+        snapshot::Chunk chunk;
+        std::unordered_map<std::string, int> rows_by_key;  // Kafka key JSON -> row
+        std::vector<bool> dropped;
+        std::int64_t read_time = 0;    // PostgreSQL timestamp of the read (captured_ts)
+        std::int64_t rows_before = 0;  // rows of the table published before this chunk
+    };
+
+    struct Hooks {
+        // The Kafka key JSON of a row (for matching streamed changes).
+        std::function<std::string(const changeset::Changeset&)> key_of;
+        std::function<void(std::string_view table, std::uint64_t rows)> rows_published;
+        std::function<void(std::size_t tables)> tables_remaining;
+    };
+
+    SnapshotCoordinator(const config::Config& config, changeset::TypeRegistry& types, Hooks hooks);
+
+    // At start, once the publication exists and before the slot is created (`slot_missing`)
+    // or used: records what snapshot.mode asks for in the progress table. `published`: the
+    // publication's tables.
+    void plan(PGconn* catalog_conn, const source::Catalog& catalog, bool slot_missing,
+              const std::vector<source::TableName>& published);
+    // Then: picks up the progress table's unfinished work.
+    void resume(PGconn* catalog_conn, const source::Catalog& catalog);
+
+    // Reads the next chunk when there is room, and every second looks for new requests.
+    void poll(PGconn* catalog_conn, const source::Catalog& catalog);
+
+    // Stream hooks, in WAL order.
+    bool watches(std::uint32_t relation_oid) const {
+        return watched_.find(relation_oid) != watched_.end();
+    }
+    void on_change(std::uint32_t relation_oid, std::string_view key_json);
+    void on_truncate(std::uint32_t relation_oid);
+    void on_commit(std::uint32_t xid) { recent_.add(xid); }
+    // The chunk a watermark fences, or nullptr (another slot's, another run's, or published).
+    PendingChunk* on_watermark(std::string_view content);
+    // The chunk's rows were handed to Kafka in the transaction ending at `end_lsn`.
+    void on_chunk_published(PendingChunk* chunk, std::uint64_t end_lsn, std::uint64_t rows);
+    // Saves the progress of chunks Kafka has acknowledged (flush watermark at or past them).
+    void on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn);
+
+    // Fills `out` with row `row` of the chunk as a `read` change.
+    static void read_change(const PendingChunk& chunk, int row, changeset::Changeset& out);
+
+    bool enabled() const { return enabled_; }
+    // No table left to snapshot and every chunk saved.
+    bool finished() const { return tables_.empty() && pending_.empty() && saves_.empty(); }
+    std::size_t tables_remaining() const { return tables_.size(); }
+    bool is_progress_table(std::string_view schema, std::string_view name) const;
+    // Rows published and estimated rows of the current tables (for a progress bar).
+    std::pair<std::int64_t, std::int64_t> row_progress() const;
+
+  private:
+    struct ActiveTable {
+        snapshot::TableProgress progress;  // last_key: where the next read starts
+        snapshot::SnapshotTable description;
+        const changeset::RelationInfo* relation = nullptr;
+        int in_flight = 0;
+        bool read_all = false;
+        std::int64_t rows_published = 0;
+        std::int64_t estimated_rows = 0;
+    };
+    struct Save {
+        std::uint64_t end_lsn;
+        std::string table;
+        std::int64_t generation;
+        std::vector<std::string> last_key;
+        std::int64_t rows;
+        bool done;
+    };
+
+    void load_requests(PGconn* catalog_conn, const source::Catalog& catalog);
+    void activate(const snapshot::TableProgress& p, const source::Catalog& catalog);
+    void drop_pending(const std::string& table);
+    bool read_next_chunk(PGconn* catalog_conn);
+    void ensure_reader();
+    void rewatch();
+
+    const config::Config& config_;
+    changeset::TypeRegistry& types_;
+    Hooks hooks_;
+    bool enabled_ = false;
+    source::ConnectionSettings settings_;
+    std::optional<snapshot::TableReader> reader_;
+    std::string progress_table_;  // quoted
+    std::string run_id_;
+    std::uint64_t next_chunk_ = 1;
+    changeset::RelationCache relations_;  // the snapshot's own: the stream's may be older
+    std::map<std::string, ActiveTable> tables_;
+    std::map<std::uint64_t, PendingChunk> pending_;
+    std::unordered_map<std::uint32_t, int> watched_;  // relation OID -> pending chunks
+    std::vector<Save> saves_;
+    snapshot::RecentXids recent_;
+    std::string round_robin_;  // the table read last
+    std::chrono::steady_clock::time_point next_request_check_{};
+    std::chrono::steady_clock::time_point retry_after_{};
+    changeset::Changeset scratch_;
+    std::int64_t finished_rows_ = 0;  // of tables finished in this run (progress bar)
+};
+
+}  // namespace pgcs::daemon
