@@ -75,8 +75,7 @@ void DaemonObserver::reload() {
         const auto config = config::load_config_file(config_path_);
         // Say so whatever the old and new levels are, then apply the new one.
         spdlog::set_level(spdlog::level::info);
-        spdlog::info("SIGHUP: log level is now {}; other changes need a restart",
-                     config.log.level);
+        spdlog::info("SIGHUP: log level is now {}; other changes need a restart", config.log.level);
         spdlog::set_level(spdlog::level::from_str(config.log.level));
     } catch (const config::ConfigError& e) {
         spdlog::error("SIGHUP: {} is not valid, nothing changed:\n{}", config_path_, e.what());

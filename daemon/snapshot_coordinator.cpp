@@ -57,7 +57,7 @@ bool SnapshotCoordinator::is_progress_table(std::string_view schema, std::string
            name == config_.snapshot.table_name.table;
 }
 
-void SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& catalog,
+bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& catalog,
                                bool slot_missing, const std::vector<source::TableName>& published) {
     const auto mode = config_.snapshot.mode;
     if (catalog.server_version() < 140000) {
@@ -67,14 +67,14 @@ void SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
                 "messages, which pgoutput sends from 14 on); the server is " +
                 std::to_string(catalog.server_version()) + ": set snapshot.mode: never");
         }
-        return;
+        return false;
     }
     enabled_ = true;
     progress_table_ = source::quote_ident(catalog_conn, config_.snapshot.table_name.schema) + "." +
                       source::quote_ident(catalog_conn, config_.snapshot.table_name.table);
     const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
     if (mode == config::SnapshotMode::Never) {
-        return;  // the table is created by the first `pgchangeset snapshot` request
+        return false;  // the table is created by the first `pgchangeset snapshot` request
     }
     try {
         store.ensure_table();
@@ -115,6 +115,63 @@ void SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
         spdlog::info("snapshot (mode {}): {} tables to read, progress in {}", mode_name(mode), n,
                      progress_table_);
     }
+    exported_.clear();
+    if (all && slot_missing) {
+        ensure_reader();
+        for (const auto& table : published) {
+            if (is_progress_table(table.schema, table.name)) {
+                continue;
+            }
+            auto description = reader_->describe(table.quoted, config_.postgres.publication);
+            if (!description.keyed()) {
+                exported_.push_back({std::move(description), 0});
+            }
+        }
+    }
+    return !exported_.empty();
+}
+
+void SnapshotCoordinator::copy_exported(const source::ExportedSnapshot& exported,
+                                        const std::function<void(PendingChunk& rows)>& emit) {
+    ensure_reader();
+    for (auto& t : exported_) {
+        spdlog::info(
+            "snapshot of {}: no primary key or replica identity index, so it is read whole "
+            "under the new slot's exported snapshot {} before streaming starts",
+            t.description.quoted, exported.name);
+        PendingChunk batch;
+        batch.table = t.description.quoted;
+        batch.relation =
+            &relations_.define(t.description.relation(), t.description.primary_key, types_);
+        batch.read_time = source::pg_now();
+        reader_->read_exported(t.description, exported.name, config_.snapshot.chunk_size,
+                               [&](source::PgResultPtr rows) {
+                                   const auto n = PQntuples(rows.get());
+                                   batch.chunk.rows = std::move(rows);
+                                   batch.dropped.assign(static_cast<std::size_t>(n), false);
+                                   emit(batch);
+                                   t.rows += n;
+                                   if (hooks_.rows_published) {
+                                       hooks_.rows_published(batch.table,
+                                                             static_cast<std::uint64_t>(n));
+                                   }
+                               });
+    }
+}
+
+void SnapshotCoordinator::finish_exported(PGconn* catalog_conn) {
+    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    const auto rows = store.unfinished();
+    for (const auto& t : exported_) {
+        for (const auto& p : rows) {
+            if (p.table == t.description.quoted) {
+                store.save(p.table, p.generation, {}, t.rows, true);
+                spdlog::info("snapshot of {} complete: {} rows", p.table, t.rows);
+                finished_rows_ += t.rows;
+            }
+        }
+    }
+    exported_.clear();
 }
 
 void SnapshotCoordinator::resume(PGconn* catalog_conn, const source::Catalog& catalog) {

@@ -52,8 +52,16 @@ class SnapshotCoordinator {
     // At start, once the publication exists and before the slot is created (`slot_missing`)
     // or used: records what snapshot.mode asks for in the progress table. `published`: the
     // publication's tables.
-    void plan(PGconn* catalog_conn, const source::Catalog& catalog, bool slot_missing,
+    // Returns true when the new slot should export its snapshot: tables without a key are then
+    // read under it (copy_exported), consistent with the stream that starts at the same point.
+    bool plan(PGconn* catalog_conn, const source::Catalog& catalog, bool slot_missing,
               const std::vector<source::TableName>& published);
+    // Before streaming starts: reads the tables without a key under the new slot's exported
+    // snapshot, handing each batch of rows to `emit`; then, once Kafka acknowledged them,
+    // finish_exported() records them done.
+    void copy_exported(const source::ExportedSnapshot& exported,
+                       const std::function<void(PendingChunk& rows)>& emit);
+    void finish_exported(PGconn* catalog_conn);
     // Then: picks up the progress table's unfinished work.
     void resume(PGconn* catalog_conn, const source::Catalog& catalog);
 
@@ -130,7 +138,12 @@ class SnapshotCoordinator {
     std::chrono::steady_clock::time_point next_request_check_{};
     std::chrono::steady_clock::time_point retry_after_{};
     changeset::Changeset scratch_;
-    std::int64_t finished_rows_ = 0;  // of tables finished in this run (progress bar)
+    struct ExportedTable {
+        snapshot::SnapshotTable description;
+        std::int64_t rows = 0;
+    };
+    std::vector<ExportedTable> exported_;  // keyless tables of a new slot
+    std::int64_t finished_rows_ = 0;       // of tables finished in this run (progress bar)
 };
 
 }  // namespace pgcs::daemon

@@ -71,7 +71,8 @@ void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables)
 
 source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                            const config::PostgresConfig& pg,
-                           const std::function<void(bool slot_missing)>& before_slot) {
+                           const std::function<bool(bool slot_missing)>& before_slot,
+                           std::optional<source::ExportedSnapshot>* exported) {
     check_server(conn, catalog, pg);
     const auto tables = catalog.resolve_tables(pg.tables);
     warn_about_keys(conn, tables);
@@ -112,14 +113,22 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                             "(SELECT pg_create_logical_replication_slot('" +
                             pg.slot + "', 'pgoutput')) or allow pgchangeset to");
     }
-    if (before_slot) {
-        before_slot(true);
-    }
+    const bool export_snapshot = before_slot && before_slot(true) && exported != nullptr;
     spdlog::info(
         "creating replication slot {} (PostgreSQL waits for the transactions running "
         "now to end)",
         pg.slot);
-    const source::Lsn created = catalog.create_slot(pg.slot);
+    source::Lsn created = 0;
+    if (export_snapshot) {
+        // The connection needs the same settings as the daemon's: the caller's conninfo.
+        *exported = source::create_slot_exporting(
+            {pg.conninfo, pg.password, "pgchangeset-snapshot-export"}, pg.slot);
+        created = (*exported)->consistent_point;
+        spdlog::info("slot {} created with its snapshot {} exported, for tables without a key",
+                     pg.slot, (*exported)->name);
+    } else {
+        created = catalog.create_slot(pg.slot);
+    }
     spdlog::warn(
         "created replication slot {} at {}: changes committed before it are not "
         "captured",

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -23,10 +24,13 @@ class StreamFailure : public std::runtime_error {
 // slot when missing and allowed. Returns the slot's confirmed_flush_lsn. Throws StreamFailure
 // (permanent problems, with what to do) or source::PgError. `before_slot(slot_missing)` runs
 // once the publication exists, just before the slot is created (true) or found (false): what
-// must be durable before a new slot exists (the initial snapshot's requests) goes there.
+// must be durable before a new slot exists (the initial snapshot's requests) goes there. When it
+// returns true for a missing slot, the slot is created with its snapshot exported into
+// `exported` (which then holds the replication connection that keeps it alive).
 source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                            const config::PostgresConfig& pg,
-                           const std::function<void(bool slot_missing)>& before_slot = {});
+                           const std::function<bool(bool slot_missing)>& before_slot = {},
+                           std::optional<source::ExportedSnapshot>* exported = nullptr);
 
 // On a reconnect: the slot must still be there and valid; it is never re-created.
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,

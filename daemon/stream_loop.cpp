@@ -72,6 +72,8 @@ class StreamLoop {
   private:
     void connect_catalog();
     void prepare_database();
+    // The new slot's exported snapshot: tables without a key, before streaming starts.
+    void copy_exported_snapshot();
     void check_slot_on_reconnect();
     void wait_for_kafka();
     void start_replication();
@@ -162,6 +164,8 @@ class StreamLoop {
     SnapshotCoordinator snapshots_;
     std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
     bool progress_bar_ = false;                  // initial_only on a terminal
+    std::optional<source::ExportedSnapshot> exported_;
+    bool snapshots_resumed_ = false;
 };
 
 void StreamLoop::check_failures() const {
@@ -215,18 +219,46 @@ void StreamLoop::connect_catalog() {
 }
 
 void StreamLoop::prepare_database() {
-    const source::Lsn confirmed =
-        prepare_source(catalog_conn_.get(), *catalog_, config_.postgres, [this](bool missing) {
-            snapshots_.plan(catalog_conn_.get(), *catalog_, missing,
-                            catalog_->publication_tables(config_.postgres.publication));
-        });
-    snapshots_.resume(catalog_conn_.get(), *catalog_);
+    const source::Lsn confirmed = prepare_source(
+        catalog_conn_.get(), *catalog_, config_.postgres,
+        [this](bool missing) {
+            return snapshots_.plan(catalog_conn_.get(), *catalog_, missing,
+                                   catalog_->publication_tables(config_.postgres.publication));
+        },
+        &exported_);
     progress_bar_ =
         config_.snapshot.mode == config::SnapshotMode::InitialOnly && ::isatty(STDERR_FILENO) == 1;
     tracker_.emplace(confirmed);
     last_reported_flush_ = confirmed;
     last_received_ = confirmed;
     last_enqueued_end_ = confirmed;
+}
+
+void StreamLoop::copy_exported_snapshot() {
+    const CommitInfo commit{0, source::pg_now(), exported_->consistent_point};
+    const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn, commit.commit_time);
+    std::uint64_t seq = 0;
+    try {
+        snapshots_.copy_exported(*exported_, [&](SnapshotCoordinator::PendingChunk& rows) {
+            emit_chunk(rows, commit, commit.end_lsn, seq, ticket);
+        });
+    } catch (...) {
+        // Its tables stay pending: read by block ranges later (without the exported snapshot).
+        tracker_->abandon(ticket);
+        exported_.reset();
+        throw;
+    }
+    tracker_->seal(ticket);
+    while (!tracker_->idle()) {  // Kafka acknowledges them before they count as done
+        if (flags_.stop) {
+            throw StopRequested{};
+        }
+        sink_->poll(100);
+        check_failures();
+        report_progress(false);
+    }
+    exported_.reset();  // releases the snapshot
+    snapshots_.finish_exported(catalog_conn_.get());
 }
 
 void StreamLoop::check_slot_on_reconnect() {
@@ -858,6 +890,13 @@ int StreamLoop::run() {
                 check_slot_on_reconnect();
             }
             wait_for_kafka();
+            if (exported_) {
+                copy_exported_snapshot();
+            }
+            if (!snapshots_resumed_) {
+                snapshots_.resume(catalog_conn_.get(), *catalog_);
+                snapshots_resumed_ = true;
+            }
             start_replication();
             backoff.reset();
             loop();

@@ -222,6 +222,41 @@ Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
     return chunk;
 }
 
+void TableReader::read_exported(const SnapshotTable& t, const std::string& snapshot_name, int batch,
+                                const std::function<void(source::PgResultPtr rows)>& each) const {
+    PGconn* c = conn_.get();
+    std::string columns;
+    for (const auto& col : t.columns) {
+        columns += (columns.empty() ? "" : ", ") + source::quote_ident(c, col.name);
+    }
+    char* literal = PQescapeLiteral(c, snapshot_name.data(), snapshot_name.size());
+    if (literal == nullptr) {
+        throw source::PgError(std::string("cannot quote a snapshot name: ") + PQerrorMessage(c),
+                              "");
+    }
+    const std::string quoted_name = literal;
+    PQfreemem(literal);
+    exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    try {
+        exec(c, "SET TRANSACTION SNAPSHOT " + quoted_name);
+        exec(c, "DECLARE pgchangeset_export NO SCROLL CURSOR FOR SELECT " + columns + " FROM " +
+                    t.quoted + (t.row_filter.empty() ? "" : " WHERE " + t.row_filter));
+        const std::string fetch =
+            "FETCH FORWARD " + std::to_string(batch) + " FROM pgchangeset_export";
+        for (;;) {
+            source::PgResultPtr rows = exec(c, fetch);
+            if (PQntuples(rows.get()) == 0) {
+                break;
+            }
+            each(std::move(rows));
+        }
+        exec(c, "COMMIT");
+    } catch (...) {
+        PQclear(PQexec(c, "ROLLBACK"));
+        throw;
+    }
+}
+
 void TableReader::emit_watermark(const std::string& content) const {
     exec(conn_.get(), "SELECT pg_logical_emit_message(true, $1, $2)",
          {std::string(kWatermarkPrefix), content});

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,11 @@ class TableReader {
     // by block ranges instead (`after`: the first block).
     Chunk read(const SnapshotTable& table, const std::string& condition,
                const std::vector<std::string>& after, int limit) const;
+
+    // Every row (matching the publication's row filter) under an exported snapshot (a new
+    // slot's), `batch` rows at a time, in no particular order.
+    void read_exported(const SnapshotTable& table, const std::string& snapshot_name, int batch,
+                       const std::function<void(source::PgResultPtr rows)>& each) const;
 
     // A transactional logical message with the watermark prefix; committed at once.
     void emit_watermark(const std::string& content) const;

@@ -206,4 +206,25 @@ void Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry)
     registry.add(t);
 }
 
+ExportedSnapshot create_slot_exporting(const ConnectionSettings& settings,
+                                       const std::string& slot_name) {
+    ExportedSnapshot out;
+    out.conn = connect(settings, true);
+    // The replication protocol's own command (the SQL function cannot export a snapshot). The
+    // pre-15 option spelling, which PostgreSQL 15+ still accepts. Not bounded by a timeout, for
+    // the same reason as create_slot().
+    const std::string sql = "CREATE_REPLICATION_SLOT " + quote_ident(out.conn.get(), slot_name) +
+                            " LOGICAL pgoutput EXPORT_SNAPSHOT";
+    PgResultPtr res(PQexec(out.conn.get(), sql.c_str()));
+    if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1) {
+        const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);
+        throw PgError(
+            "cannot create replication slot " + slot_name + ": " + PQerrorMessage(out.conn.get()),
+            state != nullptr ? state : "");
+    }
+    out.consistent_point = parse_lsn(PQgetvalue(res.get(), 0, 1));
+    out.name = PQgetvalue(res.get(), 0, 2);
+    return out;
+}
+
 }  // namespace pgcs::source

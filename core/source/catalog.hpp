@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/changeset/type_registry.hpp"
+#include "core/source/pg_connection.hpp"
 
 namespace pgcs::source {
 
@@ -67,5 +68,16 @@ class Catalog {
   private:
     PGconn* conn_;
 };
+
+// A slot created on a replication connection with its snapshot exported: the rows as of the
+// slot's consistent point can be read (SET TRANSACTION SNAPSHOT `name`) while `conn` stays open
+// and idle. Closing `conn` releases the snapshot.
+struct ExportedSnapshot {
+    PgConnPtr conn;
+    Lsn consistent_point = 0;
+    std::string name;
+};
+ExportedSnapshot create_slot_exporting(const ConnectionSettings& settings,
+                                       const std::string& slot_name);
 
 }  // namespace pgcs::source

@@ -289,21 +289,66 @@ TEST_CASE("on-demand snapshot of one table (with a condition) while another stre
     CHECK(reader.read_all(f.topic(), 100, std::chrono::seconds(2)).size() == 100);
 }
 
-TEST_CASE("snapshot of a table without a key publishes every row with a null key", "[snapshot]") {
+TEST_CASE("a table without a key: read under the new slot's exported snapshot, later by blocks",
+          "[snapshot]") {
     CaptureFixture f("CREATE TABLE {table} (a int, b text)");
     f.exec("INSERT INTO {table} SELECT g, 'row ' || g FROM generate_series(1, 3000) g");
     f.extra_config = config_section("initial", 1000);
     f.start_daemon();
     REQUIRE(f.wait_for_log("snapshot of public." + f.table() + " complete"));
-    CHECK(f.daemon_log().find("has no primary key or replica identity index") != std::string::npos);
-    const auto records = f.read(3000);
-    REQUIRE(records.size() == 3000);
-    std::set<int> seen;
-    for (const auto& r : records) {
-        CHECK_FALSE(r.key.has_value());
-        seen.insert(parse_json(r.value)["after"]["a"].GetInt());
+    CHECK(f.daemon_log().find("read whole under the new slot's exported snapshot") !=
+          std::string::npos);
+    // Written after the slot's consistent point: a change, not part of the snapshot.
+    f.exec("INSERT INTO {table} VALUES (5000, 'after')");
+    auto check = [&](const std::vector<Record>& records, const std::string& consistent_lsn) {
+        std::map<std::string, int> ops;
+        std::set<int> read_rows;
+        for (const auto& r : records) {
+            CHECK_FALSE(r.key.has_value());
+            const auto doc = parse_json(r.value);
+            const std::string op = doc["op"].GetString();
+            ++ops[op];
+            if (op == "read") {
+                read_rows.insert(doc["after"]["a"].GetInt());
+                if (!consistent_lsn.empty()) {
+                    CHECK(std::string(doc["commit_lsn"].GetString()) == consistent_lsn);
+                }
+            }
+        }
+        CHECK(read_rows.size() == 3000);
+        return ops;
+    };
+    const auto first = f.read(3001);
+    REQUIRE(first.size() == 3001);
+    // The exported snapshot's rows sit at the slot's consistent point, before every change.
+    std::string consistent;
+    for (const auto& r : first) {
+        const auto doc = parse_json(r.value);
+        if (std::string(doc["op"].GetString()) == "read") {
+            consistent = doc["commit_lsn"].GetString();
+            break;
+        }
     }
-    CHECK(seen.size() == 3000);
+    auto ops = check(first, consistent);
+    CHECK(ops["read"] == 3000);
+    CHECK(ops["added"] == 1);
+
+    // Asked again later there is no exported snapshot: ranges of blocks, with a warning.
+    DaemonProcess cli({pgcs::testing::bin_dir() + "/pgchangeset", "snapshot", "--config",
+                       f.config_path(), "--table", "public." + f.table()},
+                      "/tmp/pgcs-snapshot-cli-" + f.slot() + ".log");
+    REQUIRE(cli.wait(std::chrono::seconds(30)).exit_code == 0);
+    REQUIRE(f.pg().wait_for(
+        "SELECT state FROM pgchangeset_snapshots WHERE slot_name = '" + f.slot() + "'",
+        [](const std::string& v) { return v == "done"; }));
+    CHECK(f.daemon_log().find("has no primary key or replica identity index") != std::string::npos);
+    const auto all = f.read(6002);
+    REQUIRE(all.size() == 6002);
+    ops.clear();
+    for (const auto& r : all) {
+        ++ops[parse_json(r.value)["op"].GetString()];
+    }
+    CHECK(ops["read"] == 6001);
 }
 
 TEST_CASE("snapshot.mode never publishes no existing row, initial_only reads them and exits 0",
