@@ -74,6 +74,7 @@ enum class SnapshotMode { Initial, Never, InitialOnly, Always };
 struct SnapshotConfig {
     SnapshotMode mode = SnapshotMode::Initial;  // initial, never, initial_only, always
     int chunk_size = 10000;                     // rows per chunk (read by key, in key order)
+    int connections = 2;                        // chunk readers (threads, one connection each)
     // Progress and on-demand requests, in the source database ("schema.table").
     std::string table = "public.pgchangeset_snapshots";
     TableName table_name{"public", "pgchangeset_snapshots"};  // `table` parsed

@@ -30,7 +30,8 @@ constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_l
 constexpr std::array<std::string_view, 5> kKafkaKeys = {"brokers", "topic_prefix", "properties",
                                                         "flush_timeout_ms", "messages_topic"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
-constexpr std::array<std::string_view, 3> kSnapshotKeys = {"mode", "chunk_size", "table"};
+constexpr std::array<std::string_view, 4> kSnapshotKeys = {"mode", "chunk_size", "connections",
+                                                           "table"};
 
 // Names people reach for from other tools, and the key that does the job here.
 struct Alias {

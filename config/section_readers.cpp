@@ -387,6 +387,20 @@ void read_snapshot(YamlReader& reader, const Section& section, SnapshotConfig& o
             }
         }
     }
+    if (const Entry* entry = find(section, "connections")) {
+        if (std::optional<std::string> value = reader.text(*entry)) {
+            int number = 0;
+            const char* end = value->data() + value->size();
+            auto [ptr, ec] = std::from_chars(value->data(), end, number);
+            if (value->empty() || ptr != end || ec != std::errc() || number < 1 || number > 16) {
+                reader.problem(
+                    entry->value_line(), entry->path,
+                    "'" + *value + "' is not a number of connections from 1 to 16, e.g. 2");
+            } else {
+                out.connections = number;
+            }
+        }
+    }
     if (const Entry* entry = find(section, "table")) {
         if (std::optional<std::string> value = reader.text(*entry)) {
             std::string error;

@@ -70,6 +70,9 @@ bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
         return false;
     }
     enabled_ = true;
+    if (!pool_) {
+        pool_.emplace(settings_, config_.snapshot.connections);
+    }
     progress_table_ = source::quote_ident(catalog_conn, config_.snapshot.table_name.schema) + "." +
                       source::quote_ident(catalog_conn, config_.snapshot.table_name.table);
     const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
@@ -286,6 +289,7 @@ void SnapshotCoordinator::drop_pending(const std::string& table) {
         }
     }
     std::erase_if(saves_, [&](const Save& s) { return s.table == table; });
+    std::erase_if(dispatched_, [&](const auto& d) { return d.second.table == table; });
     rewatch();
 }
 
@@ -293,6 +297,9 @@ void SnapshotCoordinator::rewatch() {
     watched_.clear();
     for (const auto& [id, c] : pending_) {
         ++watched_[c.relation->oid];
+    }
+    for (const auto& [id, d] : dispatched_) {
+        ++watched_[d.oid];
     }
 }
 
@@ -305,86 +312,147 @@ void SnapshotCoordinator::poll(PGconn* catalog_conn, const source::Catalog& cata
         next_request_check_ = now + std::chrono::seconds(1);
         load_requests(catalog_conn, catalog);
     }
-    if (now >= retry_after_ && !tables_.empty()) {
-        read_next_chunk(catalog_conn);
+    if (!pool_) {
+        return;
+    }
+    while (auto result = pool_->take()) {
+        register_result(catalog_conn, std::move(*result));
+    }
+    if (now >= retry_after_) {
+        dispatch();
     }
 }
 
-bool SnapshotCoordinator::read_next_chunk(PGconn* catalog_conn) {
-    if (pending_.size() >= kMaxPendingChunks) {
-        return false;
-    }
-    // The next table after the one read last that has room.
-    auto it = tables_.upper_bound(round_robin_);
-    ActiveTable* table = nullptr;
-    for (std::size_t i = 0; i < tables_.size(); ++i, ++it) {
+void SnapshotCoordinator::dispatch() {
+    // Round robin over the tables with room, after the one dispatched last.
+    for (std::size_t tries = 0; tries < tables_.size(); ++tries) {
+        if (pending_.size() + dispatched_.size() >= kMaxPendingChunks ||
+            dispatched_.size() >= pool_->threads()) {
+            return;
+        }
+        auto it = tables_.upper_bound(round_robin_);
         if (it == tables_.end()) {
             it = tables_.begin();
         }
-        if (!it->second.read_all && it->second.in_flight < kMaxChunksPerTable &&
-            it->second.relation != nullptr) {
-            table = &it->second;
-            round_robin_ = it->first;
-            break;
+        round_robin_ = it->first;
+        ActiveTable& t = it->second;
+        // A table's next chunk starts after the last key of the one before: one read at a time.
+        if (t.read_all || t.reading || t.in_flight >= kMaxChunksPerTable || t.relation == nullptr) {
+            continue;
         }
+        snapshot::ChunkPool::Task task;
+        task.id = next_chunk_++;
+        task.table = t.description;
+        task.condition = t.progress.condition;
+        task.after = t.progress.last_key;
+        task.limit = config_.snapshot.chunk_size;
+        task.watermark = config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(task.id);
+        dispatched_[task.id] = {t.progress.table, t.progress.generation, t.relation->oid,
+                                change_log_base_ + change_log_.size()};
+        ++watched_[t.relation->oid];
+        t.reading = true;
+        ++t.in_flight;
+        pool_->submit(std::move(task));
     }
-    if (table == nullptr) {
-        return false;
+}
+
+void SnapshotCoordinator::register_result(PGconn* catalog_conn,
+                                          snapshot::ChunkPool::Result result) {
+    const auto d = dispatched_.find(result.id);
+    if (d == dispatched_.end()) {
+        return;
     }
-    ensure_reader();
-    PendingChunk pc;
-    pc.id = next_chunk_++;
-    pc.table = table->progress.table;
-    pc.generation = table->progress.generation;
-    pc.relation = table->relation;
-    pc.rows_before = table->rows_published;
-    try {
-        pc.chunk = reader_->read(table->description, table->progress.condition,
-                                 table->progress.last_key, config_.snapshot.chunk_size);
-    } catch (const source::PgError& e) {
-        const std::string& state = e.sqlstate();
+    const Dispatched info = d->second;
+    dispatched_.erase(d);
+    const auto t = tables_.find(info.table);
+    const bool current = t != tables_.end() && t->second.progress.generation == info.generation;
+    const bool passed = watermark_passed_.erase(result.id) > 0;
+    if (current) {
+        t->second.reading = false;
+        --t->second.in_flight;
+    }
+    auto finish = [&] {
+        rewatch();
+        if (dispatched_.empty()) {  // no read in flight: the change log is not needed
+            change_log_base_ += change_log_.size();
+            change_log_.clear();
+        }
+    };
+    if (!current || passed) {
+        finish();  // requested again meanwhile, or its watermark went by without it: read again
+        return;
+    }
+    ActiveTable& table = t->second;
+    if (!result.chunk) {
+        const std::string& state = result.sqlstate;
         if (state.empty() || state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 ||
-            state == "40001") {
-            reader_.reset();
-            throw;  // the connection or the server: the loop reconnects and retries
+            state == "40001" || state == "40P01") {
+            spdlog::warn("snapshot chunk of {} failed ({}); reading it again in a second",
+                         info.table, result.error);
+            retry_after_ = Clock::now() + std::chrono::seconds(1);
+        } else {
+            // The request cannot be read (a bad condition, the table changed): say so, go on.
+            spdlog::error("snapshot of {} failed: {}", info.table, result.error);
+            if (catalog_conn == nullptr) {
+                ensure_reader();
+                catalog_conn = reader_->conn();
+            }
+            snapshot::SnapshotStore(catalog_conn, progress_table_, config_.postgres.slot)
+                .fail(info.table, info.generation, result.error);
+            drop_pending(info.table);
+            tables_.erase(t);
         }
-        // The request cannot be read (a bad condition, the table changed): say so, go on.
-        spdlog::error("snapshot of {} failed: {}", pc.table, e.what());
-        snapshot::SnapshotStore(catalog_conn, progress_table_, config_.postgres.slot)
-            .fail(pc.table, pc.generation, e.what());
-        drop_pending(pc.table);
-        tables_.erase(pc.table);
-        return false;
+        finish();
+        return;
     }
-    if (recent_.any_published_while_running(pc.chunk.snapshot)) {
+    if (recent_.any_published_while_running(result.chunk->snapshot)) {
         // A transaction already published was still running for this snapshot: the chunk
         // may miss its changes. Read it again in a moment.
         spdlog::debug(
-            "snapshot chunk of {} read while a published transaction was still "
-            "finishing: reading it again",
-            pc.table);
+            "snapshot chunk of {} read while a published transaction was still finishing: "
+            "reading it again",
+            info.table);
         retry_after_ = Clock::now() + std::chrono::milliseconds(20);
-        return false;
+        finish();
+        return;
     }
+    PendingChunk pc;
+    pc.id = result.id;
+    pc.table = info.table;
+    pc.generation = info.generation;
+    pc.relation = table.relation;
+    pc.rows_before = table.rows_published;
+    pc.chunk = std::move(*result.chunk);
     pc.read_time = source::pg_now();
     const int n = PQntuples(pc.chunk.rows.get());
     pc.dropped.assign(static_cast<std::size_t>(n), false);
-    if (table->description.keyed() && hooks_.key_of) {
+    if (table.description.keyed() && hooks_.key_of) {
         pc.rows_by_key.reserve(static_cast<std::size_t>(n));
         for (int i = 0; i < n; ++i) {
             read_change(pc, i, scratch_);
             pc.rows_by_key.emplace(hooks_.key_of(scratch_), i);
         }
     }
-    reader_->emit_watermark(config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(pc.id));
-    table->progress.last_key = pc.chunk.last_key;
-    table->read_all = pc.chunk.last;
-    ++table->in_flight;
+    // Changes the stream processed since the read began win over the chunk's rows.
+    for (std::size_t i = std::max(info.log_position, change_log_base_) - change_log_base_;
+         i < change_log_.size(); ++i) {
+        const auto& [oid, key] = change_log_[i];
+        if (oid != info.oid) {
+            continue;
+        }
+        if (key.empty()) {  // TRUNCATE
+            pc.dropped.assign(pc.dropped.size(), true);
+        } else if (const auto it = pc.rows_by_key.find(key); it != pc.rows_by_key.end()) {
+            pc.dropped[static_cast<std::size_t>(it->second)] = true;
+        }
+    }
+    table.progress.last_key = pc.chunk.last_key;
+    table.read_all = pc.chunk.last;
+    ++table.in_flight;
     spdlog::debug("snapshot chunk {} of {}: {} rows{}", pc.id, pc.table, n,
                   pc.chunk.last ? " (last)" : "");
-    ++watched_[pc.relation->oid];
     pending_.emplace(pc.id, std::move(pc));
-    return true;
+    finish();
 }
 
 void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view key_json) {
@@ -399,12 +467,23 @@ void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view
             c.dropped[static_cast<std::size_t>(it->second)] = true;
         }
     }
+    log_change(relation_oid, key_json);
 }
 
 void SnapshotCoordinator::on_truncate(std::uint32_t relation_oid) {
     for (auto& [id, c] : pending_) {
         if (c.relation->oid == relation_oid) {
             c.dropped.assign(c.dropped.size(), true);
+        }
+    }
+    log_change(relation_oid, {});
+}
+
+void SnapshotCoordinator::log_change(std::uint32_t relation_oid, std::string_view key_json) {
+    for (const auto& [id, d] : dispatched_) {
+        if (d.oid == relation_oid) {
+            change_log_.emplace_back(relation_oid, std::string(key_json));
+            return;
         }
     }
 }
@@ -419,6 +498,18 @@ SnapshotCoordinator::PendingChunk* SnapshotCoordinator::on_watermark(std::string
     auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
     if (ec != std::errc() || ptr != digits.data() + digits.size()) {
         return nullptr;
+    }
+    if (dispatched_.contains(id) && pool_) {
+        // Its reader thread wrote the watermark and is handing the result over right now.
+        if (auto result = pool_->wait_for(id, config_.postgres.read_timeout_ms)) {
+            register_result(nullptr, std::move(*result));
+        } else {
+            spdlog::warn(
+                "snapshot chunk {}: its watermark arrived but not its rows; reading it "
+                "again",
+                id);
+            watermark_passed_.insert(id);
+        }
     }
     const auto it = pending_.find(id);
     return it == pending_.end() ? nullptr : &it->second;

@@ -14,11 +14,13 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/relation_cache.hpp"
+#include "core/snapshot/chunk_pool.hpp"
 #include "core/snapshot/snapshot_store.hpp"
 #include "core/snapshot/table_reader.hpp"
 #include "core/source/catalog.hpp"
@@ -98,7 +100,8 @@ class SnapshotCoordinator {
         snapshot::TableProgress progress;  // last_key: where the next read starts
         snapshot::SnapshotTable description;
         const changeset::RelationInfo* relation = nullptr;
-        int in_flight = 0;
+        int in_flight = 0;     // chunks being read or waiting for their watermark
+        bool reading = false;  // a chunk is being read (the next starts after its last key)
         bool read_all = false;
         std::int64_t rows_published = 0;
         std::int64_t estimated_rows = 0;
@@ -115,7 +118,9 @@ class SnapshotCoordinator {
     void load_requests(PGconn* catalog_conn, const source::Catalog& catalog);
     void activate(const snapshot::TableProgress& p, const source::Catalog& catalog);
     void drop_pending(const std::string& table);
-    bool read_next_chunk(PGconn* catalog_conn);
+    void dispatch();
+    void register_result(PGconn* catalog_conn, snapshot::ChunkPool::Result result);
+    void log_change(std::uint32_t relation_oid, std::string_view key_json);
     void ensure_reader();
     void rewatch();
 
@@ -124,7 +129,20 @@ class SnapshotCoordinator {
     Hooks hooks_;
     bool enabled_ = false;
     source::ConnectionSettings settings_;
-    std::optional<snapshot::TableReader> reader_;
+    std::optional<snapshot::TableReader> reader_;  // descriptions, the exported snapshot
+    std::optional<snapshot::ChunkPool> pool_;      // chunk reads, snapshot.connections threads
+    // Chunks being read: what their result is registered with, and where the change log stood
+    // when their read began (every change processed since then drops its key from the chunk).
+    struct Dispatched {
+        std::string table;
+        std::int64_t generation;
+        std::uint32_t oid;
+        std::size_t log_position;
+    };
+    std::map<std::uint64_t, Dispatched> dispatched_;
+    std::vector<std::pair<std::uint32_t, std::string>> change_log_;  // (OID, key; "" truncate)
+    std::size_t change_log_base_ = 0;                                // position of change_log_[0]
+    std::unordered_set<std::uint64_t> watermark_passed_;
     std::string progress_table_;  // quoted
     std::string run_id_;
     std::uint64_t next_chunk_ = 1;

@@ -754,13 +754,16 @@ TEST_CASE("snapshot keys: modes, chunk size, progress table", "[config]") {
     const Config defaults = load(kMinimal);
     CHECK(defaults.snapshot.mode == pgcs::config::SnapshotMode::Initial);
     CHECK(defaults.snapshot.chunk_size == 10000);
+    CHECK(defaults.snapshot.connections == 2);
     CHECK(defaults.snapshot.table == "public.pgchangeset_snapshots");
 
     const Config set = load(std::string(kMinimal) +
                             "snapshot:\n  mode: initial_only\n  chunk_size: 500\n"
+                            "  connections: 4\n"
                             "  table: ops.\"Snapshot Progress\"\n");
     CHECK(set.snapshot.mode == pgcs::config::SnapshotMode::InitialOnly);
     CHECK(set.snapshot.chunk_size == 500);
+    CHECK(set.snapshot.connections == 4);
     CHECK(set.snapshot.table_name.schema == "ops");
     CHECK(set.snapshot.table_name.table == "Snapshot Progress");
     CHECK(load(std::string(kMinimal) + "snapshot:\n  mode: never\n").snapshot.mode ==
@@ -774,6 +777,8 @@ TEST_CASE("snapshot keys: modes, chunk size, progress table", "[config]") {
                    "from 1 to 1000000");
     expect_problem(std::string(kMinimal) + "snapshot:\n  chunk_size: many\n", 7,
                    "snapshot.chunk_size", "from 1 to 1000000");
+    expect_problem(std::string(kMinimal) + "snapshot:\n  connections: 17\n", 7,
+                   "snapshot.connections", "from 1 to 16");
     expect_problem(std::string(kMinimal) + "snapshot:\n  table: nodot\n", 7, "snapshot.table",
                    "schema");
     expect_problem(std::string(kMinimal) + "snapshot:\n  chunk_sise: 5\n", 7, "snapshot.chunk_sise",

@@ -1,0 +1,63 @@
+// Snapshot chunks read in parallel: a few threads, each with a connection of its own, read the
+// chunks the coordinator asks for and write each one's watermark right after its read, then
+// hand the result over. The coordinator (the stream loop's thread) takes results as they come;
+// when a watermark reaches the stream before its result was taken, it waits for that result.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/snapshot/table_reader.hpp"
+
+namespace pgcs::snapshot {
+
+class ChunkPool {
+  public:
+    struct Task {
+        std::uint64_t id = 0;
+        SnapshotTable table;
+        std::string condition;
+        std::vector<std::string> after;
+        int limit = 0;
+        std::string watermark;  // the watermark message's content, written after the read
+    };
+    struct Result {
+        std::uint64_t id = 0;
+        std::optional<Chunk> chunk;  // empty on failure
+        std::string error;
+        std::string sqlstate;
+        bool watermark_written = false;
+    };
+
+    ChunkPool(source::ConnectionSettings settings, int threads);
+    ~ChunkPool();
+    ChunkPool(const ChunkPool&) = delete;
+    ChunkPool& operator=(const ChunkPool&) = delete;
+
+    void submit(Task task);
+    // A finished task's result, if any (does not wait).
+    std::optional<Result> take();
+    // Waits up to `timeout_ms` for the result of task `id` (other results stay queued).
+    std::optional<Result> wait_for(std::uint64_t id, int timeout_ms);
+    std::size_t threads() const { return threads_.size(); }
+
+  private:
+    void work();
+
+    source::ConnectionSettings settings_;
+    std::mutex mutex_;
+    std::condition_variable tasks_ready_;
+    std::condition_variable results_ready_;
+    std::deque<Task> tasks_;
+    std::deque<Result> results_;
+    bool stop_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace pgcs::snapshot
