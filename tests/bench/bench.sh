@@ -4,11 +4,13 @@
 # writes a PNG chart with gnuplot.
 #
 #   bash tests/bench/bench.sh            full run: W1 1,000,000 rows in 100 transactions, W4
-#                                        one transaction of 10,000,000 rows, 3 repeats
+#                                        one transaction of 10,000,000 rows, W5 a snapshot of
+#                                        5,000,000 rows, 3 repeats
 #   bash tests/bench/bench.sh --smoke    tiny sizes, 1 repeat: CI runs it so the harness works
 #
-# Environment: BENCH_W1_ROWS, BENCH_W1_TXNS, BENCH_W4_ROWS, BENCH_REPEAT override the sizes;
-# BENCH_OUT (default build/bench) receives results.md, results.csv and chart.png.
+# Environment: BENCH_W1_ROWS, BENCH_W1_TXNS, BENCH_W2_RATE, BENCH_W2_SECONDS, BENCH_W4_ROWS,
+# BENCH_W5_ROWS, BENCH_REPEAT override the sizes; BENCH_ONLY (e.g. W5, or W1,W5) runs only
+# those workloads; BENCH_OUT (default build/bench) receives results.md, results.csv, chart.png.
 #
 # W1 (throughput): the rows are written first; then each reader starts at the same slot
 # position and reads the same WAL to its end, one after another (their order rotates between
@@ -16,9 +18,15 @@
 # pg_recvlogical with pgoutput into /dev/null (the protocol's ceiling); pg_recvlogical with
 # wal2json piped into kcat producing to the same dev broker (what people script by hand).
 # Time: from the reader's start until the slot passed the end of the WAL (daemon, confirming
-# every 100 ms here) or the pipeline exited (--endpos). CPU: user+system seconds of the reader's processes. Median of the
-# repeats. Compare ratios measured in one run; machines here are shared and noisy.
+# every 100 ms here) or the pipeline exited (--endpos). CPU: user+system seconds of the reader's
+# processes. Median of the repeats. Compare ratios measured in one run; machines here are shared
+# and noisy. The daemons of W1, W2 and W4 run with snapshot.mode never (W2's creates its slot
+# while W1's rows are published: the default, initial, would read them all first).
 # W4 (memory): one transaction of W4 rows through the daemon; its peak RSS.
+# W5 (snapshot): a table of W5 rows of W1's shape, written once; each repeat reads all of it
+# with `psql -c "COPY bench_w5 TO STDOUT" > /dev/null` and with the daemon, snapshot.mode
+# initial_only, on a slot and publication made for it beforehand, until it exits 0 (every row
+# acknowledged by the dev broker); the order alternates between repeats.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -26,21 +34,30 @@ smoke=0
 case "${1:-}" in
     "") ;;
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,21s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: tests/bench/bench.sh [--smoke]" >&2; exit 2 ;;
 esac
 if [ "$smoke" = 1 ]; then
     W1_ROWS=${BENCH_W1_ROWS:-20000} W1_TXNS=${BENCH_W1_TXNS:-10}
     W2_RATE=${BENCH_W2_RATE:-500} W2_SECONDS=${BENCH_W2_SECONDS:-5}
-    W4_ROWS=${BENCH_W4_ROWS:-50000} REPEAT=${BENCH_REPEAT:-1}
+    W4_ROWS=${BENCH_W4_ROWS:-50000} W5_ROWS=${BENCH_W5_ROWS:-20000} REPEAT=${BENCH_REPEAT:-1}
 else
     W1_ROWS=${BENCH_W1_ROWS:-1000000} W1_TXNS=${BENCH_W1_TXNS:-100}
     W2_RATE=${BENCH_W2_RATE:-10000} W2_SECONDS=${BENCH_W2_SECONDS:-60}
-    W4_ROWS=${BENCH_W4_ROWS:-10000000} REPEAT=${BENCH_REPEAT:-3}
+    W4_ROWS=${BENCH_W4_ROWS:-10000000} W5_ROWS=${BENCH_W5_ROWS:-5000000} REPEAT=${BENCH_REPEAT:-3}
 fi
-for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W4_ROWS REPEAT; do
+for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W4_ROWS W5_ROWS REPEAT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: $v must be a positive number" >&2; exit 2; }
 done
+ONLY=,${BENCH_ONLY:-W1,W2,W4,W5},
+ONLY=${ONLY// /,}
+for w in ${ONLY//,/ }; do
+    case $w in
+        W1|W2|W4|W5) ;;
+        *) echo "bench.sh: BENCH_ONLY: '$w' is not a workload (W1, W2, W4, W5)" >&2; exit 2 ;;
+    esac
+done
+wants() { [[ "$ONLY" == *",$1,"* ]]; }
 OUT=${BENCH_OUT:-$REPO/build/bench}
 export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$REPO/.run}
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -56,21 +73,34 @@ fi
 CONNINFO=$(bash deploy/pg-start.sh 2>/dev/null)
 BROKERS=$(PGCS_BIN_DIR=$REPO/build/bin bash deploy/devbroker-start.sh 2>/dev/null)
 # W2 needs broker-side timestamps, which the dev broker does not give: Apache Kafka.
-kafka_was_running=0
-[ -s "$PGCS_RUNTIME_DIR/kafka/bootstrap" ] && kafka_was_running=1
-KAFKA=$(bash deploy/kafka/kafka-start.sh 2>/dev/null) ||
-    { echo "bench.sh: Apache Kafka did not start (see $PGCS_RUNTIME_DIR/kafka/kafka.log)" >&2; exit 1; }
+kafka_was_running=1
+if wants W2; then
+    kafka_was_running=0
+    [ -s "$PGCS_RUNTIME_DIR/kafka/bootstrap" ] && kafka_was_running=1
+    KAFKA=$(bash deploy/kafka/kafka-start.sh 2>/dev/null) ||
+        { echo "bench.sh: Apache Kafka did not start (see $PGCS_RUNTIME_DIR/kafka/kafka.log)" >&2; exit 1; }
+fi
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 TABLE=bench_w1
+# W5's daemon records its progress here (snapshot.table; the default).
+PROGRESS=public.pgchangeset_snapshots
 sql() { psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+progress_existed=$(sql "SELECT to_regclass('$PROGRESS') IS NOT NULL")
 cleanup() {
     set +e
     kill $(jobs -p) 2>/dev/null
     for s in $(sql "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'bench\_%' AND NOT active"); do
         sql "SELECT pg_drop_replication_slot('$s')" >/dev/null
     done
-    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS bench_w1, bench_w2, bench_w4" >/dev/null
+    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub, bench_w5_pub;
+         DROP TABLE IF EXISTS bench_w1, bench_w2, bench_w4, bench_w5" >/dev/null
+    # The progress rows of the bench's slots; the progress table too when the bench created it.
+    if [ "$(sql "SELECT to_regclass('$PROGRESS') IS NOT NULL")" = t ]; then
+        sql "DELETE FROM $PROGRESS WHERE slot_name LIKE 'bench\_%'" >/dev/null
+        [ "$progress_existed" = t ] ||
+            sql "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM $PROGRESS) THEN DROP TABLE $PROGRESS; END IF; END \$\$" >/dev/null
+    fi
     [ "$kafka_was_running" = 1 ] || bash deploy/kafka/kafka-stop.sh >/dev/null 2>&1
     rm -rf "$WORK"
 }
@@ -87,22 +117,44 @@ result_line() { awk -v t="$1" '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$2"; 
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # The daemon's config: slot $1, table $2, brokers $3 (default the dev broker); $DAEMON_KAFKA_EXTRA
-# adds lines under kafka:.
+# adds lines under kafka:, $DAEMON_PUBLICATION names the publication (default bench_pub),
+# $DAEMON_SNAPSHOT_MODE sets snapshot.mode (default never: the bench makes its slots, and W2's
+# daemon, which makes its own, must not first read the rows of W1 that bench_pub publishes).
 write_config() {
     cat > "$WORK/config.yaml" <<YAML
 postgres:
   conninfo: "$CONNINFO"
   slot: $1
-  publication: bench_pub
+  publication: ${DAEMON_PUBLICATION:-bench_pub}
   tables: [public.$2]
   status_interval_ms: 100   # the end is seen through the slot: confirm promptly
 kafka:
   brokers: "${3:-$BROKERS}"
   topic_prefix: $1
 ${DAEMON_KAFKA_EXTRA:-}
+snapshot:
+  mode: ${DAEMON_SNAPSHOT_MODE:-never}
+  table: $PROGRESS
 log:
   level: warn
 YAML
+}
+
+# Adds table $1 to bench_pub (made by W1; made here when W1 did not run).
+publish() {
+    if [ "$(sql "SELECT count(*) FROM pg_publication WHERE pubname = 'bench_pub'")" = 1 ]; then
+        sql "ALTER PUBLICATION bench_pub ADD TABLE $1" >/dev/null
+    else
+        sql "CREATE PUBLICATION bench_pub FOR TABLE $1" >/dev/null
+    fi
+}
+
+# One INSERT of the rows numbered $2..$3 of W1's shape into table $1.
+insert_rows() {
+    echo "INSERT INTO $1 (name, amount, ts, flag, payload) SELECT 'customer ' || g,
+          (g % 100000) / 100.0, now() - g * interval '1 s', g % 2 = 0,
+          jsonb_build_object('g', g, 'tags', jsonb_build_array('a', 'b'), 'note', 'bench')
+          FROM generate_series($2, $3) g;"
 }
 
 # The daemon on slot $1 until the slot passes $2. Prints "seconds cpu_seconds peak_rss_kb".
@@ -156,86 +208,157 @@ record() {  # tool repeat rows "seconds cpu rss"
 }
 
 # W1 ---------------------------------------------------------------------------------------
-per_txn=$(( (W1_ROWS + W1_TXNS - 1) / W1_TXNS ))
-for rep in $(seq 1 "$REPEAT"); do
-    say "W1 repeat $rep/$REPEAT: $W1_ROWS rows in $W1_TXNS transactions"
-    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS $TABLE" >/dev/null
-    sql "CREATE TABLE $TABLE (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
-         ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_pub FOR TABLE $TABLE" >/dev/null
-    for s in daemon nolz4 recv w2j; do
-        plugin=pgoutput
-        [ "$s" = w2j ] && plugin=wal2json
-        sql "SELECT pg_create_logical_replication_slot('bench_${s}_$rep', '$plugin')" >/dev/null
+if wants W1; then
+    per_txn=$(( (W1_ROWS + W1_TXNS - 1) / W1_TXNS ))
+    for rep in $(seq 1 "$REPEAT"); do
+        say "W1 repeat $rep/$REPEAT: $W1_ROWS rows in $W1_TXNS transactions"
+        sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS $TABLE" >/dev/null
+        sql "CREATE TABLE $TABLE (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
+             ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_pub FOR TABLE $TABLE" >/dev/null
+        for s in daemon nolz4 recv w2j; do
+            plugin=pgoutput
+            [ "$s" = w2j ] && plugin=wal2json
+            sql "SELECT pg_create_logical_replication_slot('bench_${s}_$rep', '$plugin')" >/dev/null
+        done
+        for _ in $(seq 1 "$W1_TXNS"); do
+            insert_rows "$TABLE" 1 "$per_txn"
+        done > "$WORK/load.sql"
+        psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
+        end=$(sql "SELECT pg_current_wal_lsn()")
+        rows=$((per_txn * W1_TXNS))
+        order=(daemon nolz4 recv w2j)
+        for ((k = 0; k < (rep - 1) % 4; k++)); do order=("${order[@]:1}" "${order[0]}"); done
+        for tool in "${order[@]}"; do
+            case $tool in
+                daemon) run_daemon "bench_daemon_$rep" "$end" "$TABLE" > "$WORK/result"
+                        record pgchangeset "$rep" "$rows" "$(cat "$WORK/result")" ;;
+                nolz4) DAEMON_KAFKA_EXTRA=$'  properties:\n    compression.type: none' \
+                           run_daemon "bench_nolz4_$rep" "$end" "$TABLE" > "$WORK/result"
+                       record "pgchangeset (compression none)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+                recv) run_recvlogical "bench_recv_$rep" "$end" > "$WORK/result"
+                      record pg_recvlogical "$rep" "$rows" "$(cat "$WORK/result")" ;;
+                w2j) run_wal2json_kcat "bench_w2j_$rep" "$end" > "$WORK/result"
+                     record wal2json+kcat "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            esac
+            sql "SELECT pg_drop_replication_slot('bench_${tool}_$rep')" >/dev/null
+        done
     done
-    : > "$WORK/load.sql"
-    for _ in $(seq 1 "$W1_TXNS"); do
-        echo "INSERT INTO $TABLE (name, amount, ts, flag, payload) SELECT 'customer ' || g,
-              (g % 100000) / 100.0, now() - g * interval '1 s', g % 2 = 0,
-              jsonb_build_object('g', g, 'tags', jsonb_build_array('a', 'b'), 'note', 'bench')
-              FROM generate_series(1, $per_txn) g;" >> "$WORK/load.sql"
-    done
-    psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
-    end=$(sql "SELECT pg_current_wal_lsn()")
-    rows=$((per_txn * W1_TXNS))
-    order=(daemon nolz4 recv w2j)
-    for ((k = 0; k < (rep - 1) % 4; k++)); do order=("${order[@]:1}" "${order[0]}"); done
-    for tool in "${order[@]}"; do
-        case $tool in
-            daemon) run_daemon "bench_daemon_$rep" "$end" "$TABLE" > "$WORK/result"
-                    record pgchangeset "$rep" "$rows" "$(cat "$WORK/result")" ;;
-            nolz4) DAEMON_KAFKA_EXTRA=$'  properties:\n    compression.type: none' \
-                       run_daemon "bench_nolz4_$rep" "$end" "$TABLE" > "$WORK/result"
-                   record "pgchangeset (compression none)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
-            recv) run_recvlogical "bench_recv_$rep" "$end" > "$WORK/result"
-                  record pg_recvlogical "$rep" "$rows" "$(cat "$WORK/result")" ;;
-            w2j) run_wal2json_kcat "bench_w2j_$rep" "$end" > "$WORK/result"
-                 record wal2json+kcat "$rep" "$rows" "$(cat "$WORK/result")" ;;
-        esac
-        sql "SELECT pg_drop_replication_slot('bench_${tool}_$rep')" >/dev/null
-    done
-done
+fi
 
 # W2 ---------------------------------------------------------------------------------------
-say "W2: single-row transactions at $W2_RATE/s for $W2_SECONDS s (Apache Kafka)"
-sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w2;
-     CREATE TABLE bench_w2 (id bigserial PRIMARY KEY, v text); ALTER PUBLICATION bench_pub ADD TABLE bench_w2" >/dev/null
-w2_slot=bench_w2_$$
-build/bin/latency_probe "$KAFKA" "$w2_slot.public.bench_w2" "$WORK/probe.ready" 3000 > "$WORK/probe.out" &
-probe=$!
-until [ -e "$WORK/probe.ready" ]; do
-    kill -0 "$probe" 2>/dev/null || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
-    sleep 0.1
-done
-write_config "$w2_slot" bench_w2 "$KAFKA"
-build/bin/pgchangeset run --config "$WORK/config.yaml" > "$WORK/daemon.log" 2>&1 &
-daemon=$!
-until [ "$(sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$w2_slot' AND active")" = 1 ]; do
-    kill -0 "$daemon" 2>/dev/null || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon stopped" >&2; exit 1; }
-    sleep 0.1
-done
-echo "INSERT INTO bench_w2 (v) VALUES ('row');" > "$WORK/w2.sql"
-pgbench -n -f "$WORK/w2.sql" -R "$W2_RATE" -T "$W2_SECONDS" -c 4 -j 2 "$CONNINFO" > "$WORK/pgbench.out" 2>&1 ||
-    { cat "$WORK/pgbench.out" >&2; echo "bench.sh: pgbench failed" >&2; exit 1; }
-wait "$probe" || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
-kill -TERM "$daemon"
-wait "$daemon" || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon failed" >&2; exit 1; }
-sql "SELECT pg_drop_replication_slot('$w2_slot')" >/dev/null
-read -r w2_events ack50 ack99 ackmax seen50 seen99 seenmax < "$WORK/probe.out"
-w2_committed=$(sql "SELECT count(*) FROM bench_w2")
-[ "$w2_events" -ge "$w2_committed" ] ||
-    { echo "bench.sh: W2 saw $w2_events events of $w2_committed committed rows" >&2; exit 1; }
-say "W2: $w2_events events; commit -> acknowledged p50 $ack50 ms, p99 $ack99 ms; commit -> consumed p50 $seen50 ms, p99 $seen99 ms"
+if wants W2; then
+    say "W2: single-row transactions at $W2_RATE/s for $W2_SECONDS s (Apache Kafka)"
+    sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w2;
+         CREATE TABLE bench_w2 (id bigserial PRIMARY KEY, v text)" >/dev/null
+    publish bench_w2
+    w2_slot=bench_w2_$$
+    build/bin/latency_probe "$KAFKA" "$w2_slot.public.bench_w2" "$WORK/probe.ready" 3000 > "$WORK/probe.out" &
+    probe=$!
+    until [ -e "$WORK/probe.ready" ]; do
+        kill -0 "$probe" 2>/dev/null || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
+        sleep 0.1
+    done
+    write_config "$w2_slot" bench_w2 "$KAFKA"
+    build/bin/pgchangeset run --config "$WORK/config.yaml" > "$WORK/daemon.log" 2>&1 &
+    daemon=$!
+    until [ "$(sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$w2_slot' AND active")" = 1 ]; do
+        kill -0 "$daemon" 2>/dev/null || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon stopped" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "INSERT INTO bench_w2 (v) VALUES ('row');" > "$WORK/w2.sql"
+    pgbench -n -f "$WORK/w2.sql" -R "$W2_RATE" -T "$W2_SECONDS" -c 4 -j 2 "$CONNINFO" > "$WORK/pgbench.out" 2>&1 ||
+        { cat "$WORK/pgbench.out" >&2; echo "bench.sh: pgbench failed" >&2; exit 1; }
+    wait "$probe" || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
+    kill -TERM "$daemon"
+    wait "$daemon" || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon failed" >&2; exit 1; }
+    sql "SELECT pg_drop_replication_slot('$w2_slot')" >/dev/null
+    read -r w2_events ack50 ack99 ackmax seen50 seen99 seenmax < "$WORK/probe.out"
+    w2_committed=$(sql "SELECT count(*) FROM bench_w2")
+    [ "$w2_events" -ge "$w2_committed" ] ||
+        { echo "bench.sh: W2 saw $w2_events events of $w2_committed committed rows" >&2; exit 1; }
+    say "W2: $w2_events events; commit -> acknowledged p50 $ack50 ms, p99 $ack99 ms; commit -> consumed p50 $seen50 ms, p99 $seen99 ms"
+fi
 
 # W4 ---------------------------------------------------------------------------------------
-say "W4: one transaction of $W4_ROWS rows"
-sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w4; CREATE TABLE bench_w4 (id int8 PRIMARY KEY, v text);
-     ALTER PUBLICATION bench_pub ADD TABLE bench_w4" >/dev/null
-sql "SELECT pg_create_logical_replication_slot('bench_w4', 'pgoutput')" >/dev/null
-sql "INSERT INTO bench_w4 SELECT g, 'row ' || g FROM generate_series(1, $W4_ROWS) g" >/dev/null
-end=$(sql "SELECT pg_current_wal_lsn()")
-run_daemon bench_w4 "$end" bench_w4 > "$WORK/result"
-record "pgchangeset W4" 1 "$W4_ROWS" "$(cat "$WORK/result")"
-sql "SELECT pg_drop_replication_slot('bench_w4')" >/dev/null
+if wants W4; then
+    say "W4: one transaction of $W4_ROWS rows"
+    sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w4; CREATE TABLE bench_w4 (id int8 PRIMARY KEY, v text)" >/dev/null
+    publish bench_w4
+    sql "SELECT pg_create_logical_replication_slot('bench_w4', 'pgoutput')" >/dev/null
+    sql "INSERT INTO bench_w4 SELECT g, 'row ' || g FROM generate_series(1, $W4_ROWS) g" >/dev/null
+    end=$(sql "SELECT pg_current_wal_lsn()")
+    run_daemon bench_w4 "$end" bench_w4 > "$WORK/result"
+    record "pgchangeset W4" 1 "$W4_ROWS" "$(cat "$WORK/result")"
+    sql "SELECT pg_drop_replication_slot('bench_w4')" >/dev/null
+fi
+
+# W5 ---------------------------------------------------------------------------------------
+# COPY of bench_w5 into /dev/null. Prints "seconds cpu_seconds peak_rss_kb" (psql's CPU).
+run_copy() {
+    local start t
+    start=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$WORK/time.copy" \
+        psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -c "COPY bench_w5 TO STDOUT" > /dev/null
+    t=$(elapsed "$start" "$(now)")
+    result_line "$t" "$WORK/time.copy"
+}
+
+# The daemon's snapshot of bench_w5 (snapshot.mode initial_only) on a new slot $1 and its own
+# publication, until it exits; checks the progress table, drops the slot and publication.
+# Prints "seconds cpu_seconds peak_rss_kb".
+run_snapshot() {
+    local slot=$1 start t progress
+    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_w5_pub;
+         CREATE PUBLICATION bench_w5_pub FOR TABLE bench_w5" >/dev/null
+    sql "SELECT pg_create_logical_replication_slot('$slot', 'pgoutput')" >/dev/null
+    DAEMON_PUBLICATION=bench_w5_pub DAEMON_SNAPSHOT_MODE=initial_only write_config "$slot" bench_w5
+    start=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$WORK/time.daemon" \
+        build/bin/pgchangeset run --config "$WORK/config.yaml" > "$WORK/daemon.log" 2>&1 ||
+        { cat "$WORK/daemon.log" >&2; echo "bench.sh: the snapshot (initial_only) failed" >&2; exit 1; }
+    t=$(elapsed "$start" "$(now)")
+    # tables, tables done, rows done
+    progress=$(sql "SELECT count(*) || ' ' || count(*) FILTER (WHERE state = 'done') || ' ' ||
+                    coalesce(sum(rows_done), 0) FROM $PROGRESS WHERE slot_name = '$slot'")
+    [ "$progress" = "1 1 $W5_ROWS" ] || {
+        cat "$WORK/daemon.log" >&2
+        echo "bench.sh: W5: $PROGRESS for slot $slot says '$progress' (tables, done, rows), not '1 1 $W5_ROWS'" >&2
+        exit 1
+    }
+    sql "DELETE FROM $PROGRESS WHERE slot_name = '$slot'" >/dev/null
+    sql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
+    sql "DROP PUBLICATION bench_w5_pub" >/dev/null
+    result_line "$t" "$WORK/time.daemon"
+}
+
+if wants W5; then
+    say "W5: a table of $W5_ROWS rows"
+    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_w5_pub; DROP TABLE IF EXISTS bench_w5;
+         CREATE TABLE bench_w5 (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
+         ts timestamptz, flag bool, payload jsonb)" >/dev/null
+    for ((lo = 1; lo <= W5_ROWS; lo += 100000)); do
+        insert_rows bench_w5 "$lo" $((lo + 99999 < W5_ROWS ? lo + 99999 : W5_ROWS))
+    done > "$WORK/load.sql"
+    psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
+    # Hint bits and the visibility map set, the table read once (page cache): the same table
+    # for both readers from their first repeat on.
+    sql "VACUUM (FREEZE, ANALYZE) bench_w5" >/dev/null
+    [ "$(sql "SELECT count(*) FROM bench_w5")" = "$W5_ROWS" ] ||
+        { echo "bench.sh: W5: bench_w5 does not have $W5_ROWS rows" >&2; exit 1; }
+    for rep in $(seq 1 "$REPEAT"); do
+        say "W5 repeat $rep/$REPEAT: $W5_ROWS rows"
+        order=(copy snapshot)
+        [ $((rep % 2)) = 1 ] || order=(snapshot copy)
+        for tool in "${order[@]}"; do
+            case $tool in
+                copy) run_copy > "$WORK/result"
+                      record "COPY W5" "$rep" "$W5_ROWS" "$(cat "$WORK/result")" ;;
+                snapshot) run_snapshot "bench_w5_$rep" > "$WORK/result"
+                          record "pgchangeset W5" "$rep" "$W5_ROWS" "$(cat "$WORK/result")" ;;
+            esac
+        done
+    done
+fi
 
 # Report -----------------------------------------------------------------------------------
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
@@ -247,26 +370,40 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
 {
     echo "| workload | reader | rows | rows/s (median) | CPU s per million rows (median) | peak RSS | runs |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
-    for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat "pgchangeset W4"; do
+    for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat \
+                "pgchangeset W4" "pgchangeset W5" "COPY W5"; do
         runs=$(column_of "$tool" 1 | wc -l)
         [ "$runs" -gt 0 ] || continue
         rows=$(column_of "$tool" '$3' | head -n 1)
         rss=$(column_of "$tool" '$6' | sort -g | tail -n 1)
-        workload=W1 name=$tool
-        [ "$tool" = "pgchangeset W4" ] && workload=W4 name=pgchangeset
+        case $tool in
+            "pgchangeset W4") workload=W4 name=pgchangeset ;;
+            "pgchangeset W5") workload=W5 name="pgchangeset (snapshot.mode initial_only)" ;;
+            "COPY W5") workload=W5 name="psql COPY TO STDOUT > /dev/null" ;;
+            *) workload=W1 name=$tool ;;
+        esac
         printf '| %s | %s | %d | %.0f | %.2f | %d MB | %d |\n' "$workload" "$name" "$rows" \
             "$(rate_of "$tool")" "$(cpu_of "$tool")" $((rss / 1024)) "$runs"
     done
-    printf '\n| W2 (%s rows/s, %s s) | events | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |\n' "$W2_RATE" "$W2_SECONDS"
-    printf '| commit -> Kafka acknowledgement (broker append time) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$ack50" "$ack99" "$ackmax"
-    printf '| commit -> seen by a consumer | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$seen50" "$seen99" "$seenmax"
-    awk -v d="$(rate_of pgchangeset)" -v r="$(rate_of pg_recvlogical)" -v w="$(rate_of wal2json+kcat)" \
-        -v dc="$(cpu_of pgchangeset)" -v wc="$(cpu_of wal2json+kcat)" \
-        -v nc="$(cpu_of "pgchangeset (compression none)")" 'BEGIN {
-        printf "\nW1 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; CPU per row = %.2f x wal2json+kcat (%.2f x with compression none, as kcat)\n", d / r, d / w, dc / wc, nc / wc }'
+    if wants W2; then
+        printf '\n| W2 (%s rows/s, %s s) | events | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |\n' "$W2_RATE" "$W2_SECONDS"
+        printf '| commit -> Kafka acknowledgement (broker append time) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$ack50" "$ack99" "$ackmax"
+        printf '| commit -> seen by a consumer | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$seen50" "$seen99" "$seenmax"
+    fi
+    echo
+    if wants W1; then
+        awk -v d="$(rate_of pgchangeset)" -v r="$(rate_of pg_recvlogical)" -v w="$(rate_of wal2json+kcat)" \
+            -v dc="$(cpu_of pgchangeset)" -v wc="$(cpu_of wal2json+kcat)" \
+            -v nc="$(cpu_of "pgchangeset (compression none)")" 'BEGIN {
+            printf "W1 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; CPU per row = %.2f x wal2json+kcat (%.2f x with compression none, as kcat)\n", d / r, d / w, dc / wc, nc / wc }'
+    fi
+    if wants W5; then
+        awk -v s="$(rate_of "pgchangeset W5")" -v c="$(rate_of "COPY W5")" 'BEGIN {
+            printf "W5 ratio (medians): snapshot / COPY rows/s = %.2f (target >= 0.8)\n", s / c }'
+    fi
 } | tee "$OUT/results.md"
 
-if [ "$smoke" = 0 ] && command -v gnuplot >/dev/null; then
+if [ "$smoke" = 0 ] && wants W1 && command -v gnuplot >/dev/null; then
     for tool in pgchangeset pg_recvlogical wal2json+kcat; do
         printf '"%s" %s\n' "$tool" "$(rate_of "$tool")"
     done > "$WORK/chart.dat"
