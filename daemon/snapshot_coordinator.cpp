@@ -17,7 +17,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kMaxChunksPerTable = 2;  // one read ahead while the previous waits for its mark
+// Chunks read ahead while earlier ones wait for their watermark: per table, and in all (memory
+// is at most kMaxPendingChunks chunks).
+constexpr int kMaxChunksPerTable = 4;
 constexpr std::size_t kMaxPendingChunks = 8;
 
 std::string make_run_id() {
@@ -237,6 +239,11 @@ void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
         }
         t.relation =
             &relations_.define(t.description.relation(), t.description.primary_key, types_);
+        auto encoding = std::make_shared<snapshot::TableEncoding>();
+        encoding->types = types_;
+        encoding->relation = &encoding->relations.define(
+            t.description.relation(), t.description.primary_key, encoding->types);
+        t.encoding = std::move(encoding);
         auto est = source::exec(reader_->conn(),
                                 "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = "
                                 "$1::oid",
@@ -347,6 +354,7 @@ void SnapshotCoordinator::dispatch() {
         task.after = t.progress.last_key;
         task.limit = config_.snapshot.chunk_size;
         task.watermark = config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(task.id);
+        task.encoding = t.encoding;
         dispatched_[task.id] = {t.progress.table, t.progress.generation, t.relation->oid,
                                 change_log_base_ + change_log_.size()};
         ++watched_[t.relation->oid];
@@ -385,8 +393,9 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     ActiveTable& table = t->second;
     if (!result.chunk) {
         const std::string& state = result.sqlstate;
-        if (state.empty() || state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 ||
-            state == "40001" || state == "40P01") {
+        if (!result.permanent &&
+            (state.empty() || state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 ||
+             state == "40001" || state == "40P01")) {
             spdlog::warn("snapshot chunk of {} failed ({}); reading it again in a second",
                          info.table, result.error);
             retry_after_ = Clock::now() + std::chrono::seconds(1);
@@ -424,15 +433,8 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     pc.rows_before = table.rows_published;
     pc.chunk = std::move(*result.chunk);
     pc.read_time = source::pg_now();
-    const int n = PQntuples(pc.chunk.rows.get());
-    pc.dropped.assign(static_cast<std::size_t>(n), false);
-    if (table.description.keyed() && hooks_.key_of) {
-        pc.rows_by_key.reserve(static_cast<std::size_t>(n));
-        for (int i = 0; i < n; ++i) {
-            read_change(pc, i, scratch_);
-            pc.rows_by_key.emplace(hooks_.key_of(scratch_), i);
-        }
-    }
+    const std::size_t n = pc.chunk.encoded.size();
+    pc.dropped.assign(n, false);
     // Changes the stream processed since the read began win over the chunk's rows.
     for (std::size_t i = std::max(info.log_position, change_log_base_) - change_log_base_;
          i < change_log_.size(); ++i) {
@@ -442,7 +444,8 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
         }
         if (key.empty()) {  // TRUNCATE
             pc.dropped.assign(pc.dropped.size(), true);
-        } else if (const auto it = pc.rows_by_key.find(key); it != pc.rows_by_key.end()) {
+        } else if (const auto it = pc.chunk.rows_by_key.find(key);
+                   it != pc.chunk.rows_by_key.end()) {
             pc.dropped[static_cast<std::size_t>(it->second)] = true;
         }
     }
@@ -463,7 +466,7 @@ void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view
         if (c.relation->oid != relation_oid) {
             continue;
         }
-        if (const auto it = c.rows_by_key.find(std::string(key_json)); it != c.rows_by_key.end()) {
+        if (const auto it = c.chunk.rows_by_key.find(key_json); it != c.chunk.rows_by_key.end()) {
             c.dropped[static_cast<std::size_t>(it->second)] = true;
         }
     }
@@ -551,27 +554,6 @@ void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_l
             }
         }
         saves_.erase(saves_.begin());
-    }
-}
-
-void SnapshotCoordinator::read_change(const PendingChunk& chunk, int row,
-                                      changeset::Changeset& out) {
-    out.clear();
-    out.op = changeset::Op::Read;
-    out.relation = chunk.relation;
-    out.has_after = true;
-    PGresult* r = chunk.chunk.rows.get();
-    const auto columns = chunk.relation->columns.size();
-    out.after.resize(columns);
-    for (std::size_t i = 0; i < columns; ++i) {
-        const int c = static_cast<int>(i);
-        if (PQgetisnull(r, row, c)) {
-            out.after[i] = {changeset::Value::State::Null, {}};
-        } else {
-            out.after[i] = {
-                changeset::Value::State::Text,
-                {PQgetvalue(r, row, c), static_cast<std::size_t>(PQgetlength(r, row, c))}};
-        }
     }
 }
 

@@ -36,15 +36,12 @@ class SnapshotCoordinator {
         std::int64_t generation = 0;
         const changeset::RelationInfo* relation = nullptr;
         snapshot::Chunk chunk;
-        std::unordered_map<std::string, int> rows_by_key;  // Kafka key JSON -> row
         std::vector<bool> dropped;
         std::int64_t read_time = 0;    // PostgreSQL timestamp of the read (captured_ts)
         std::int64_t rows_before = 0;  // rows of the table published before this chunk
     };
 
     struct Hooks {
-        // The Kafka key JSON of a row (for matching streamed changes).
-        std::function<std::string(const changeset::Changeset&)> key_of;
         std::function<void(std::string_view table, std::uint64_t rows)> rows_published;
         std::function<void(std::size_t tables)> tables_remaining;
     };
@@ -84,9 +81,6 @@ class SnapshotCoordinator {
     // Saves the progress of chunks Kafka has acknowledged (flush watermark at or past them).
     void on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn);
 
-    // Fills `out` with row `row` of the chunk as a `read` change.
-    static void read_change(const PendingChunk& chunk, int row, changeset::Changeset& out);
-
     bool enabled() const { return enabled_; }
     // No table left to snapshot and every chunk saved.
     bool finished() const { return tables_.empty() && pending_.empty() && saves_.empty(); }
@@ -100,6 +94,7 @@ class SnapshotCoordinator {
         snapshot::TableProgress progress;  // last_key: where the next read starts
         snapshot::SnapshotTable description;
         const changeset::RelationInfo* relation = nullptr;
+        std::shared_ptr<const snapshot::TableEncoding> encoding;  // the readers' copy
         int in_flight = 0;     // chunks being read or waiting for their watermark
         bool reading = false;  // a chunk is being read (the next starts after its last key)
         bool read_all = false;

@@ -59,10 +59,7 @@ class StreamLoop {
                               ? config.kafka.topic_prefix + ".messages"
                               : config.kafka.messages_topic),
           snapshots_(config, types_,
-                     {[this](const changeset::Changeset& c) {
-                          return std::string(encoder_.encode_key(c, false));
-                      },
-                      [this](std::string_view table, std::uint64_t rows) {
+                     {[this](std::string_view table, std::uint64_t rows) {
                           observer_.snapshot_rows(table, rows);
                       },
                       [this](std::size_t n) { observer_.snapshot_tables_remaining(n); }}) {}
@@ -106,6 +103,8 @@ class StreamLoop {
               ack::TxnTicket ticket);
     // Hands the encoder's current key and value to Kafka, waiting out a full queue.
     void produce(const std::string& topic, ack::TxnTicket ticket);
+    void produce(const std::string& topic, bool has_key, std::string_view key,
+                 std::string_view value, ack::TxnTicket ticket);
     void maybe_send_status(bool force = false, bool reading = true);
     void maybe_heartbeat();
     void report_progress(bool force);
@@ -132,6 +131,7 @@ class StreamLoop {
     std::unordered_map<std::uint32_t, std::string> names_;   // relation OID -> schema.table
     changeset::Changeset change_;
     encode::ChangesetEncoder encoder_;
+    std::string value_scratch_;  // a snapshot row's value
 
     bool in_transaction_ = false;
     bool skipping_ = false;  // the open transaction was already handed to Kafka
@@ -337,8 +337,12 @@ void StreamLoop::define_relation(const pgoutput::Relation& relation) {
 }
 
 void StreamLoop::produce(const std::string& topic, ack::TxnTicket ticket) {
-    while (sink_->produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket) ==
-           sink::ProduceResult::QueueFull) {
+    produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket);
+}
+
+void StreamLoop::produce(const std::string& topic, bool has_key, std::string_view key,
+                         std::string_view value, ack::TxnTicket ticket) {
+    while (sink_->produce(topic, has_key, key, value, ticket) == sink::ProduceResult::QueueFull) {
         // Back-pressure: the stream is not read while Kafka's queue is full, but status
         // updates keep the walsender from timing us out.
         sink_->poll(50);
@@ -388,14 +392,38 @@ void StreamLoop::emit(const changeset::Changeset& change, const changeset::Event
 
 void StreamLoop::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const CommitInfo& commit,
                             std::uint64_t lsn, std::uint64_t& seq, ack::TxnTicket ticket) {
-    const int rows = PQntuples(chunk.chunk.rows.get());
-    for (int i = 0; i < rows; ++i) {
-        if (chunk.dropped[static_cast<std::size_t>(i)]) {
+    const snapshot::Chunk& rows = chunk.chunk;
+    if (!rows.is_encoded) {  // read under an exported snapshot, here
+        const int n = PQntuples(rows.rows.get());
+        for (int i = 0; i < n; ++i) {
+            snapshot::fill_read_change(*chunk.relation, rows.rows.get(), i, change_);
+            emit(change_,
+                 {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, seq++},
+                 ticket);
+        }
+        return;
+    }
+    // Encoded by a reader thread: only the watermark transaction's fields are added here.
+    const auto oid = chunk.relation->oid;
+    auto topic = topics_.find(oid);
+    if (topic == topics_.end()) {  // a table the stream has not described yet
+        names_[oid] = chunk.relation->schema + "." + chunk.relation->name;
+        topic = topics_.emplace(oid, config_.kafka.topic_prefix + "." + names_[oid]).first;
+    }
+    const std::string& table = names_[oid];
+    for (std::size_t i = 0; i < rows.encoded.size(); ++i) {
+        if (chunk.dropped[i]) {
             continue;
         }
-        SnapshotCoordinator::read_change(chunk, i, change_);
-        emit(change_, {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, seq++},
-             ticket);
+        const std::string_view prefix = rows.encoded.value(i);
+        value_scratch_.assign(prefix.data(), prefix.size());
+        encode::ChangesetEncoder::append_event_meta(
+            value_scratch_,
+            {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, seq++});
+        const std::string_view key = rows.encoded.key(i);
+        tracker_->add_events(ticket, 1);
+        produce(topic->second, rows.encoded.has_key, key, value_scratch_, ticket);
+        observer_.event("read", table, key.size() + value_scratch_.size());
     }
 }
 
@@ -729,9 +757,6 @@ void StreamLoop::report_progress(bool force) {
             spdlog::debug("slot query failed: {}", e.what());
         }
     }
-    if (catalog_) {
-        snapshots_.on_flushed(catalog_conn_.get(), tracker_->flush_lsn());
-    }
     if (progress_bar_) {
         draw_snapshot_progress(false);
     }
@@ -805,6 +830,7 @@ void StreamLoop::loop() {
         maybe_heartbeat();
         report_progress(false);
         snapshots_.poll(catalog_conn_.get(), *catalog_);
+        snapshots_.on_flushed(catalog_conn_.get(), tracker_->flush_lsn());
         if (config_.snapshot.mode == config::SnapshotMode::InitialOnly && snapshots_.finished() &&
             tracker_->idle()) {
             if (progress_bar_) {

@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/encode/civil_date.hpp"
@@ -189,6 +191,58 @@ std::string_view ChangesetEncoder::encode_key(const Changeset& change, bool from
 }
 
 void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMeta& meta) {
+    encode_without_meta(change);
+    append_event_meta(value_buf_, meta);
+}
+
+namespace {
+
+void put(rapidjson::StringBuffer& out, std::string_view s) {
+    std::memcpy(out.Push(s.size()), s.data(), s.size());
+}
+
+void put(std::string& out, std::string_view s) {
+    out.append(s);
+}
+
+template <typename Out>
+void put_uint(Out& out, std::uint64_t v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    put(out, std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+}
+
+// The value's last fields, as rapidjson's Writer would write them after "types" (the texts
+// need no escaping).
+template <typename Out>
+void put_meta(Out& out, const changeset::EventMeta& meta) {
+    put(out, ",\"commit_ts\":\"");
+    put(out, timestamp_text(meta.commit_time).view());
+    put(out, "\",\"captured_ts\":\"");
+    put(out, timestamp_text(meta.captured_time).view());
+    put(out, "\",\"xid\":");
+    put_uint(out, meta.xid);
+    put(out, ",\"lsn\":\"");
+    put(out, lsn_text(meta.lsn).view());
+    put(out, "\",\"commit_lsn\":\"");
+    put(out, lsn_text(meta.commit_lsn).view());
+    put(out, "\",\"seq\":");
+    put_uint(out, meta.seq);
+    put(out, "}");
+}
+
+}  // namespace
+
+void ChangesetEncoder::append_event_meta(rapidjson::StringBuffer& out,
+                                         const changeset::EventMeta& meta) {
+    put_meta(out, meta);
+}
+
+void ChangesetEncoder::append_event_meta(std::string& out, const changeset::EventMeta& meta) {
+    put_meta(out, meta);
+}
+
+void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     const auto& rel = *change.relation;
     const std::vector<Value>* key_row = change.key_from_before ? &change.before : &change.after;
     if (!change.key_from_before && !change.has_after) {
@@ -249,22 +303,7 @@ void ChangesetEncoder::encode(const Changeset& change, const changeset::EventMet
     w.Key("types");
     const auto types = types_json(rel);
     w.RawValue(types.data(), types.size(), rapidjson::kObjectType);
-    auto write_short = [&](const ShortText& t) {
-        w.String(t.buf.data(), static_cast<rapidjson::SizeType>(t.len));
-    };
-    w.Key("commit_ts");
-    write_short(timestamp_text(meta.commit_time));
-    w.Key("captured_ts");
-    write_short(timestamp_text(meta.captured_time));
-    w.Key("xid");
-    w.Uint(meta.xid);
-    w.Key("lsn");
-    write_short(lsn_text(meta.lsn));
-    w.Key("commit_lsn");
-    write_short(lsn_text(meta.commit_lsn));
-    w.Key("seq");
-    w.Uint64(meta.seq);
-    w.EndObject();
+    // The object stays open: append_event_meta() writes the remaining fields and closes it.
 }
 
 namespace {

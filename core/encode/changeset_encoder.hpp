@@ -56,6 +56,13 @@ class ChangesetEncoder {
     // Encodes one event. key() and value() are valid until the next call.
     void encode(const changeset::Changeset& change, const changeset::EventMeta& meta);
 
+    // The same in two steps, for snapshot rows encoded before their watermark's transaction
+    // is known: value() without its last fields (commit_ts, captured_ts, xid, lsn, commit_lsn,
+    // seq) and closing brace, which append_event_meta() then writes.
+    void encode_without_meta(const changeset::Changeset& change);
+    static void append_event_meta(rapidjson::StringBuffer& out, const changeset::EventMeta& meta);
+    static void append_event_meta(std::string& out, const changeset::EventMeta& meta);
+
     // The Kafka key of `change` read from its old row (`from_before`) or its new row, in a
     // buffer of its own: key() and value() stay as they are. Empty when there is no key.
     std::string_view encode_key(const changeset::Changeset& change, bool from_before);

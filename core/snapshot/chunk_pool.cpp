@@ -60,6 +60,13 @@ std::optional<ChunkPool::Result> ChunkPool::wait_for(std::uint64_t id, int timeo
 
 void ChunkPool::work() {
     std::optional<TableReader> reader;
+    auto connected = [&]() -> TableReader& {
+        if (!reader || PQstatus(reader->conn()) != CONNECTION_OK) {
+            reader.reset();
+            reader.emplace(source::connect(settings_, false));
+        }
+        return *reader;
+    };
     for (;;) {
         Task task;
         {
@@ -74,15 +81,10 @@ void ChunkPool::work() {
         Result result;
         result.id = task.id;
         try {
-            if (!reader || PQstatus(reader->conn()) != CONNECTION_OK) {
-                reader.reset();
-                reader.emplace(source::connect(settings_, false));
+            result.chunk = connected().read(task.table, task.condition, task.after, task.limit);
+            if (task.encoding) {
+                encode_chunk(*task.encoding->relation, task.encoding->types, *result.chunk);
             }
-            result.chunk = reader->read(task.table, task.condition, task.after, task.limit);
-            // After the read, and before the result is handed over: the coordinator, seeing
-            // the watermark in the stream, waits for the result (wait_for).
-            reader->emit_watermark(task.watermark);
-            result.watermark_written = true;
         } catch (const source::PgError& e) {
             result.chunk.reset();
             result.error = e.what();
@@ -91,13 +93,33 @@ void ChunkPool::work() {
         } catch (const std::exception& e) {
             result.chunk.reset();
             result.error = e.what();
-            reader.reset();
+            result.permanent = true;  // a value that cannot be encoded: reading again won't help
         }
+        const bool read = result.chunk.has_value();
         {
+            // Handed over before the watermark exists: the coordinator has the rows before the
+            // stream can bring the watermark, and reads the table's next chunk meanwhile.
             std::lock_guard lock(mutex_);
             results_.push_back(std::move(result));
         }
         results_ready_.notify_all();
+        // The watermark, after the read. A later one only widens the chunk's window (safe), so
+        // a failure is retried until it is written: the chunk waits for it.
+        for (int attempt = 0; read; ++attempt) {
+            try {
+                connected().emit_watermark(task.watermark);
+                break;
+            } catch (const std::exception&) {
+                reader.reset();
+                std::unique_lock lock(mutex_);
+                if (tasks_ready_.wait_for(
+                        lock,
+                        std::chrono::milliseconds(std::min(5000, 100 << std::min(attempt, 6))),
+                        [&] { return stop_; })) {
+                    return;
+                }
+            }
+        }
     }
 }
 

@@ -1,21 +1,32 @@
 // Snapshot chunks read in parallel: a few threads, each with a connection of its own, read the
-// chunks the coordinator asks for and write each one's watermark right after its read, then
-// hand the result over. The coordinator (the stream loop's thread) takes results as they come;
-// when a watermark reaches the stream before its result was taken, it waits for that result.
+// chunks the coordinator asks for, hand each result over, then write its watermark (retried
+// until written). The coordinator (the stream loop's thread) takes results as they come; a
+// watermark reaching the stream finds its result already handed over.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/changeset/relation_cache.hpp"
+#include "core/changeset/type_registry.hpp"
 #include "core/snapshot/table_reader.hpp"
 
 namespace pgcs::snapshot {
+
+// What a reader thread needs to encode a table's rows, its own copy: the stream loop's type
+// registry and relations change while the readers work. Immutable once built.
+struct TableEncoding {
+    changeset::TypeRegistry types;
+    changeset::RelationCache relations;
+    const changeset::RelationInfo* relation = nullptr;
+};
 
 class ChunkPool {
   public:
@@ -26,13 +37,14 @@ class ChunkPool {
         std::vector<std::string> after;
         int limit = 0;
         std::string watermark;  // the watermark message's content, written after the read
+        std::shared_ptr<const TableEncoding> encoding;  // rows are encoded when set
     };
     struct Result {
         std::uint64_t id = 0;
         std::optional<Chunk> chunk;  // empty on failure
         std::string error;
         std::string sqlstate;
-        bool watermark_written = false;
+        bool permanent = false;  // not a PostgreSQL error
     };
 
     ChunkPool(source::ConnectionSettings settings, int threads);

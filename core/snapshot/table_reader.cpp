@@ -1,7 +1,10 @@
 // Snapshot reads; see table_reader.hpp.
 #include "core/snapshot/table_reader.hpp"
 
+#include "core/encode/changeset_encoder.hpp"
+
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 namespace pgcs::snapshot {
@@ -22,8 +25,10 @@ pgoutput::Relation SnapshotTable::relation() const {
 }
 
 TableReader::TableReader(source::PgConnPtr conn) : conn_(std::move(conn)) {
-    // Watermarks need no durability of their own: they only fence a chunk in the WAL order.
-    exec(conn_.get(), "SET synchronous_commit = off");
+    // A watermark reaches the stream only once its commit is flushed (the walsender sends
+    // flushed WAL only): flushed at commit, not by the WAL writer up to wal_writer_delay
+    // later. Not waiting for synchronous standbys: they do not hold back logical decoding.
+    exec(conn_.get(), "SET synchronous_commit = local");
 }
 
 namespace {
@@ -255,6 +260,58 @@ void TableReader::read_exported(const SnapshotTable& t, const std::string& snaps
         PQclear(PQexec(c, "ROLLBACK"));
         throw;
     }
+}
+
+void fill_read_change(const changeset::RelationInfo& relation, const PGresult* rows, int row,
+                      changeset::Changeset& out) {
+    out.clear();
+    out.op = changeset::Op::Read;
+    out.relation = &relation;
+    out.has_after = true;
+    const auto columns = relation.columns.size();
+    out.after.resize(columns);
+    for (std::size_t i = 0; i < columns; ++i) {
+        const int c = static_cast<int>(i);
+        if (PQgetisnull(rows, row, c)) {
+            out.after[i] = {changeset::Value::State::Null, {}};
+        } else {
+            out.after[i] = {
+                changeset::Value::State::Text,
+                {PQgetvalue(rows, row, c), static_cast<std::size_t>(PQgetlength(rows, row, c))}};
+        }
+    }
+}
+
+void encode_chunk(const changeset::RelationInfo& relation, const changeset::TypeRegistry& types,
+                  Chunk& chunk) {
+    encode::ChangesetEncoder encoder(types);
+    changeset::Changeset change;
+    EncodedRows& out = chunk.encoded;
+    const int n = PQntuples(chunk.rows.get());
+    out.key_ends.reserve(static_cast<std::size_t>(n));
+    out.value_ends.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        fill_read_change(relation, chunk.rows.get(), i, change);
+        encoder.encode_without_meta(change);
+        out.has_key = encoder.has_key();
+        const std::string_view key = encoder.key();
+        const std::string_view value = encoder.value();
+        out.keys.insert(out.keys.end(), key.begin(), key.end());
+        out.values.insert(out.values.end(), value.begin(), value.end());
+        if (out.keys.size() > std::numeric_limits<std::uint32_t>::max()) {
+            throw std::runtime_error("snapshot chunk keys exceed 4 GB: lower snapshot.chunk_size");
+        }
+        out.key_ends.push_back(static_cast<std::uint32_t>(out.keys.size()));
+        out.value_ends.push_back(out.values.size());
+    }
+    if (out.has_key) {
+        chunk.rows_by_key.reserve(out.size());
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            chunk.rows_by_key.emplace(out.key(i), static_cast<std::uint32_t>(i));
+        }
+    }
+    chunk.is_encoded = true;
+    chunk.rows.reset();
 }
 
 void TableReader::emit_watermark(const std::string& content) const {

@@ -9,8 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "core/changeset/changeset.hpp"
 #include "core/pgoutput/messages.hpp"
 #include "core/snapshot/xid_snapshot.hpp"
 #include "core/source/pg_connection.hpp"
@@ -42,14 +45,48 @@ struct SnapshotTable {
     bool keyed() const { return !key_order.empty(); }
 };
 
+// A chunk's rows encoded by a reader thread: each row's Kafka key and its value without the
+// watermark transaction's fields (ChangesetEncoder::encode_without_meta). Arenas, not a string
+// per row.
+struct EncodedRows {
+    std::vector<char> keys;
+    std::vector<char> values;
+    std::vector<std::uint32_t> key_ends;    // row i: keys[key_ends[i-1], key_ends[i])
+    std::vector<std::uint64_t> value_ends;  // likewise
+    bool has_key = false;
+
+    std::size_t size() const { return value_ends.size(); }
+    std::string_view key(std::size_t i) const {
+        const std::uint32_t from = i == 0 ? 0 : key_ends[i - 1];
+        return {keys.data() + from, key_ends[i] - from};
+    }
+    std::string_view value(std::size_t i) const {
+        const std::uint64_t from = i == 0 ? 0 : value_ends[i - 1];
+        return {values.data() + from, static_cast<std::size_t>(value_ends[i] - from)};
+    }
+};
+
 struct Chunk {
-    source::PgResultPtr rows;  // the table's columns, in SnapshotTable::columns order
-    XidSnapshot snapshot;      // the MVCC snapshot the rows were read under
+    source::PgResultPtr rows;  // the table's columns, in SnapshotTable::columns order (freed
+                               // once encoded)
+    EncodedRows encoded;       // when the reader encoded them
+    bool is_encoded = false;
+    // Kafka key JSON -> row, for a keyed table (views into `encoded.keys`).
+    std::unordered_map<std::string_view, std::uint32_t> rows_by_key;
+    XidSnapshot snapshot;  // the MVCC snapshot the rows were read under
     // Where the next chunk starts: the last row's key columns (key order), or for a table
     // without a key the next block number.
     std::vector<std::string> last_key;
     bool last = false;  // nothing after this chunk
 };
+
+// Row `row` of a chunk's result as a `read` change of `relation` (text values).
+void fill_read_change(const changeset::RelationInfo& relation, const PGresult* rows, int row,
+                      changeset::Changeset& out);
+
+// Encodes every row of `chunk.rows` into `chunk.encoded` (and the key map), then frees them.
+void encode_chunk(const changeset::RelationInfo& relation, const changeset::TypeRegistry& types,
+                  Chunk& chunk);
 
 class TableReader {
   public:
