@@ -150,7 +150,6 @@ class SnapshotCoordinator {
     std::string round_robin_;  // the table read last
     std::chrono::steady_clock::time_point next_request_check_{};
     std::chrono::steady_clock::time_point retry_after_{};
-    changeset::Changeset scratch_;
     struct ExportedTable {
         snapshot::SnapshotTable description;
         std::int64_t rows = 0;

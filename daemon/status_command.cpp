@@ -1,6 +1,7 @@
 // The status command: server, slot, lag and publication facts in one screen.
 #include "daemon/status_command.hpp"
 
+#include "core/snapshot/snapshot_store.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/pg_connection.hpp"
 
@@ -66,6 +67,18 @@ int run_status(const config::Config& config, std::ostream& out) {
                 tables += (tables.empty() ? "" : ", ") + t.schema + "." + t.name;
             }
             out << "publication_tables: " << tables << "\n";
+        }
+        // One line per snapshot of this slot: table, state, rows so far.
+        const auto& name = config.snapshot.table_name;
+        const snapshot::SnapshotStore store(conn.get(),
+                                            source::quote_ident(conn.get(), name.schema) + "." +
+                                                source::quote_ident(conn.get(), name.table),
+                                            pg.slot);
+        if (store.table_exists()) {
+            for (const auto& p : store.all()) {
+                out << "snapshot: " << p.table << " " << p.state << " " << p.rows << " rows"
+                    << (p.condition.empty() ? "" : " where " + p.condition) << "\n";
+            }
         }
         return rc;
     } catch (const std::exception& e) {

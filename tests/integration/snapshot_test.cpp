@@ -378,5 +378,12 @@ TEST_CASE("snapshot.mode never publishes no existing row, initial_only reads the
         CHECK(kafka.reads.size() == 500);
         CHECK(kafka.duplicate_ids == 0);
         CHECK(kafka.rows == table_rows(f.pg(), f.table()));
+        // `status` reports it.
+        DaemonProcess status(
+            {pgcs::testing::bin_dir() + "/pgchangeset", "status", "--config", f.config_path()},
+            "/tmp/pgcs-status-" + f.slot() + ".log");
+        const RunResult st = status.wait(std::chrono::seconds(30));
+        INFO(st.log);
+        CHECK(st.log.find("snapshot: public." + f.table() + " done 500 rows") != std::string::npos);
     }
 }

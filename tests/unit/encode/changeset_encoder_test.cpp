@@ -188,3 +188,35 @@ TEST_CASE("the types object follows a redefined relation and a renamed type") {
     f.cache.define(r, {}, f.types);
     CHECK(encode_types() == R"("types":{"id":"int8","state":"feeling"})");
 }
+
+TEST_CASE("a read event encoded in two steps equals the one-step encoding") {
+    Fixture f;
+    const auto& rel = f.define('d');
+    f.cs.clear();
+    f.cs.op = changeset::Op::Read;
+    f.cs.relation = &rel;
+    f.cs.has_after = true;
+    f.cs.after = {{changeset::Value::State::Text, "42"},
+                  {changeset::Value::State::Text, "Al \"ice\""},
+                  {changeset::Value::State::Null, {}}};
+    const changeset::EventMeta meta{
+        -1, 123456789, 4294967295U, 0xFFFFFFFF00000001ULL, 0x16B3800, 18446744073709551615ULL};
+    f.encoder.encode(f.cs, meta);
+    const std::string one_step(f.encoder.value());
+    CHECK(
+        one_step ==
+        R"({"op":"read","schema":"public","table":"users","key":{"id":42},"before":null,)"
+        R"("after":{"id":42,"name":"Al \"ice\"","plan":null},"changed":null,)"
+        R"("unchanged_toast":[],"types":{"id":"int8","name":"text","plan":"text"},)"
+        R"("commit_ts":"1999-12-31T23:59:59.999999Z","captured_ts":"2000-01-01T00:02:03.456789Z",)"
+        R"("xid":4294967295,"lsn":"FFFFFFFF/1","commit_lsn":"0/16B3800",)"
+        R"("seq":18446744073709551615})");
+
+    encode::ChangesetEncoder other(f.types);
+    other.encode_without_meta(f.cs);
+    CHECK(other.key() == R"({"id":42})");
+    std::string two_steps(other.value());
+    CHECK(two_steps.back() == '}');  // the types object; the event object is still open
+    encode::ChangesetEncoder::append_event_meta(two_steps, meta);
+    CHECK(two_steps == one_step);
+}
