@@ -41,6 +41,7 @@ std::vector<std::string> index_columns(PGconn* conn, std::uint32_t oid, const ch
                       which + " ORDER BY array_position(i.indkey::int2[], a.attnum)",
                   {std::to_string(oid)});
     std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
     for (int i = 0; i < PQntuples(r.get()); ++i) {
         out.emplace_back(PQgetvalue(r.get(), i, 0));
     }

@@ -130,7 +130,7 @@ TEST_CASE("interleaved streamed transactions are published whole, in commit orde
     a.exec("BEGIN");
     b.exec("BEGIN");
     for (int round = 0; round < 4; ++round) {
-        const long base = round * 3000;
+        const long base = round * 3000L;
         a.exec("INSERT INTO " + t + " SELECT g, repeat('a', 100) FROM generate_series(" +
                std::to_string(base + 1) + ", " + std::to_string(base + 3000) + ") g");
         b.exec("INSERT INTO " + t + " SELECT g, repeat('b', 100) FROM generate_series(" +
@@ -249,7 +249,7 @@ TEST_CASE("a transaction of one million rows arrives whole, once, in bounded mem
     // transaction alone is far larger (about 280 MB of events, 40 MB of pgoutput messages).
     WARN("daemon peak RSS for one million rows: " << peak_kb / 1024 << " MB");
     CHECK(peak_kb > 0);
-    CHECK(peak_kb < 300 * 1024);
+    CHECK(peak_kb < 300L * 1024);
 }
 
 TEST_CASE("streaming off: protocol v1, the server sends a large transaction only once committed") {

@@ -432,6 +432,7 @@ log:
 )";
     std::vector<ConfigProblem> problems = problems_of(yaml);
     std::vector<std::pair<int, std::string>> where;
+    where.reserve(problems.size());
     for (const ConfigProblem& p : problems) {
         where.emplace_back(p.line, p.key);
     }

@@ -67,7 +67,7 @@ struct Fixture {
     encode::ChangesetEncoder encoder{types};
     changeset::EventMeta meta{0, 1, 742, 0x16B3748, 0x16B3800, 3};
 
-    const changeset::RelationInfo& define(char identity, std::vector<std::string> pk = {}) {
+    const changeset::RelationInfo& define(char identity, const std::vector<std::string>& pk = {}) {
         pgoutput::Relation r;
         r.oid = 1;
         r.schema = "public";
