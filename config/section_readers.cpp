@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <limits>
 
 #include "config/value_rules.hpp"
 
@@ -66,9 +67,9 @@ void optional_int(YamlReader& reader, const Section& section, std::string_view k
     }
 }
 
-// A whole number of at least `min` (which may be 0).
-void optional_int_at_least(YamlReader& reader, const Section& section, std::string_view key,
-                           int min, int& out) {
+// A whole number from `min` to `max` of `unit` ("milliseconds", "rows").
+void optional_int_between(YamlReader& reader, const Section& section, std::string_view key, int min,
+                          int max, std::string_view unit, int example, int& out) {
     const Entry* entry = find(section, key);
     if (entry == nullptr) {
         return;
@@ -82,18 +83,24 @@ void optional_int_at_least(YamlReader& reader, const Section& section, std::stri
     auto [ptr, ec] = std::from_chars(value->data(), end, number);
     if (value->empty() || ptr != end || ec != std::errc()) {
         reader.problem(entry->value_line(), entry->path,
-                       "'" + *value +
-                           "' is not a whole number; give milliseconds as digits, "
-                           "e.g. " +
-                           std::to_string(std::max(min, 1000)));
+                       "'" + *value + "' is not a whole number; give " + std::string(unit) +
+                           " as digits, e.g. " + std::to_string(example));
         return;
     }
-    if (number < min) {
+    if (number < min || number > max) {
         reader.problem(entry->value_line(), entry->path,
-                       "must be at least " + std::to_string(min) + ", got " + *value);
+                       std::string(number < min ? "must be at least " : "must be at most ") +
+                           std::to_string(number < min ? min : max) + ", got " + *value);
         return;
     }
     out = number;
+}
+
+// Milliseconds, at least `min` (which may be 0).
+void optional_int_at_least(YamlReader& reader, const Section& section, std::string_view key,
+                           int min, int& out) {
+    optional_int_between(reader, section, key, min, std::numeric_limits<int>::max(), "milliseconds",
+                         std::max(min, 1000), out);
 }
 
 std::optional<bool> yaml_bool(const YAML::Node& value);
@@ -372,35 +379,8 @@ void read_snapshot(YamlReader& reader, const Section& section, SnapshotConfig& o
             }
         }
     }
-    if (const Entry* entry = find(section, "chunk_size")) {
-        if (std::optional<std::string> value = reader.text(*entry)) {
-            int number = 0;
-            const char* end = value->data() + value->size();
-            auto [ptr, ec] = std::from_chars(value->data(), end, number);
-            if (value->empty() || ptr != end || ec != std::errc() || number < 1 ||
-                number > 1000000) {
-                reader.problem(
-                    entry->value_line(), entry->path,
-                    "'" + *value + "' is not a number of rows from 1 to 1000000, e.g. 10000");
-            } else {
-                out.chunk_size = number;
-            }
-        }
-    }
-    if (const Entry* entry = find(section, "connections")) {
-        if (std::optional<std::string> value = reader.text(*entry)) {
-            int number = 0;
-            const char* end = value->data() + value->size();
-            auto [ptr, ec] = std::from_chars(value->data(), end, number);
-            if (value->empty() || ptr != end || ec != std::errc() || number < 1 || number > 16) {
-                reader.problem(
-                    entry->value_line(), entry->path,
-                    "'" + *value + "' is not a number of connections from 1 to 16, e.g. 2");
-            } else {
-                out.connections = number;
-            }
-        }
-    }
+    optional_int_between(reader, section, "chunk_size", 1, 1000000, "rows", 10000, out.chunk_size);
+    optional_int_between(reader, section, "connections", 1, 16, "connections", 2, out.connections);
     if (const Entry* entry = find(section, "table")) {
         if (std::optional<std::string> value = reader.text(*entry)) {
             std::string error;

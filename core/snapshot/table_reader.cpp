@@ -2,6 +2,7 @@
 #include "core/snapshot/table_reader.hpp"
 
 #include "core/encode/changeset_encoder.hpp"
+#include "core/source/catalog.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -30,25 +31,6 @@ TableReader::TableReader(source::PgConnPtr conn) : conn_(std::move(conn)) {
     // later. Not waiting for synchronous standbys: they do not hold back logical decoding.
     exec(conn_.get(), "SET synchronous_commit = local");
 }
-
-namespace {
-
-std::vector<std::string> index_columns(PGconn* conn, std::uint32_t oid, const char* which) {
-    auto r = exec(conn,
-                  std::string("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
-                              "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
-                              "i.indrelid = $1::oid AND i.") +
-                      which + " ORDER BY array_position(i.indkey::int2[], a.attnum)",
-                  {std::to_string(oid)});
-    std::vector<std::string> out;
-    out.reserve(static_cast<std::size_t>(PQntuples(r.get())));
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-        out.emplace_back(PQgetvalue(r.get(), i, 0));
-    }
-    return out;
-}
-
-}  // namespace
 
 SnapshotTable TableReader::describe(const std::string& quoted,
                                     const std::string& publication) const {
@@ -88,12 +70,13 @@ SnapshotTable TableReader::describe(const std::string& quoted,
         names = comma == std::string::npos ? "" : names.substr(comma + 1);
     }
 
-    t.primary_key = index_columns(c, t.oid, "indisprimary");
+    const source::Catalog catalog(c);
+    t.primary_key = catalog.primary_key(t.oid);
     std::vector<std::string> identity;
     if (t.replica_identity == 'd') {
         identity = t.primary_key;
     } else if (t.replica_identity == 'i') {
-        identity = index_columns(c, t.oid, "indisreplident");
+        identity = catalog.replica_identity_index(t.oid);
     }
     auto cols = exec(c,
                      std::string("SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE "

@@ -163,10 +163,20 @@ Lsn Catalog::create_slot(const std::string& slot_name) const {
 }
 
 std::vector<std::string> Catalog::primary_key(std::uint32_t relation_oid) const {
+    return index_columns(relation_oid, "indisprimary");
+}
+
+std::vector<std::string> Catalog::replica_identity_index(std::uint32_t relation_oid) const {
+    return index_columns(relation_oid, "indisreplident");
+}
+
+std::vector<std::string> Catalog::index_columns(std::uint32_t relation_oid,
+                                                const char* which) const {
     auto res = exec(conn_,
-                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
-                    "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::oid AND "
-                    "i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                    std::string("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON "
+                                "a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE "
+                                "i.indrelid = $1::oid AND i.") +
+                        which + " ORDER BY array_position(i.indkey::int2[], a.attnum)",
                     {std::to_string(relation_oid)});
     std::vector<std::string> out;
     out.reserve(static_cast<std::size_t>(PQntuples(res.get())));

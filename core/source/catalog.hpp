@@ -60,12 +60,17 @@ class Catalog {
 
     // Primary key column names of a relation, in key order (empty if none).
     std::vector<std::string> primary_key(std::uint32_t relation_oid) const;
+    // The replica identity index's columns, in index order (empty if none).
+    std::vector<std::string> replica_identity_index(std::uint32_t relation_oid) const;
 
     // Adds `oid` (and the types it depends on: a domain's base, an array's element) to
     // `registry` unless it is known already.
     void resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const;
 
   private:
+    // Columns of the relation's index flagged `which` (a pg_index boolean column).
+    std::vector<std::string> index_columns(std::uint32_t relation_oid, const char* which) const;
+
     PGconn* conn_;
 };
 

@@ -775,11 +775,11 @@ TEST_CASE("snapshot keys: modes, chunk size, progress table", "[config]") {
     expect_problem(std::string(kMinimal) + "snapshot:\n  mode: sometimes\n", 7, "snapshot.mode",
                    "initial_only");
     expect_problem(std::string(kMinimal) + "snapshot:\n  chunk_size: 0\n", 7, "snapshot.chunk_size",
-                   "from 1 to 1000000");
+                   "must be at least 1, got 0");
     expect_problem(std::string(kMinimal) + "snapshot:\n  chunk_size: many\n", 7,
-                   "snapshot.chunk_size", "from 1 to 1000000");
+                   "snapshot.chunk_size", "give rows as digits, e.g. 10000");
     expect_problem(std::string(kMinimal) + "snapshot:\n  connections: 17\n", 7,
-                   "snapshot.connections", "from 1 to 16");
+                   "snapshot.connections", "must be at most 16, got 17");
     expect_problem(std::string(kMinimal) + "snapshot:\n  table: nodot\n", 7, "snapshot.table",
                    "schema");
     expect_problem(std::string(kMinimal) + "snapshot:\n  chunk_sise: 5\n", 7, "snapshot.chunk_sise",
