@@ -257,11 +257,13 @@ void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
         spdlog::error("snapshot of {} failed: {}", p.table, e.what());
         snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
             .fail(p.table, p.generation, e.what());
+        ++failed_;
         return;
     } catch (const std::exception& e) {
         spdlog::error("snapshot of {} failed: {}", p.table, e.what());
         snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
             .fail(p.table, p.generation, e.what());
+        ++failed_;
         return;
     }
     if (!t.description.keyed()) {
@@ -408,6 +410,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
             }
             snapshot::SnapshotStore(catalog_conn, progress_table_, config_.postgres.slot)
                 .fail(info.table, info.generation, result.error);
+            ++failed_;
             drop_pending(info.table);
             tables_.erase(t);
         }

@@ -85,6 +85,8 @@ class SnapshotCoordinator {
     // No table left to snapshot and every chunk saved.
     bool finished() const { return tables_.empty() && pending_.empty() && saves_.empty(); }
     std::size_t tables_remaining() const { return tables_.size(); }
+    // Tables whose snapshot failed in this run (logged, and marked failed in the table).
+    std::size_t failed() const { return failed_; }
     bool is_progress_table(std::string_view schema, std::string_view name) const;
     // Rows published and estimated rows of the current tables (for a progress bar).
     std::pair<std::int64_t, std::int64_t> row_progress() const;
@@ -155,7 +157,8 @@ class SnapshotCoordinator {
         std::int64_t rows = 0;
     };
     std::vector<ExportedTable> exported_;  // keyless tables of a new slot
-    std::int64_t finished_rows_ = 0;       // of tables finished in this run (progress bar)
+    std::int64_t finished_rows_ = 0;
+    std::size_t failed_ = 0;  // of tables finished in this run (progress bar)
 };
 
 }  // namespace pgcs::daemon

@@ -836,6 +836,13 @@ void StreamLoop::loop() {
             if (progress_bar_) {
                 draw_snapshot_progress(true);
             }
+            if (snapshots_.failed() > 0) {
+                throw StreamFailure(
+                    "the snapshot of " + std::to_string(snapshots_.failed()) +
+                    " tables failed (logged above; their rows in " + config_.snapshot.table +
+                    " say why): fix the cause, ask for them again with pgchangeset snapshot "
+                    "--table, and run again");
+            }
             spdlog::info(
                 "snapshot complete (snapshot.mode initial_only): stopping. The slot {} stays and "
                 "keeps WAL from here on: stream from it (snapshot.mode never or initial), or drop "
