@@ -358,7 +358,7 @@ void SnapshotCoordinator::dispatch() {
         task.watermark = config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(task.id);
         task.encoding = t.encoding;
         dispatched_[task.id] = {t.progress.table, t.progress.generation, t.relation->oid,
-                                change_log_base_ + change_log_.size()};
+                                change_log_base_ + change_log_.size(), recent_.added()};
         ++watched_[t.relation->oid];
         t.reading = true;
         ++t.in_flight;
@@ -417,7 +417,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
         finish();
         return;
     }
-    if (recent_.any_published_while_running(result.chunk->snapshot)) {
+    if (recent_.any_published_while_running(result.chunk->snapshot, info.published_before)) {
         // A transaction already published was still running for this snapshot: the chunk
         // may miss its changes. Read it again in a moment.
         spdlog::debug(
@@ -434,6 +434,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     pc.generation = info.generation;
     pc.relation = table.relation;
     pc.rows_before = table.rows_published;
+    pc.sequence = table.next_sequence++;
     pc.chunk = std::move(*result.chunk);
     pc.read_time = source::pg_now();
     const std::size_t n = pc.chunk.encoded.size();
@@ -527,8 +528,8 @@ void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t 
     if (t != tables_.end() && t->second.progress.generation == chunk->generation) {
         t->second.rows_published += static_cast<std::int64_t>(rows);
         --t->second.in_flight;
-        saves_.push_back({end_lsn, chunk->table, chunk->generation, chunk->chunk.last_key,
-                          t->second.rows_published, chunk->chunk.last});
+        saves_.push_back({end_lsn, chunk->table, chunk->generation, chunk->sequence,
+                          chunk->chunk.last_key, t->second.rows_published, chunk->chunk.last});
     }
     if (hooks_.rows_published) {
         hooks_.rows_published(chunk->table, rows);
@@ -538,25 +539,41 @@ void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t 
 }
 
 void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn) {
-    if (saves_.empty() || saves_.front().end_lsn > flush_lsn) {
-        return;
-    }
-    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
-    while (!saves_.empty() && saves_.front().end_lsn <= flush_lsn) {
-        const Save& s = saves_.front();
-        store.save(s.table, s.generation, s.last_key, s.rows, s.done);
-        if (s.done) {
-            const auto t = tables_.find(s.table);
-            if (t != tables_.end() && t->second.progress.generation == s.generation) {
-                spdlog::info("snapshot of {} complete: {} rows", s.table, s.rows);
+    // A chunk's progress is saved once Kafka acknowledged it and every earlier chunk of its
+    // table: a saved key must never pass rows not yet acknowledged.
+    std::optional<snapshot::SnapshotStore> store;
+    for (bool saved = true; saved;) {
+        saved = false;
+        for (auto it = saves_.begin(); it != saves_.end(); ++it) {
+            if (it->end_lsn > flush_lsn) {
+                continue;
+            }
+            const auto t = tables_.find(it->table);
+            if (t == tables_.end() || t->second.progress.generation != it->generation) {
+                saves_.erase(it);  // requested again or cancelled meanwhile
+                saved = true;
+                break;
+            }
+            if (it->sequence != t->second.next_save) {
+                continue;  // an earlier chunk of the table is not acknowledged yet
+            }
+            if (!store) {
+                store.emplace(catalog_conn, progress_table_, config_.postgres.slot);
+            }
+            store->save(it->table, it->generation, it->last_key, it->rows, it->done);
+            ++t->second.next_save;
+            if (it->done) {
+                spdlog::info("snapshot of {} complete: {} rows", it->table, it->rows);
                 finished_rows_ += t->second.rows_published;
                 tables_.erase(t);
                 if (hooks_.tables_remaining) {
                     hooks_.tables_remaining(tables_.size());
                 }
             }
+            saves_.erase(it);
+            saved = true;
+            break;
         }
-        saves_.erase(saves_.begin());
     }
 }
 

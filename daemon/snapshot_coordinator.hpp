@@ -39,6 +39,7 @@ class SnapshotCoordinator {
         std::vector<bool> dropped;
         std::int64_t read_time = 0;    // PostgreSQL timestamp of the read (captured_ts)
         std::int64_t rows_before = 0;  // rows of the table published before this chunk
+        std::uint64_t sequence = 0;    // the table's chunks in key order, from 0
     };
 
     struct Hooks {
@@ -101,12 +102,17 @@ class SnapshotCoordinator {
         bool reading = false;  // a chunk is being read (the next starts after its last key)
         bool read_all = false;
         std::int64_t rows_published = 0;
+        // Watermarks of one table's chunks can reach the WAL out of order (different readers):
+        // progress is saved in key order only, once every earlier chunk is acknowledged.
+        std::uint64_t next_sequence = 0;  // given to the next registered chunk
+        std::uint64_t next_save = 0;      // the chunk whose progress is saved next
         std::int64_t estimated_rows = 0;
     };
     struct Save {
         std::uint64_t end_lsn;
         std::string table;
         std::int64_t generation;
+        std::uint64_t sequence;
         std::vector<std::string> last_key;
         std::int64_t rows;
         bool done;
@@ -135,6 +141,7 @@ class SnapshotCoordinator {
         std::int64_t generation;
         std::uint32_t oid;
         std::size_t log_position;
+        std::uint64_t published_before;  // RecentXids::added() at dispatch
     };
     std::map<std::uint64_t, Dispatched> dispatched_;
     std::vector<std::pair<std::uint32_t, std::string>> change_log_;  // (OID, key; "" truncate)

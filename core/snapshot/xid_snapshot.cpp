@@ -57,16 +57,17 @@ bool XidSnapshot::may_hide(std::uint32_t xid) const {
 }
 
 void RecentXids::add(std::uint32_t xid) {
-    ring_[next_] = xid;
-    next_ = (next_ + 1) % ring_.size();
-    size_ = std::min(size_ + 1, ring_.size());
+    ring_[added_ % ring_.size()] = xid;
+    ++added_;
 }
 
-bool RecentXids::any_published_while_running(const XidSnapshot& s) const {
-    for (const std::uint64_t running : s.xip) {
-        const auto xid = static_cast<std::uint32_t>(running);
-        if (std::find(ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(size_), xid) !=
-            ring_.begin() + static_cast<std::ptrdiff_t>(size_)) {
+bool RecentXids::any_published_while_running(const XidSnapshot& s, std::uint64_t before) const {
+    const std::uint64_t end = std::min(before, added_);
+    const std::uint64_t begin = added_ > ring_.size() ? added_ - ring_.size() : 0;
+    for (std::uint64_t i = begin; i < end; ++i) {
+        const std::uint32_t xid = ring_[i % ring_.size()];
+        if (std::any_of(s.xip.begin(), s.xip.end(),
+                        [xid](std::uint64_t x) { return static_cast<std::uint32_t>(x) == xid; })) {
             return true;
         }
     }

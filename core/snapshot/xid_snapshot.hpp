@@ -30,13 +30,15 @@ class RecentXids {
   public:
     explicit RecentXids(std::size_t capacity = 1U << 16) : ring_(capacity, 0) {}
     void add(std::uint32_t xid);
-    // Whether one of the snapshot's running transactions was already published.
-    bool any_published_while_running(const XidSnapshot& s) const;
+    // How many were ever added: a position to check against later.
+    std::uint64_t added() const { return added_; }
+    // Whether one of the snapshot's running transactions was published before position
+    // `before` (added() when the read began; later ones are the stream's to handle).
+    bool any_published_while_running(const XidSnapshot& s, std::uint64_t before) const;
 
   private:
     std::vector<std::uint32_t> ring_;
-    std::size_t next_ = 0;
-    std::size_t size_ = 0;
+    std::uint64_t added_ = 0;
 };
 
 }  // namespace pgcs::snapshot
