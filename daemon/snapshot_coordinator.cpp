@@ -433,7 +433,6 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     pc.table = info.table;
     pc.generation = info.generation;
     pc.relation = table.relation;
-    pc.rows_before = table.rows_published;
     pc.sequence = table.next_sequence++;
     pc.chunk = std::move(*result.chunk);
     pc.read_time = source::pg_now();

@@ -37,9 +37,8 @@ class SnapshotCoordinator {
         const changeset::RelationInfo* relation = nullptr;
         snapshot::Chunk chunk;
         std::vector<bool> dropped;
-        std::int64_t read_time = 0;    // PostgreSQL timestamp of the read (captured_ts)
-        std::int64_t rows_before = 0;  // rows of the table published before this chunk
-        std::uint64_t sequence = 0;    // the table's chunks in key order, from 0
+        std::int64_t read_time = 0;  // PostgreSQL timestamp of the read (captured_ts)
+        std::uint64_t sequence = 0;  // the table's chunks in key order, from 0
     };
 
     struct Hooks {

@@ -95,6 +95,8 @@ class StreamLoop {
     void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
               ack::TxnTicket ticket);
     // Hands the encoder's current key and value to Kafka, waiting out a full queue.
+    // The topic of a relation (also of one only a snapshot has seen so far).
+    const std::string& topic_for(const changeset::RelationInfo& relation);
     void produce(const std::string& topic, ack::TxnTicket ticket);
     void produce(const std::string& topic, bool has_key, std::string_view key,
                  std::string_view value, ack::TxnTicket ticket);

@@ -63,6 +63,17 @@ void StreamLoop::define_relation(const pgoutput::Relation& relation) {
                   info.oid, info.replica_identity, info.columns.size());
 }
 
+const std::string& StreamLoop::topic_for(const changeset::RelationInfo& relation) {
+    auto topic = topics_.find(relation.oid);
+    if (topic == topics_.end()) {  // a snapshot of a table the stream has not described yet
+        names_[relation.oid] = relation.schema + "." + relation.name;
+        topic =
+            topics_.emplace(relation.oid, config_.kafka.topic_prefix + "." + names_[relation.oid])
+                .first;
+    }
+    return topic->second;
+}
+
 void StreamLoop::produce(const std::string& topic, ack::TxnTicket ticket) {
     produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket);
 }
@@ -94,12 +105,7 @@ void StreamLoop::emit(const changeset::Changeset& change, const changeset::Event
     }
     tracker_->add_events(ticket, 1);
     const auto oid = change.relation->oid;
-    auto topic = topics_.find(oid);
-    if (topic == topics_.end()) {  // a snapshot of a table the stream has not described yet
-        names_[oid] = change.relation->schema + "." + change.relation->name;
-        topic = topics_.emplace(oid, config_.kafka.topic_prefix + "." + names_[oid]).first;
-    }
-    produce(topic->second, ticket);
+    produce(topic_for(*change.relation), ticket);
     observer_.event(changeset::op_name(change.op), names_[oid],
                     encoder_.key().size() + encoder_.value().size());
     if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
@@ -131,13 +137,8 @@ void StreamLoop::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const Comm
         return;
     }
     // Encoded by a reader thread: only the watermark transaction's fields are added here.
-    const auto oid = chunk.relation->oid;
-    auto topic = topics_.find(oid);
-    if (topic == topics_.end()) {  // a table the stream has not described yet
-        names_[oid] = chunk.relation->schema + "." + chunk.relation->name;
-        topic = topics_.emplace(oid, config_.kafka.topic_prefix + "." + names_[oid]).first;
-    }
-    const std::string& table = names_[oid];
+    const std::string& topic = topic_for(*chunk.relation);
+    const std::string& table = names_[chunk.relation->oid];
     for (std::size_t i = 0; i < rows.encoded.size(); ++i) {
         if (chunk.dropped[i]) {
             continue;
@@ -149,7 +150,7 @@ void StreamLoop::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const Comm
             {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, seq++});
         const std::string_view key = rows.encoded.key(i);
         tracker_->add_events(ticket, 1);
-        produce(topic->second, rows.encoded.has_key, key, value_scratch_, ticket);
+        produce(topic, rows.encoded.has_key, key, value_scratch_, ticket);
         observer_.event("read", table, key.size() + value_scratch_.size());
     }
 }
