@@ -9,11 +9,19 @@
 
 namespace pgcs::encode::detail {
 
-// With an 8-byte ASCII fast path.
+// With ASCII fast paths: 32 bytes at a time (the compiler vectorises the four words), then 8.
 bool is_valid_utf8(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* const end = p + s.size();
     while (p < end) {
+        if (end - p >= 32) {
+            std::uint64_t w[4];
+            std::memcpy(w, p, sizeof w);
+            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) == 0) {
+                p += 32;
+                continue;
+            }
+        }
         if (end - p >= 8) {
             std::uint64_t word;
             std::memcpy(&word, p, sizeof word);

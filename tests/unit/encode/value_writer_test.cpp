@@ -265,6 +265,50 @@ TEST_CASE("values: strings must be UTF-8") {
     CHECK(json(25, "\xed\x9f\xbf") == "\"\xed\x9f\xbf\"");          // U+D7FF
 }
 
+// Long strings take the fast paths: the 32- and 8-byte ASCII checks of the UTF-8 validation and
+// rapidjson's 16-byte SSE2 copy of unescaped runs. A bad byte, a character to escape or a
+// multi-byte character at every position of a 100-byte string, against a byte-wise reference.
+TEST_CASE("values: long strings are checked and escaped at every position") {
+    const auto escaped = [](const std::string& s) {
+        std::string out = "\"";
+        for (const char c : s) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += c;
+            } else if (c == '\n') {
+                out += "\\n";
+            } else if (c == '\x01') {
+                out += "\\u0001";
+            } else {
+                out += c;
+            }
+        }
+        return out + "\"";
+    };
+    for (std::size_t at = 0; at < 100; ++at) {
+        INFO(at);
+        std::string base(100, 'x');
+        for (std::size_t i = 0; i < base.size(); ++i) {
+            base[i] = static_cast<char>('a' + i % 26);
+        }
+        for (const std::string insert : {"\"", "\\", "\n", "\x01", "\xc3\xa9", "\xe2\x82\xac"}) {
+            std::string s = base;
+            s.replace(at, 1, insert);
+            CHECK(json(25, s) == escaped(s));
+        }
+        for (const std::string bad : {"\xff", "\xc3", "\x80"}) {
+            std::string s = base;
+            s.replace(at, 1, bad);
+            if (bad == "\xc3" && at + 1 < s.size()) {
+                s[at + 1] = 'a';  // a lead byte followed by ASCII
+            }
+            CHECK_THROWS_AS(json(25, s), ValueFormatError);
+        }
+    }
+    const std::string big(10240, 'q');
+    CHECK(json(25, big) == "\"" + big + "\"");
+}
+
 TEST_CASE("values: bytea is base64") {
     CHECK(json(17, "\\x0102ff") == R"("AQL/")");
     CHECK(json(17, "\\x") == R"("")");
