@@ -3,13 +3,15 @@
 # broker (when not running), runs the workloads and prints a markdown table; the full run also
 # writes a PNG chart with gnuplot.
 #
-#   bash tests/bench/bench.sh            full run: W1 1,000,000 rows in 100 transactions, W4
-#                                        one transaction of 10,000,000 rows, W5 a snapshot of
-#                                        5,000,000 rows, 3 repeats
+#   bash tests/bench/bench.sh            full run: W1 1,000,000 rows in 100 transactions, W2
+#                                        10,000 rows/s for 60 s, W3 20,000 updates of rows with
+#                                        10 KB TOAST, W4 one transaction of 10,000,000 rows, W5
+#                                        a snapshot of 5,000,000 rows, 3 repeats
 #   bash tests/bench/bench.sh --smoke    tiny sizes, 1 repeat: CI runs it so the harness works
 #
-# Environment: BENCH_W1_ROWS, BENCH_W1_TXNS, BENCH_W2_RATE, BENCH_W2_SECONDS, BENCH_W4_ROWS,
-# BENCH_W5_ROWS, BENCH_REPEAT override the sizes; BENCH_ONLY (e.g. W5, or W1,W5) runs only
+# Environment: BENCH_W1_ROWS, BENCH_W1_TXNS, BENCH_W2_RATE, BENCH_W2_SECONDS, BENCH_W3_ROWS,
+# BENCH_W3_ROUNDS, BENCH_W4_ROWS, BENCH_W5_ROWS, BENCH_REPEAT override the sizes; BENCH_ONLY
+# (e.g. W5, or W1,W5) runs only
 # those workloads; BENCH_OUT (default build/bench) receives results.md, results.csv, chart.png.
 #
 # W1 (throughput): the rows are written first; then each reader starts at the same slot
@@ -22,6 +24,9 @@
 # processes. Median of the repeats. Compare ratios measured in one run; machines here are shared
 # and noisy. The daemons of W1, W2 and W4 run with snapshot.mode never (W2's creates its slot
 # while W1's rows are published: the default, initial, would read them all first).
+# W3 (updates, REPLICA IDENTITY FULL, an untouched 10 KB TOAST column): W3_ROWS rows each updated
+# W3_ROUNDS times, 1,000 rows a transaction, read like W1 by the daemon, pg_recvlogical and
+# wal2json|kcat.
 # W4 (memory): one transaction of W4 rows through the daemon; its peak RSS.
 # W5 (snapshot): a table of W5 rows of W1's shape, written once; each repeat reads all of it
 # with `psql -c "COPY bench_w5 TO STDOUT" > /dev/null` and with the daemon, snapshot.mode
@@ -34,27 +39,29 @@ smoke=0
 case "${1:-}" in
     "") ;;
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: tests/bench/bench.sh [--smoke]" >&2; exit 2 ;;
 esac
 if [ "$smoke" = 1 ]; then
     W1_ROWS=${BENCH_W1_ROWS:-20000} W1_TXNS=${BENCH_W1_TXNS:-10}
     W2_RATE=${BENCH_W2_RATE:-500} W2_SECONDS=${BENCH_W2_SECONDS:-5}
+    W3_ROWS=${BENCH_W3_ROWS:-200} W3_ROUNDS=${BENCH_W3_ROUNDS:-2}
     W4_ROWS=${BENCH_W4_ROWS:-50000} W5_ROWS=${BENCH_W5_ROWS:-20000} REPEAT=${BENCH_REPEAT:-1}
 else
     W1_ROWS=${BENCH_W1_ROWS:-1000000} W1_TXNS=${BENCH_W1_TXNS:-100}
     W2_RATE=${BENCH_W2_RATE:-10000} W2_SECONDS=${BENCH_W2_SECONDS:-60}
+    W3_ROWS=${BENCH_W3_ROWS:-2000} W3_ROUNDS=${BENCH_W3_ROUNDS:-10}
     W4_ROWS=${BENCH_W4_ROWS:-10000000} W5_ROWS=${BENCH_W5_ROWS:-5000000} REPEAT=${BENCH_REPEAT:-3}
 fi
-for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W4_ROWS W5_ROWS REPEAT; do
+for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W3_ROWS W3_ROUNDS W4_ROWS W5_ROWS REPEAT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: $v must be a positive number" >&2; exit 2; }
 done
-ONLY=,${BENCH_ONLY:-W1,W2,W4,W5},
+ONLY=,${BENCH_ONLY:-W1,W2,W3,W4,W5},
 ONLY=${ONLY// /,}
 for w in ${ONLY//,/ }; do
     case $w in
-        W1|W2|W4|W5) ;;
-        *) echo "bench.sh: BENCH_ONLY: '$w' is not a workload (W1, W2, W4, W5)" >&2; exit 2 ;;
+        W1|W2|W3|W4|W5) ;;
+        *) echo "bench.sh: BENCH_ONLY: '$w' is not a workload (W1, W2, W3, W4, W5)" >&2; exit 2 ;;
     esac
 done
 wants() { [[ "$ONLY" == *",$1,"* ]]; }
@@ -94,7 +101,7 @@ cleanup() {
         sql "SELECT pg_drop_replication_slot('$s')" >/dev/null
     done
     sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub, bench_w5_pub;
-         DROP TABLE IF EXISTS bench_w1, bench_w2, bench_w4, bench_w5" >/dev/null
+         DROP TABLE IF EXISTS bench_w1, bench_w2, bench_w3, bench_w4, bench_w5" >/dev/null
     # The progress rows of the bench's slots; the progress table too when the bench created it.
     if [ "$(sql "SELECT to_regclass('$PROGRESS') IS NOT NULL")" = t ]; then
         sql "DELETE FROM $PROGRESS WHERE slot_name LIKE 'bench\_%'" >/dev/null
@@ -199,6 +206,33 @@ run_wal2json_kcat() {
         awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2 + $4 + $5, $3 + $6 }'
 }
 
+# Workload $1 ("" for W1, else W3), repeat $2: the readers $6... (daemon, nolz4, recv, w2j) each
+# read slot bench_<$1 lowercase><reader>_<$2> up to $3 ($4 rows, table $5), in an order that
+# rotates between repeats; records each under "<$1 >reader name" and drops its slot.
+run_readers() {
+    local workload=$1 rep=$2 end=$3 rows=$4 table=$5 prefix label tool slot k
+    shift 5
+    local order=("$@")
+    prefix=$(echo "$workload" | tr '[:upper:]' '[:lower:]')
+    label=${workload:+$workload }
+    for ((k = 0; k < (rep - 1) % ${#order[@]}; k++)); do order=("${order[@]:1}" "${order[0]}"); done
+    for tool in "${order[@]}"; do
+        slot=bench_${prefix}${tool}_$rep
+        case $tool in
+            daemon) run_daemon "$slot" "$end" "$table" > "$WORK/result"
+                    record "${label}pgchangeset" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            nolz4) DAEMON_KAFKA_EXTRA=$'  properties:\n    compression.type: none' \
+                       run_daemon "$slot" "$end" "$table" > "$WORK/result"
+                   record "${label}pgchangeset (compression none)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            recv) run_recvlogical "$slot" "$end" > "$WORK/result"
+                  record "${label}pg_recvlogical" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            w2j) run_wal2json_kcat "$slot" "$end" > "$WORK/result"
+                 record "${label}wal2json+kcat" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+        esac
+        sql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
+    done
+}
+
 echo "tool,repeat,rows,seconds,cpu_seconds,peak_rss_kb" > "$OUT/results.csv"
 record() {  # tool repeat rows "seconds cpu rss"
     local tool=$1 rep=$2 rows=$3 seconds cpu rss
@@ -226,22 +260,40 @@ if wants W1; then
         psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
         end=$(sql "SELECT pg_current_wal_lsn()")
         rows=$((per_txn * W1_TXNS))
-        order=(daemon nolz4 recv w2j)
-        for ((k = 0; k < (rep - 1) % 4; k++)); do order=("${order[@]:1}" "${order[0]}"); done
-        for tool in "${order[@]}"; do
-            case $tool in
-                daemon) run_daemon "bench_daemon_$rep" "$end" "$TABLE" > "$WORK/result"
-                        record pgchangeset "$rep" "$rows" "$(cat "$WORK/result")" ;;
-                nolz4) DAEMON_KAFKA_EXTRA=$'  properties:\n    compression.type: none' \
-                           run_daemon "bench_nolz4_$rep" "$end" "$TABLE" > "$WORK/result"
-                       record "pgchangeset (compression none)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
-                recv) run_recvlogical "bench_recv_$rep" "$end" > "$WORK/result"
-                      record pg_recvlogical "$rep" "$rows" "$(cat "$WORK/result")" ;;
-                w2j) run_wal2json_kcat "bench_w2j_$rep" "$end" > "$WORK/result"
-                     record wal2json+kcat "$rep" "$rows" "$(cat "$WORK/result")" ;;
-            esac
-            sql "SELECT pg_drop_replication_slot('bench_${tool}_$rep')" >/dev/null
+        run_readers "" "$rep" "$end" "$rows" "$TABLE" daemon nolz4 recv w2j
+    done
+fi
+
+# W3 ---------------------------------------------------------------------------------------
+# REPLICA IDENTITY FULL, a 10 KB column stored out of line (TOAST, uncompressed) that the
+# updates never touch: PostgreSQL logs the whole old row (the 10 KB value inlined) and sends
+# the new row's value as "unchanged"; the daemon fills it in from the old row.
+if wants W3; then
+    for rep in $(seq 1 "$REPEAT"); do
+        rows=$((W3_ROWS * W3_ROUNDS))
+        say "W3 repeat $rep/$REPEAT: $rows updates ($W3_ROUNDS of each of $W3_ROWS rows, 1,000 a transaction)"
+        sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w3;
+             CREATE TABLE bench_w3 (id int8 PRIMARY KEY, counter int NOT NULL, doc text NOT NULL);
+             ALTER TABLE bench_w3 ALTER COLUMN doc SET STORAGE EXTERNAL, REPLICA IDENTITY FULL;
+             INSERT INTO bench_w3 SELECT g, 0, (SELECT string_agg(md5(g || '.' || i), '')
+                 FROM generate_series(1, 320) i) FROM generate_series(1, $W3_ROWS) g" >/dev/null
+        [ "$(sql "SELECT count(*) FROM bench_w3 WHERE length(doc) = 10240 AND
+                  pg_column_size(doc) = 10240")" = "$W3_ROWS" ] ||
+            { echo "bench.sh: W3: bench_w3's doc is not 10 KB stored out of line" >&2; exit 1; }
+        publish bench_w3
+        for s in daemon nolz4 recv w2j; do
+            plugin=pgoutput
+            [ "$s" = w2j ] && plugin=wal2json
+            sql "SELECT pg_create_logical_replication_slot('bench_w3${s}_$rep', '$plugin')" >/dev/null
         done
+        for _ in $(seq 1 "$W3_ROUNDS"); do
+            for ((lo = 1; lo <= W3_ROWS; lo += 1000)); do
+                echo "UPDATE bench_w3 SET counter = counter + 1 WHERE id BETWEEN $lo AND $((lo + 999));"
+            done
+        done > "$WORK/load.sql"
+        psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
+        end=$(sql "SELECT pg_current_wal_lsn()")
+        run_readers W3 "$rep" "$end" "$rows" bench_w3 daemon nolz4 recv w2j
     done
 fi
 
@@ -252,7 +304,8 @@ if wants W2; then
          CREATE TABLE bench_w2 (id bigserial PRIMARY KEY, v text)" >/dev/null
     publish bench_w2
     w2_slot=bench_w2_$$
-    build/bin/latency_probe "$KAFKA" "$w2_slot.public.bench_w2" "$WORK/probe.ready" 3000 > "$WORK/probe.out" &
+    build/bin/latency_probe "$KAFKA" "$w2_slot.public.bench_w2" "$WORK/probe.ready" 3000 \
+        ${BENCH_W2_CREATE_TIME:+CreateTime} > "$WORK/probe.out" &
     probe=$!
     until [ -e "$WORK/probe.ready" ]; do
         kill -0 "$probe" 2>/dev/null || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
@@ -272,11 +325,11 @@ if wants W2; then
     kill -TERM "$daemon"
     wait "$daemon" || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon failed" >&2; exit 1; }
     sql "SELECT pg_drop_replication_slot('$w2_slot')" >/dev/null
-    read -r w2_events ack50 ack99 ackmax seen50 seen99 seenmax < "$WORK/probe.out"
+    read -r w2_events ack50 ack99 ackmax seen50 seen99 seenmax cap50 cap99 capmax own50 own99 ownmax < "$WORK/probe.out"
     w2_committed=$(sql "SELECT count(*) FROM bench_w2")
     [ "$w2_events" -ge "$w2_committed" ] ||
         { echo "bench.sh: W2 saw $w2_events events of $w2_committed committed rows" >&2; exit 1; }
-    say "W2: $w2_events events; commit -> acknowledged p50 $ack50 ms, p99 $ack99 ms; commit -> consumed p50 $seen50 ms, p99 $seen99 ms"
+    say "W2: $w2_events events; commit -> acknowledged p50 $ack50 ms, p99 $ack99 ms; commit -> consumed p50 $seen50 ms, p99 $seen99 ms; of which commit -> captured (PostgreSQL) p99 $cap99 ms, captured -> acknowledged (daemon and Kafka) p99 $own99 ms"
 fi
 
 # W4 ---------------------------------------------------------------------------------------
@@ -371,12 +424,14 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     echo "| workload | reader | rows | rows/s (median) | CPU s per million rows (median) | peak RSS | runs |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
     for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat \
+                "W3 pgchangeset" "W3 pgchangeset (compression none)" "W3 pg_recvlogical" "W3 wal2json+kcat" \
                 "pgchangeset W4" "pgchangeset W5" "COPY W5"; do
         runs=$(column_of "$tool" 1 | wc -l)
         [ "$runs" -gt 0 ] || continue
         rows=$(column_of "$tool" '$3' | head -n 1)
         rss=$(column_of "$tool" '$6' | sort -g | tail -n 1)
         case $tool in
+            "W3 "*) workload=W3 name=${tool#W3 } ;;
             "pgchangeset W4") workload=W4 name=pgchangeset ;;
             "pgchangeset W5") workload=W5 name="pgchangeset (snapshot.mode initial_only)" ;;
             "COPY W5") workload=W5 name="psql COPY TO STDOUT > /dev/null" ;;
@@ -389,6 +444,8 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
         printf '\n| W2 (%s rows/s, %s s) | events | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |\n' "$W2_RATE" "$W2_SECONDS"
         printf '| commit -> Kafka acknowledgement (broker append time) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$ack50" "$ack99" "$ackmax"
         printf '| commit -> seen by a consumer | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$seen50" "$seen99" "$seenmax"
+        printf '| of which commit -> captured_ts (PostgreSQL sent it, the daemon read it) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$cap50" "$cap99" "$capmax"
+        printf '| of which captured_ts -> Kafka acknowledgement (the daemon and Kafka) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$own50" "$own99" "$ownmax"
     fi
     echo
     if wants W1; then
@@ -396,6 +453,12 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
             -v dc="$(cpu_of pgchangeset)" -v wc="$(cpu_of wal2json+kcat)" \
             -v nc="$(cpu_of "pgchangeset (compression none)")" 'BEGIN {
             printf "W1 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; CPU per row = %.2f x wal2json+kcat (%.2f x with compression none, as kcat)\n", d / r, d / w, dc / wc, nc / wc }'
+    fi
+    if wants W3; then
+        awk -v d="$(rate_of "W3 pgchangeset")" -v r="$(rate_of "W3 pg_recvlogical")" -v w="$(rate_of "W3 wal2json+kcat")" \
+            -v dc="$(cpu_of "W3 pgchangeset")" -v wc="$(cpu_of "W3 wal2json+kcat")" \
+            -v nc="$(cpu_of "W3 pgchangeset (compression none)")" 'BEGIN {
+            printf "W3 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; CPU per row = %.2f x wal2json+kcat (%.2f x with compression none, as kcat)\n", d / r, d / w, dc / wc, nc / wc }'
     fi
     if wants W5; then
         awk -v s="$(rate_of "pgchangeset W5")" -v c="$(rate_of "COPY W5")" 'BEGIN {

@@ -4,10 +4,17 @@
 // prints, in milliseconds, p50 p99 max of
 //   commit -> acknowledged: record timestamp - commit_ts of the event
 //   commit -> consumed:     time this consumer received it - commit_ts
-// as "events ack_p50 ack_p99 ack_max seen_p50 seen_p99 seen_max". Same machine, same clock.
+//   commit -> captured:     captured_ts - commit_ts (PostgreSQL's part: the walsender sent the
+//                           change and the daemon read it from its socket)
+//   captured -> acknowledged: record timestamp - captured_ts (the daemon's and Kafka's part)
+// as "events ack_p50 ack_p99 ack_max seen_p50 seen_p99 seen_max cap_p50 cap_p99 cap_max
+// daemon_p50 daemon_p99 daemon_max". Same machine, same clock.
 //
-//   latency_probe BROKERS TOPIC READY_FILE IDLE_MS
-// READY_FILE is written once the consumer sits at the end of every partition.
+//   latency_probe BROKERS TOPIC READY_FILE IDLE_MS [CreateTime]
+// READY_FILE is written once the consumer sits at the end of every partition. With CreateTime
+// the topic keeps the producer's timestamps instead (librdkafka stamps a record when the daemon
+// hands it over, rd_kafka_produce): "acknowledged" then means "handed to librdkafka", which
+// separates the daemon's own delay from librdkafka's and the broker's.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -27,13 +34,15 @@ int fail(const std::string& what) {
     return 1;
 }
 
-// "2026-11-24T11:18:27.747526Z" -> milliseconds since the epoch (fraction kept); -1 if malformed.
-double parse_commit_ts(const std::string& value) {
-    const auto at = value.find("\"commit_ts\":\"");
-    if (at == std::string::npos || value.size() < at + 13 + 20) {
+// The timestamp FIELD ("2026-11-24T11:18:27.747526Z") -> milliseconds since the epoch (fraction
+// kept); -1 if absent or malformed.
+double parse_ts(const std::string& value, const std::string& field) {
+    const std::string prefix = "\"" + field + "\":\"";
+    const auto at = value.find(prefix);
+    if (at == std::string::npos || value.size() < at + prefix.size() + 20) {
         return -1;
     }
-    const std::string ts = value.substr(at + 13, 26);
+    const std::string ts = value.substr(at + prefix.size(), 26);
     std::tm tm{};
     if (strptime(ts.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) {
         return -1;
@@ -61,14 +70,15 @@ double percentile(std::vector<double>& v, double p) {
     return v[std::min(i, v.size() - 1)];
 }
 
-bool create_topic(rd_kafka_t* rk, const std::string& topic, std::string& error) {
+bool create_topic(rd_kafka_t* rk, const std::string& topic, const std::string& timestamp_type,
+                  std::string& error) {
     char err[512];
     rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), 4, 1, err, sizeof err);
     if (nt == nullptr) {
         error = err;
         return false;
     }
-    rd_kafka_NewTopic_set_config(nt, "message.timestamp.type", "LogAppendTime");
+    rd_kafka_NewTopic_set_config(nt, "message.timestamp.type", timestamp_type.c_str());
     rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
     rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
@@ -99,9 +109,12 @@ bool create_topic(rd_kafka_t* rk, const std::string& topic, std::string& error) 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 5) {
-        return fail("usage: latency_probe BROKERS TOPIC READY_FILE IDLE_MS");
+    if (argc != 5 && !(argc == 6 && std::string(argv[5]) == "CreateTime")) {
+        return fail("usage: latency_probe BROKERS TOPIC READY_FILE IDLE_MS [CreateTime]");
     }
+    const std::string timestamp_type = argc == 6 ? "CreateTime" : "LogAppendTime";
+    const rd_kafka_timestamp_type_t expected_type =
+        argc == 6 ? RD_KAFKA_TIMESTAMP_CREATE_TIME : RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
     const std::string brokers = argv[1];
     const std::string topic = argv[2];
     const std::string ready_file = argv[3];
@@ -119,7 +132,7 @@ int main(int argc, char** argv) {
         return fail(err);
     }
     std::string error;
-    if (!create_topic(rk, topic, error)) {
+    if (!create_topic(rk, topic, timestamp_type, error)) {
         return fail("cannot create " + topic + ": " + error);
     }
     rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(4);
@@ -140,6 +153,8 @@ int main(int argc, char** argv) {
 
     std::vector<double> ack;
     std::vector<double> seen;
+    std::vector<double> captured;
+    std::vector<double> daemon;
     double last = now_ms();
     bool wrong_timestamp_type = false;
     while (now_ms() - last < idle_ms) {
@@ -150,14 +165,19 @@ int main(int argc, char** argv) {
         const double received = now_ms();
         if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->payload != nullptr) {
             last = received;
-            const double commit =
-                parse_commit_ts(std::string(static_cast<const char*>(m->payload), m->len));
+            const std::string value(static_cast<const char*>(m->payload), m->len);
+            const double commit = parse_ts(value, "commit_ts");
+            const double capture = parse_ts(value, "captured_ts");
             rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
             const auto ts = rd_kafka_message_timestamp(m, &type);
-            wrong_timestamp_type |= type != RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
+            wrong_timestamp_type |= type != expected_type;
             if (commit > 0) {
                 ack.push_back(static_cast<double>(ts) - commit);
                 seen.push_back(received - commit);
+            }
+            if (commit > 0 && capture > 0) {
+                captured.push_back(capture - commit);
+                daemon.push_back(static_cast<double>(ts) - capture);
             }
         }
         rd_kafka_message_destroy(m);
@@ -168,10 +188,17 @@ int main(int argc, char** argv) {
         return fail("no event arrived on " + topic);
     }
     if (wrong_timestamp_type) {
-        return fail(topic + " has producer timestamps: it existed before with other settings");
+        return fail(topic + " does not have " + timestamp_type +
+                    " timestamps: it existed before with other settings");
     }
-    std::printf("%zu %.1f %.1f %.1f %.1f %.1f %.1f\n", seen.size(), percentile(ack, 0.5),
-                percentile(ack, 0.99), percentile(ack, 1.0), percentile(seen, 0.5),
-                percentile(seen, 0.99), percentile(seen, 1.0));
+    if (captured.size() != seen.size()) {
+        return fail("events without captured_ts on " + topic);
+    }
+    std::printf("%zu", seen.size());
+    for (auto* v : {&ack, &seen, &captured, &daemon}) {
+        std::printf(" %.1f %.1f %.1f", percentile(*v, 0.5), percentile(*v, 0.99),
+                    percentile(*v, 1.0));
+    }
+    std::printf("\n");
     return 0;
 }
