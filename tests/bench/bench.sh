@@ -206,6 +206,18 @@ run_wal2json_kcat() {
         awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2 + $4 + $5, $3 + $6 }'
 }
 
+# The slots run_readers reads for workload $1 ("" for W1, else W3), repeat $2: created before
+# the workload writes, so that every reader starts at the same place.
+create_reader_slots() {
+    local prefix s plugin
+    prefix=$(echo "$1" | tr '[:upper:]' '[:lower:]')
+    for s in daemon nolz4 recv w2j; do
+        plugin=pgoutput
+        [ "$s" = w2j ] && plugin=wal2json
+        sql "SELECT pg_create_logical_replication_slot('bench_${prefix}${s}_$2', '$plugin')" >/dev/null
+    done
+}
+
 # Workload $1 ("" for W1, else W3), repeat $2: the readers $6... (daemon, nolz4, recv, w2j) each
 # read slot bench_<$1 lowercase><reader>_<$2> up to $3 ($4 rows, table $5), in an order that
 # rotates between repeats; records each under "<$1 >reader name" and drops its slot.
@@ -249,11 +261,7 @@ if wants W1; then
         sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS $TABLE" >/dev/null
         sql "CREATE TABLE $TABLE (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
              ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_pub FOR TABLE $TABLE" >/dev/null
-        for s in daemon nolz4 recv w2j; do
-            plugin=pgoutput
-            [ "$s" = w2j ] && plugin=wal2json
-            sql "SELECT pg_create_logical_replication_slot('bench_${s}_$rep', '$plugin')" >/dev/null
-        done
+        create_reader_slots "" "$rep"
         for _ in $(seq 1 "$W1_TXNS"); do
             insert_rows "$TABLE" 1 "$per_txn"
         done > "$WORK/load.sql"
@@ -281,11 +289,7 @@ if wants W3; then
                   pg_column_size(doc) = 10240")" = "$W3_ROWS" ] ||
             { echo "bench.sh: W3: bench_w3's doc is not 10 KB stored out of line" >&2; exit 1; }
         publish bench_w3
-        for s in daemon nolz4 recv w2j; do
-            plugin=pgoutput
-            [ "$s" = w2j ] && plugin=wal2json
-            sql "SELECT pg_create_logical_replication_slot('bench_w3${s}_$rep', '$plugin')" >/dev/null
-        done
+        create_reader_slots "W3" "$rep"
         for _ in $(seq 1 "$W3_ROUNDS"); do
             for ((lo = 1; lo <= W3_ROWS; lo += 1000)); do
                 echo "UPDATE bench_w3 SET counter = counter + 1 WHERE id BETWEEN $lo AND $((lo + 999));"
