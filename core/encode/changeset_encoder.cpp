@@ -215,7 +215,7 @@ void put_uint(Out& out, std::uint64_t v) {
 // The value's last fields, as rapidjson's Writer would write them after "types" (the texts
 // need no escaping).
 template <typename Out>
-void put_meta(Out& out, const changeset::EventMeta& meta) {
+void put_meta_head(Out& out, const changeset::EventMeta& meta) {
     put(out, ",\"commit_ts\":\"");
     put(out, timestamp_text(meta.commit_time).view());
     put(out, "\",\"captured_ts\":\"");
@@ -227,8 +227,18 @@ void put_meta(Out& out, const changeset::EventMeta& meta) {
     put(out, "\",\"commit_lsn\":\"");
     put(out, lsn_text(meta.commit_lsn).view());
     put(out, "\",\"seq\":");
-    put_uint(out, meta.seq);
+}
+
+template <typename Out>
+void put_seq(Out& out, std::uint64_t seq) {
+    put_uint(out, seq);
     put(out, "}");
+}
+
+template <typename Out>
+void put_meta(Out& out, const changeset::EventMeta& meta) {
+    put_meta_head(out, meta);
+    put_seq(out, meta.seq);
 }
 
 }  // namespace
@@ -242,6 +252,14 @@ void ChangesetEncoder::append_event_meta(std::string& out, const changeset::Even
     put_meta(out, meta);
 }
 
+void ChangesetEncoder::event_meta_head(std::string& out, const changeset::EventMeta& meta) {
+    put_meta_head(out, meta);
+}
+
+void ChangesetEncoder::append_seq(std::string& out, std::uint64_t seq) {
+    put_seq(out, seq);
+}
+
 void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     const auto& rel = *change.relation;
     const std::vector<Value>* key_row = change.key_from_before ? &change.before : &change.after;
@@ -252,12 +270,13 @@ void ChangesetEncoder::encode_without_meta(const Changeset& change) {
 
     key_buf_.Clear();
     if (has_key_) {
-        rapidjson::Writer<rapidjson::StringBuffer> kw(key_buf_);
-        write_row(kw, change, *key_row, true);
+        key_writer_.Reset(key_buf_);
+        write_row(key_writer_, change, *key_row, true);
     }
 
     value_buf_.Clear();
-    rapidjson::Writer<rapidjson::StringBuffer> w(value_buf_);
+    auto& w = value_writer_;
+    w.Reset(value_buf_);
     w.StartObject();
     const auto op = changeset::op_name(change.op);
     w.Key("op");

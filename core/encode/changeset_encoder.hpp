@@ -62,6 +62,11 @@ class ChangesetEncoder {
     void encode_without_meta(const changeset::Changeset& change);
     static void append_event_meta(rapidjson::StringBuffer& out, const changeset::EventMeta& meta);
     static void append_event_meta(std::string& out, const changeset::EventMeta& meta);
+    // append_event_meta() for many events that differ only in seq (a snapshot chunk): the
+    // fields up to seq's value once (meta.seq is not used), then per event that head and
+    // append_seq(), which writes seq and the closing brace.
+    static void event_meta_head(std::string& out, const changeset::EventMeta& meta);
+    static void append_seq(std::string& out, std::uint64_t seq);
 
     // The Kafka key of `change` read from its old row (`from_before`) or its new row, in a
     // buffer of its own: key() and value() stay as they are. Empty when there is no key.
@@ -90,6 +95,10 @@ class ChangesetEncoder {
     rapidjson::StringBuffer key_buf_;
     rapidjson::StringBuffer value_buf_;
     rapidjson::StringBuffer other_key_buf_;  // encode_key()
+    // Kept and Reset() for every event: a Writer allocates its level stack (and that stack's
+    // allocator) when it is made, four allocations an event otherwise.
+    rapidjson::Writer<rapidjson::StringBuffer> key_writer_{key_buf_};
+    rapidjson::Writer<rapidjson::StringBuffer> value_writer_{value_buf_};
     bool has_key_ = false;
     BinaryFallback fallback_;
     std::string scratch_;  // a binary value's text form

@@ -217,6 +217,22 @@ TEST_CASE("a read event encoded in two steps equals the one-step encoding") {
     CHECK(other.key() == R"({"id":42})");
     std::string two_steps(other.value());
     CHECK(two_steps.back() == '}');  // the types object; the event object is still open
+    const std::string prefix = two_steps;
     encode::ChangesetEncoder::append_event_meta(two_steps, meta);
     CHECK(two_steps == one_step);
+
+    // A chunk's way: the fields before seq once, then seq per row (meta.seq not used).
+    std::string head;
+    changeset::EventMeta without_seq = meta;
+    without_seq.seq = 7;
+    encode::ChangesetEncoder::event_meta_head(head, without_seq);
+    std::string by_head = prefix + head;
+    encode::ChangesetEncoder::append_seq(by_head, meta.seq);
+    CHECK(by_head == one_step);
+
+    // The same encoder again, for another row: its kept writers start afresh.
+    f.cs.after[0] = {changeset::Value::State::Text, "43"};
+    other.encode_without_meta(f.cs);
+    CHECK(other.key() == R"({"id":43})");
+    CHECK(std::string(other.value()).find(R"("after":{"id":43,)") != std::string::npos);
 }
