@@ -33,8 +33,9 @@ void DaemonObserver::streaming(bool on) {
     }
 }
 
-void DaemonObserver::event(std::string_view op, std::string_view table, std::size_t bytes) {
-    metrics_.count_event(op, table, bytes);
+void DaemonObserver::events(std::string_view op, std::string_view table, std::uint64_t count,
+                            std::size_t bytes) {
+    metrics_.count_events(op, table, count, bytes);
 }
 
 void DaemonObserver::progress(const StreamProgress& p) {

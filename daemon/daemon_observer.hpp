@@ -20,7 +20,8 @@ class DaemonObserver : public StreamObserver {
 
     void state(std::string_view line) override;
     void streaming(bool on) override;
-    void event(std::string_view op, std::string_view table, std::size_t bytes) override;
+    void events(std::string_view op, std::string_view table, std::uint64_t count,
+                std::size_t bytes) override;
     void progress(const StreamProgress& p) override;
     void kafka_error() override;
     void reconnect(std::string_view target) override;

@@ -52,14 +52,15 @@ void sample(std::string& out, const std::string& name_and_labels, std::uint64_t 
 
 }  // namespace
 
-void Metrics::count_event(std::string_view op, std::string_view table, std::size_t bytes) {
+void Metrics::count_events(std::string_view op, std::string_view table, std::uint64_t count,
+                           std::size_t bytes) {
     bytes_.fetch_add(bytes, std::memory_order_relaxed);
     std::lock_guard lock(events_mutex_);
     auto it = events_.find(EventKeyView{op, table});
     if (it == events_.end()) {
         it = events_.emplace(std::make_pair(std::string(op), std::string(table)), 0).first;
     }
-    ++it->second;
+    it->second += count;
 }
 
 void Metrics::count_snapshot_rows(std::string_view table, std::uint64_t rows) {

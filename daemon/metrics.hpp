@@ -16,7 +16,8 @@ namespace pgcs::daemon {
 class Metrics {
   public:
     // One event of `op` on `table` handed to Kafka, `bytes` of key and value.
-    void count_event(std::string_view op, std::string_view table, std::size_t bytes);
+    void count_events(std::string_view op, std::string_view table, std::uint64_t count,
+                      std::size_t bytes);
     void count_kafka_error() { kafka_errors_.fetch_add(1, std::memory_order_relaxed); }
     // target: "postgres" or "kafka".
     void count_reconnect(std::string_view target);

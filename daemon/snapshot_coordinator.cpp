@@ -447,9 +447,8 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
         }
         if (key.empty()) {  // TRUNCATE
             pc.dropped.assign(pc.dropped.size(), true);
-        } else if (const auto it = pc.chunk.rows_by_key.find(key);
-                   it != pc.chunk.rows_by_key.end()) {
-            pc.dropped[static_cast<std::size_t>(it->second)] = true;
+        } else if (const auto row = pc.chunk.rows_by_key.find(key)) {
+            pc.dropped[*row] = true;
         }
     }
     table.progress.last_key = pc.chunk.last_key;
@@ -469,8 +468,8 @@ void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view
         if (c.relation->oid != relation_oid) {
             continue;
         }
-        if (const auto it = c.chunk.rows_by_key.find(key_json); it != c.chunk.rows_by_key.end()) {
-            c.dropped[static_cast<std::size_t>(it->second)] = true;
+        if (const auto row = c.chunk.rows_by_key.find(key_json)) {
+            c.dropped[*row] = true;
         }
     }
     log_change(relation_oid, key_json);

@@ -34,9 +34,9 @@ class StreamObserver {
     virtual void state(std::string_view /*line*/) {}
     // Streaming started (true: START_REPLICATION succeeded) or stopped (false).
     virtual void streaming(bool /*on*/) {}
-    // One event handed to Kafka.
-    virtual void event(std::string_view /*op*/, std::string_view /*table*/, std::size_t /*bytes*/) {
-    }
+    // `count` events (of `bytes` together) handed to Kafka.
+    virtual void events(std::string_view /*op*/, std::string_view /*table*/,
+                        std::uint64_t /*count*/, std::size_t /*bytes*/) {}
     virtual void progress(const StreamProgress& /*p*/) {}
     virtual void kafka_error() {}
     virtual void reconnect(std::string_view /*target*/) {}

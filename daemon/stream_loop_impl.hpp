@@ -127,6 +127,7 @@ class StreamLoop {
     changeset::Changeset change_;
     encode::ChangesetEncoder encoder_;
     std::string value_scratch_;  // a snapshot row's value
+    std::string meta_head_;      // a snapshot chunk's fields before seq
 
     bool in_transaction_ = false;
     bool skipping_ = false;  // the open transaction was already handed to Kafka

@@ -106,8 +106,8 @@ void StreamLoop::emit(const changeset::Changeset& change, const changeset::Event
     tracker_->add_events(ticket, 1);
     const auto oid = change.relation->oid;
     produce(topic_for(*change.relation), ticket);
-    observer_.event(changeset::op_name(change.op), names_[oid],
-                    encoder_.key().size() + encoder_.value().size());
+    observer_.events(changeset::op_name(change.op), names_[oid], 1,
+                     encoder_.key().size() + encoder_.value().size());
     if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
         // A change processed between a chunk's read and its watermark wins over the chunk's row.
         if (change.op == changeset::Op::Truncated) {
@@ -139,20 +139,26 @@ void StreamLoop::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const Comm
     // Encoded by a reader thread: only the watermark transaction's fields are added here.
     const std::string& topic = topic_for(*chunk.relation);
     const std::string& table = names_[chunk.relation->oid];
+    meta_head_.clear();  // the same for every row but seq
+    encode::ChangesetEncoder::event_meta_head(
+        meta_head_, {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, 0});
+    std::uint64_t events = 0;
+    std::size_t bytes = 0;
     for (std::size_t i = 0; i < rows.encoded.size(); ++i) {
         if (chunk.dropped[i]) {
             continue;
         }
         const std::string_view prefix = rows.encoded.value(i);
         value_scratch_.assign(prefix.data(), prefix.size());
-        encode::ChangesetEncoder::append_event_meta(
-            value_scratch_,
-            {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, seq++});
+        value_scratch_.append(meta_head_);
+        encode::ChangesetEncoder::append_seq(value_scratch_, seq++);
         const std::string_view key = rows.encoded.key(i);
         tracker_->add_events(ticket, 1);
         produce(topic, rows.encoded.has_key, key, value_scratch_, ticket);
-        observer_.event("read", table, key.size() + value_scratch_.size());
+        ++events;
+        bytes += key.size() + value_scratch_.size();
     }
+    observer_.events("read", table, events, bytes);
 }
 
 void StreamLoop::reset_receive_state() {
@@ -202,7 +208,7 @@ void StreamLoop::publish_message(const pgoutput::LogicalMessage& m, const Commit
     if (own_ticket) {
         tracker_->seal(t);
     }
-    observer_.event("message", "(messages)", encoder_.key().size() + encoder_.value().size());
+    observer_.events("message", "(messages)", 1, encoder_.key().size() + encoder_.value().size());
 }
 
 void StreamLoop::publish_transaction(source::TransactionBuffer& buffer, const CommitInfo& commit,

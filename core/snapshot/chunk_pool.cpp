@@ -1,15 +1,23 @@
 // Reader threads for snapshot chunks; see chunk_pool.hpp.
 #include "core/snapshot/chunk_pool.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 namespace pgcs::snapshot {
 
 ChunkPool::ChunkPool(source::ConnectionSettings settings, int threads)
     : settings_(std::move(settings)) {
     for (int i = 0; i < threads; ++i) {
-        threads_.emplace_back([this] { work(); });
+        threads_.emplace_back([this, i] {
+            // Named for top -H and perf: "snapshot-0", "snapshot-1", ...
+            const std::string name = "snapshot-" + std::to_string(i);
+            pthread_setname_np(pthread_self(), name.c_str());
+            work();
+        });
     }
 }
 

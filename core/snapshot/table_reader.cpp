@@ -266,6 +266,30 @@ void fill_read_change(const changeset::RelationInfo& relation, const PGresult* r
     }
 }
 
+void KeyIndex::build(const EncodedRows& rows) {
+    entries_.clear();
+    entries_.reserve(rows.size());
+    const std::hash<std::string_view> hash;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        entries_.push_back({hash(rows.key(i)), rows.key(i), static_cast<std::uint32_t>(i)});
+    }
+    std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
+        return a.hash < b.hash || (a.hash == b.hash && a.row < b.row);
+    });
+}
+
+std::optional<std::uint32_t> KeyIndex::find(std::string_view key) const {
+    const std::size_t h = std::hash<std::string_view>()(key);
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), h,
+                               [](const Entry& e, std::size_t v) { return e.hash < v; });
+    for (; it != entries_.end() && it->hash == h; ++it) {
+        if (it->key == key) {
+            return it->row;
+        }
+    }
+    return std::nullopt;
+}
+
 void encode_chunk(const changeset::RelationInfo& relation, const changeset::TypeRegistry& types,
                   Chunk& chunk) {
     encode::ChangesetEncoder encoder(types);
@@ -287,12 +311,14 @@ void encode_chunk(const changeset::RelationInfo& relation, const changeset::Type
         }
         out.key_ends.push_back(static_cast<std::uint32_t>(out.keys.size()));
         out.value_ends.push_back(out.values.size());
+        if (i == 0) {  // room for rows like the first, and a quarter more
+            const auto rows = static_cast<std::size_t>(n);
+            out.keys.reserve(rows * key.size() * 5 / 4);
+            out.values.reserve(rows * value.size() * 5 / 4);
+        }
     }
     if (out.has_key) {
-        chunk.rows_by_key.reserve(out.size());
-        for (std::size_t i = 0; i < out.size(); ++i) {
-            chunk.rows_by_key.emplace(out.key(i), static_cast<std::uint32_t>(i));
-        }
+        chunk.rows_by_key.build(out);
     }
     chunk.is_encoded = true;
     chunk.rows.reset();

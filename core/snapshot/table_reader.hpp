@@ -8,9 +8,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/changeset/changeset.hpp"
@@ -66,13 +66,30 @@ struct EncodedRows {
     }
 };
 
+// Kafka key JSON -> row of a chunk: one flat array sorted by the key's hash, built once by
+// the reader thread (no allocation per row, unlike a node-based map); views into the rows'
+// `keys`, whose buffer stays put when the chunk is moved.
+class KeyIndex {
+  public:
+    void build(const EncodedRows& rows);
+    std::optional<std::uint32_t> find(std::string_view key) const;
+    bool empty() const { return entries_.empty(); }
+
+  private:
+    struct Entry {
+        std::size_t hash;
+        std::string_view key;
+        std::uint32_t row;
+    };
+    std::vector<Entry> entries_;
+};
+
 struct Chunk {
     source::PgResultPtr rows;  // the table's columns, in SnapshotTable::columns order (freed
                                // once encoded)
     EncodedRows encoded;       // when the reader encoded them
     bool is_encoded = false;
-    // Kafka key JSON -> row, for a keyed table (views into `encoded.keys`).
-    std::unordered_map<std::string_view, std::uint32_t> rows_by_key;
+    KeyIndex rows_by_key;  // for a keyed table
     XidSnapshot snapshot;  // the MVCC snapshot the rows were read under
     // Where the next chunk starts: the last row's key columns (key order), or for a table
     // without a key the next block number.

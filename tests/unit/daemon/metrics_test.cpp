@@ -39,9 +39,10 @@ TEST_CASE("every metric is exposed with HELP and TYPE, starting from zero") {
 
 TEST_CASE("counters and gauges follow what the loop reports") {
     Metrics m;
-    m.count_event("added", "public.users", 100);
-    m.count_event("added", "public.users", 50);
-    m.count_event("deleted", "public.orders", 10);
+    m.count_events("added", "public.users", 1, 100);
+    m.count_events("added", "public.users", 1, 50);
+    m.count_events("deleted", "public.orders", 1, 10);
+    m.count_events("read", "public.orders", 2500, 1000);  // a snapshot chunk at once
     m.count_reconnect("postgres");
     m.count_kafka_error();
     m.set_streaming(true);
@@ -52,7 +53,8 @@ TEST_CASE("counters and gauges follow what the loop reports") {
     const std::string text = m.render();
     CHECK(has_line(text, "pgchangeset_events_total{op=\"added\",table=\"public.users\"} 2"));
     CHECK(has_line(text, "pgchangeset_events_total{op=\"deleted\",table=\"public.orders\"} 1"));
-    CHECK(has_line(text, "pgchangeset_bytes_total 160"));
+    CHECK(has_line(text, "pgchangeset_events_total{op=\"read\",table=\"public.orders\"} 2500"));
+    CHECK(has_line(text, "pgchangeset_bytes_total 1160"));
     CHECK(has_line(text, "pgchangeset_reconnects_total{target=\"postgres\"} 1"));
     CHECK(has_line(text, "pgchangeset_kafka_errors_total 1"));
     CHECK(has_line(text, "pgchangeset_up 1"));
@@ -78,7 +80,7 @@ TEST_CASE("snapshot rows add up by table, and the tables left are a gauge") {
 
 TEST_CASE("label values are escaped") {
     Metrics m;
-    m.count_event("added", "odd\"schema\\.t\nx", 1);
+    m.count_events("added", "odd\"schema\\.t\nx", 1, 1);
     CHECK(has_line(m.render(),
                    "pgchangeset_events_total{op=\"added\",table=\"odd\\\"schema\\\\.t\\nx\"} 1"));
 }
