@@ -232,6 +232,7 @@ void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
     ActiveTable t;
     t.progress = p;
     t.rows_published = p.rows;
+    t.rows_saved = p.rows;
     try {
         t.description = reader_->describe(p.table, config_.postgres.publication);
         for (const auto& c : t.description.columns) {
@@ -345,31 +346,80 @@ void SnapshotCoordinator::dispatch() {
         }
         round_robin_ = it->first;
         ActiveTable& t = it->second;
-        // A table's next chunk starts after the last key of the one before: one read at a time.
-        if (t.read_all || t.reading || t.in_flight >= kMaxChunksPerTable || t.relation == nullptr) {
+        if (t.in_flight >= kMaxChunksPerTable || t.relation == nullptr) {
             continue;
+        }
+        using Range = snapshot::ChunkPool::Task::Range;
+        ChunkRange range;
+        if (!t.retries.empty()) {
+            range = std::move(t.retries.front());
+            t.retries.pop_front();
+        } else if (t.read_all || t.reading) {
+            continue;  // the next chunk starts where the one being read ends
+        } else {
+            range.sequence = t.next_sequence++;
+            range.after = t.progress.last_key;
+            // A chunk of a keyed table finds where it ends first, unless a condition or row
+            // filter makes the rows sparse in the key's index: it then reads `limit` rows.
+            range.range = t.description.keyed() && t.description.row_filter.empty() &&
+                                  t.progress.condition.empty()
+                              ? Range::FindUpper
+                              : Range::Limit;
+        }
+        if (range.range == Range::Limit || range.range == Range::FindUpper) {
+            t.reading = true;
         }
         snapshot::ChunkPool::Task task;
         task.id = next_chunk_++;
         task.table = t.description;
         task.condition = t.progress.condition;
-        task.after = t.progress.last_key;
+        task.after = range.after;
         task.limit = config_.snapshot.chunk_size;
+        task.range = range.range;
+        task.upper = range.upper;
         task.watermark = config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(task.id);
         task.encoding = t.encoding;
-        dispatched_[task.id] = {t.progress.table, t.progress.generation, t.relation->oid,
-                                change_log_base_ + change_log_.size(), recent_.added()};
+        dispatched_[task.id] = {t.progress.table, t.progress.generation,
+                                t.relation->oid,  change_log_base_ + change_log_.size(),
+                                recent_.added(),  std::move(range)};
         ++watched_[t.relation->oid];
-        t.reading = true;
         ++t.in_flight;
+        t.most_reads = std::max(t.most_reads, ++t.reads);
         pool_->submit(std::move(task));
+    }
+}
+
+void SnapshotCoordinator::apply_bound(Dispatched& d, const std::vector<std::string>& upper) {
+    using Range = snapshot::ChunkPool::Task::Range;
+    if (d.range.range != Range::FindUpper) {
+        return;  // already known (the bound's own result came first)
+    }
+    d.range.range = upper.empty() ? Range::ToEnd : Range::UpTo;
+    d.range.upper = upper;
+    const auto t = tables_.find(d.table);
+    if (t == tables_.end() || t->second.progress.generation != d.generation) {
+        return;
+    }
+    ActiveTable& table = t->second;
+    table.reading = false;  // the next chunk can start: after this one's end
+    if (upper.empty()) {
+        table.read_all = true;
+    } else {
+        table.progress.last_key = upper;
     }
 }
 
 void SnapshotCoordinator::register_result(PGconn* catalog_conn,
                                           snapshot::ChunkPool::Result result) {
+    using Range = snapshot::ChunkPool::Task::Range;
     const auto d = dispatched_.find(result.id);
     if (d == dispatched_.end()) {
+        return;
+    }
+    if (result.has_bound) {
+        apply_bound(d->second, result.upper);
+    }
+    if (result.bound_only) {
         return;
     }
     const Dispatched info = d->second;
@@ -378,9 +428,14 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     const bool current = t != tables_.end() && t->second.progress.generation == info.generation;
     const bool passed = watermark_passed_.erase(result.id) > 0;
     if (current) {
-        t->second.reading = false;
         --t->second.in_flight;
+        --t->second.reads;
+        if (info.range.range == Range::Limit || info.range.range == Range::FindUpper) {
+            t->second.reading = false;  // read again (retry) or, for Limit, moved on below
+        }
     }
+    // The same rows again, before any new chunk of the table (its progress waits for them).
+    auto read_again = [&] { t->second.retries.push_back(info.range); };
     auto finish = [&] {
         rewatch();
         if (dispatched_.empty()) {  // no read in flight: the change log is not needed
@@ -389,7 +444,10 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
         }
     };
     if (!current || passed) {
-        finish();  // requested again meanwhile, or its watermark went by without it: read again
+        if (current) {
+            read_again();  // its watermark went by without it
+        }
+        finish();  // or requested again meanwhile
         return;
     }
     ActiveTable& table = t->second;
@@ -400,6 +458,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
              state == "40001" || state == "40P01")) {
             spdlog::warn("snapshot chunk of {} failed ({}); reading it again in a second",
                          info.table, result.error);
+            read_again();
             retry_after_ = Clock::now() + std::chrono::seconds(1);
         } else {
             // The request cannot be read (a bad condition, the table changed): say so, go on.
@@ -424,6 +483,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
             "snapshot chunk of {} read while a published transaction was still finishing: "
             "reading it again",
             info.table);
+        read_again();
         retry_after_ = Clock::now() + std::chrono::milliseconds(20);
         finish();
         return;
@@ -433,7 +493,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     pc.table = info.table;
     pc.generation = info.generation;
     pc.relation = table.relation;
-    pc.sequence = table.next_sequence++;
+    pc.sequence = info.range.sequence;
     pc.chunk = std::move(*result.chunk);
     pc.read_time = source::pg_now();
     const std::size_t n = pc.chunk.encoded.size();
@@ -451,8 +511,10 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
             pc.dropped[*row] = true;
         }
     }
-    table.progress.last_key = pc.chunk.last_key;
-    table.read_all = pc.chunk.last;
+    if (info.range.range == Range::Limit) {  // the next chunk starts after this one's last row
+        table.progress.last_key = pc.chunk.last_key;
+        table.read_all = pc.chunk.last;
+    }
     ++table.in_flight;
     spdlog::debug("snapshot chunk {} of {}: {} rows{}", pc.id, pc.table, n,
                   pc.chunk.last ? " (last)" : "");
@@ -527,7 +589,8 @@ void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t 
         t->second.rows_published += static_cast<std::int64_t>(rows);
         --t->second.in_flight;
         saves_.push_back({end_lsn, chunk->table, chunk->generation, chunk->sequence,
-                          chunk->chunk.last_key, t->second.rows_published, chunk->chunk.last});
+                          chunk->chunk.last_key, static_cast<std::int64_t>(rows),
+                          chunk->chunk.last});
     }
     if (hooks_.rows_published) {
         hooks_.rows_published(chunk->table, rows);
@@ -558,10 +621,14 @@ void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_l
             if (!store) {
                 store.emplace(catalog_conn, progress_table_, config_.postgres.slot);
             }
-            store->save(it->table, it->generation, it->last_key, it->rows, it->done);
+            t->second.rows_saved += it->rows;
+            store->save(it->table, it->generation, it->last_key, t->second.rows_saved, it->done);
             ++t->second.next_save;
             if (it->done) {
-                spdlog::info("snapshot of {} complete: {} rows", it->table, it->rows);
+                spdlog::info(
+                    "snapshot of {} complete: {} rows; {} chunks read in this run, up to {} at "
+                    "once",
+                    it->table, t->second.rows_saved, t->second.next_sequence, t->second.most_reads);
                 finished_rows_ += t->second.rows_published;
                 tables_.erase(t);
                 if (hooks_.tables_remaining) {

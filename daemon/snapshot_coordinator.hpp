@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -82,6 +83,8 @@ class SnapshotCoordinator {
     void on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn);
 
     bool enabled() const { return enabled_; }
+    // Readable when a reader handed something over (poll() it with the stream); -1 if none.
+    int wakeup_fd() const { return pool_ ? pool_->wakeup_fd() : -1; }
     // No table left to snapshot and every chunk saved.
     bool finished() const { return tables_.empty() && pending_.empty() && saves_.empty(); }
     std::size_t tables_remaining() const { return tables_.size(); }
@@ -92,18 +95,32 @@ class SnapshotCoordinator {
     std::pair<std::int64_t, std::int64_t> row_progress() const;
 
   private:
+    // Which rows a chunk reads: its place in the table's key order (`sequence`, from 0), where
+    // it starts, and how far it reaches (ChunkPool::Task::Range).
+    struct ChunkRange {
+        std::uint64_t sequence = 0;
+        std::vector<std::string> after;
+        snapshot::ChunkPool::Task::Range range = snapshot::ChunkPool::Task::Range::Limit;
+        std::vector<std::string> upper;
+    };
     struct ActiveTable {
         snapshot::TableProgress progress;  // last_key: where the next read starts
         snapshot::SnapshotTable description;
         const changeset::RelationInfo* relation = nullptr;
         std::shared_ptr<const snapshot::TableEncoding> encoding;  // the readers' copy
-        int in_flight = 0;     // chunks being read or waiting for their watermark
-        bool reading = false;  // a chunk is being read (the next starts after its last key)
+        int in_flight = 0;  // chunks being read or waiting for their watermark
+        // A chunk is being read whose end is not known yet: the next starts after it. A keyed
+        // table's chunk finds its end first (an index scan), so several are read at once.
+        bool reading = false;
         bool read_all = false;
+        std::deque<ChunkRange> retries;  // chunks to read again, before any new one
+        int reads = 0;                   // chunks of the table being read now
+        int most_reads = 0;              // the most at once (logged at the end)
         std::int64_t rows_published = 0;
+        std::int64_t rows_saved = 0;  // of the chunks saved (rows_done)
         // Watermarks of one table's chunks can reach the WAL out of order (different readers):
         // progress is saved in key order only, once every earlier chunk is acknowledged.
-        std::uint64_t next_sequence = 0;  // given to the next registered chunk
+        std::uint64_t next_sequence = 0;  // given to the next new chunk
         std::uint64_t next_save = 0;      // the chunk whose progress is saved next
         std::int64_t estimated_rows = 0;
     };
@@ -113,7 +130,7 @@ class SnapshotCoordinator {
         std::int64_t generation;
         std::uint64_t sequence;
         std::vector<std::string> last_key;
-        std::int64_t rows;
+        std::int64_t rows;  // the chunk's
         bool done;
     };
 
@@ -122,6 +139,8 @@ class SnapshotCoordinator {
     void drop_pending(const std::string& table);
     void dispatch();
     void register_result(PGconn* catalog_conn, snapshot::ChunkPool::Result result);
+    struct Dispatched;
+    void apply_bound(Dispatched& d, const std::vector<std::string>& upper);
     void log_change(std::uint32_t relation_oid, std::string_view key_json);
     void ensure_reader();
     void rewatch();
@@ -141,6 +160,7 @@ class SnapshotCoordinator {
         std::uint32_t oid;
         std::size_t log_position;
         std::uint64_t published_before;  // RecentXids::added() at dispatch
+        ChunkRange range;
     };
     std::map<std::uint64_t, Dispatched> dispatched_;
     std::vector<std::pair<std::uint32_t, std::string>> change_log_;  // (OID, key; "" truncate)

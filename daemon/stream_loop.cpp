@@ -221,8 +221,12 @@ void StreamLoop::draw_snapshot_progress(bool final_line) {
 }
 
 void StreamLoop::wait_for_input(int timeout_ms) {
-    pollfd fds[2] = {{stream_->socket(), POLLIN, 0}, {sink_->wakeup_fd(), POLLIN, 0}};
-    ::poll(fds, 2, timeout_ms);
+    // A reader's result (a chunk's end found, its rows) wakes the loop too: it dispatches the
+    // next chunk then, not at the timeout. poll() skips a negative fd.
+    pollfd fds[3] = {{stream_->socket(), POLLIN, 0},
+                     {sink_->wakeup_fd(), POLLIN, 0},
+                     {snapshots_.wakeup_fd(), POLLIN, 0}};
+    ::poll(fds, 3, timeout_ms);
     if (fds[1].revents & POLLIN) {
         sink_->drain_wakeup_fd();
     }

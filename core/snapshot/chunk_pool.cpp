@@ -2,15 +2,22 @@
 #include "core/snapshot/chunk_pool.hpp"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <string>
+#include <system_error>
 
 namespace pgcs::snapshot {
 
 ChunkPool::ChunkPool(source::ConnectionSettings settings, int threads)
-    : settings_(std::move(settings)) {
+    : settings_(std::move(settings)), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (wake_fd_ < 0) {
+        throw std::system_error(errno, std::generic_category(), "eventfd for snapshot readers");
+    }
     for (int i = 0; i < threads; ++i) {
         threads_.emplace_back([this, i] {
             // Named for top -H and perf: "snapshot-0", "snapshot-1", ...
@@ -30,6 +37,17 @@ ChunkPool::~ChunkPool() {
     for (auto& t : threads_) {
         t.join();
     }
+    close(wake_fd_);
+}
+
+void ChunkPool::hand_over(Result result) {
+    {
+        std::lock_guard lock(mutex_);
+        results_.push_back(std::move(result));
+    }
+    results_ready_.notify_all();
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof one);  // full: already readable
 }
 
 void ChunkPool::submit(Task task) {
@@ -42,6 +60,8 @@ void ChunkPool::submit(Task task) {
 
 std::optional<ChunkPool::Result> ChunkPool::take() {
     std::lock_guard lock(mutex_);
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);  // clears it
     if (results_.empty()) {
         return std::nullopt;
     }
@@ -54,7 +74,7 @@ std::optional<ChunkPool::Result> ChunkPool::wait_for(std::uint64_t id, int timeo
     std::unique_lock lock(mutex_);
     auto find = [&] {
         return std::find_if(results_.begin(), results_.end(),
-                            [id](const Result& r) { return r.id == id; });
+                            [id](const Result& r) { return r.id == id && !r.bound_only; });
     };
     if (!results_ready_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                                  [&] { return find() != results_.end(); })) {
@@ -89,7 +109,26 @@ void ChunkPool::work() {
         Result result;
         result.id = task.id;
         try {
-            result.chunk = connected().read(task.table, task.condition, task.after, task.limit);
+            TableReader& r = connected();
+            int limit = task.limit;
+            if (task.range == Task::Range::FindUpper) {
+                if (auto found = r.upper_bound(task.table, task.after, task.limit)) {
+                    result.upper = std::move(*found);
+                }
+                result.has_bound = true;
+                Result bound;
+                bound.id = task.id;
+                bound.has_bound = true;
+                bound.bound_only = true;
+                bound.upper = result.upper;
+                hand_over(std::move(bound));
+            } else if (task.range == Task::Range::UpTo) {
+                result.upper = task.upper;
+            }
+            if (task.range != Task::Range::Limit) {
+                limit = 0;  // the range bounds the chunk
+            }
+            result.chunk = r.read(task.table, task.condition, task.after, limit, result.upper);
             if (task.encoding) {
                 encode_chunk(*task.encoding->relation, task.encoding->types, *result.chunk);
             }
@@ -104,13 +143,9 @@ void ChunkPool::work() {
             result.permanent = true;  // a value that cannot be encoded: reading again won't help
         }
         const bool read = result.chunk.has_value();
-        {
-            // Handed over before the watermark exists: the coordinator has the rows before the
-            // stream can bring the watermark, and reads the table's next chunk meanwhile.
-            std::lock_guard lock(mutex_);
-            results_.push_back(std::move(result));
-        }
-        results_ready_.notify_all();
+        // Handed over before the watermark exists: the coordinator has the rows before the
+        // stream can bring the watermark, and reads the table's next chunk meanwhile.
+        hand_over(std::move(result));
         // The watermark, after the read. A later one only widens the chunk's window (safe), so
         // a failure is retried until it is written: the chunk waits for it.
         for (int attempt = 0; read; ++attempt) {

@@ -36,7 +36,12 @@ class ChunkPool {
         std::string condition;
         std::vector<std::string> after;
         int limit = 0;
-        std::string watermark;  // the watermark message's content, written after the read
+        // How far the chunk reaches: `limit` rows (Limit); up to the key where `limit` rows end,
+        // found first and handed over at once so that the table's next chunk can be read
+        // meanwhile (FindUpper; a keyed table); up to `upper` (UpTo); to the end (ToEnd).
+        enum class Range { Limit, FindUpper, UpTo, ToEnd } range = Range::Limit;
+        std::vector<std::string> upper;  // UpTo
+        std::string watermark;           // the watermark message's content, written after the read
         std::shared_ptr<const TableEncoding> encoding;  // rows are encoded when set
     };
     struct Result {
@@ -45,6 +50,11 @@ class ChunkPool {
         std::string error;
         std::string sqlstate;
         bool permanent = false;  // not a PostgreSQL error
+        // FindUpper: where the chunk ends (`upper`; empty: at the table's end), once found.
+        // A `bound_only` result says just that, ahead of the rows' result.
+        bool has_bound = false;
+        bool bound_only = false;
+        std::vector<std::string> upper;
     };
 
     ChunkPool(source::ConnectionSettings settings, int threads);
@@ -53,14 +63,18 @@ class ChunkPool {
     ChunkPool& operator=(const ChunkPool&) = delete;
 
     void submit(Task task);
-    // A finished task's result, if any (does not wait).
+    // A finished task's result (or a FindUpper task's bound), if any (does not wait).
     std::optional<Result> take();
-    // Waits up to `timeout_ms` for the result of task `id` (other results stay queued).
+    // Waits up to `timeout_ms` for the rows' result of task `id` (other results stay queued).
     std::optional<Result> wait_for(std::uint64_t id, int timeout_ms);
     std::size_t threads() const { return threads_.size(); }
+    // Readable when a result was handed over (an eventfd), for the stream loop's poll();
+    // take() clears it.
+    int wakeup_fd() const { return wake_fd_; }
 
   private:
     void work();
+    void hand_over(Result result);
 
     source::ConnectionSettings settings_;
     std::mutex mutex_;
@@ -69,6 +83,7 @@ class ChunkPool {
     std::deque<Task> tasks_;
     std::deque<Result> results_;
     bool stop_ = false;
+    int wake_fd_ = -1;
     std::vector<std::thread> threads_;
 };
 

@@ -114,8 +114,63 @@ SnapshotTable TableReader::describe(const std::string& quoted,
     return t;
 }
 
+namespace {
+
+// "(k1, k2)" in the key's index order.
+std::string key_tuple(PGconn* c, const SnapshotTable& t) {
+    std::string out;
+    for (std::size_t i = 0; i < t.key_order.size(); ++i) {
+        out += (i ? ", " : "") + source::quote_ident(c, t.columns[t.key_order[i]].name);
+    }
+    return "(" + out + ")";
+}
+
+// "($n, $n+1)" for a key's values, appended to the statement's parameters.
+std::string key_params(const SnapshotTable& t, const std::vector<std::string>& key,
+                       std::vector<const char*>& values, std::vector<Oid>& types) {
+    if (key.size() != t.key_order.size()) {
+        throw std::runtime_error("snapshot progress of " + t.quoted + " has " +
+                                 std::to_string(key.size()) + " key values, the key " +
+                                 std::to_string(t.key_order.size()) + " columns");
+    }
+    std::string out;
+    for (std::size_t i = 0; i < key.size(); ++i) {
+        values.push_back(key[i].c_str());
+        types.push_back(t.columns[t.key_order[i]].type_oid);
+        out += (i ? ", $" : "$") + std::to_string(values.size());
+    }
+    return "(" + out + ")";
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> TableReader::upper_bound(
+    const SnapshotTable& t, const std::vector<std::string>& after, int rows) const {
+    PGconn* c = conn_.get();
+    std::vector<const char*> values;
+    std::vector<Oid> types;
+    const std::string key = key_tuple(c, t);
+    std::string sql = "SELECT " + key.substr(1, key.size() - 2) + " FROM " + t.quoted;
+    if (!after.empty()) {
+        sql += " WHERE " + key + " > " + key_params(t, after, values, types);
+    }
+    sql += " ORDER BY " + key.substr(1, key.size() - 2) + " OFFSET " +
+           std::to_string(std::max(rows, 1) - 1) + " LIMIT 1";
+    auto res = source::exec_params(c, sql, static_cast<int>(values.size()), types.data(),
+                                   values.data(), nullptr, nullptr);
+    if (PQntuples(res.get()) == 0) {
+        return std::nullopt;
+    }
+    std::vector<std::string> upper;
+    for (int i = 0; i < PQnfields(res.get()); ++i) {
+        upper.emplace_back(PQgetvalue(res.get(), 0, i));
+    }
+    return upper;
+}
+
 Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
-                        const std::vector<std::string>& after, int limit) const {
+                        const std::vector<std::string>& after, int limit,
+                        const std::vector<std::string>& upper) const {
     PGconn* c = conn_.get();
     std::string columns;
     for (const auto& col : t.columns) {
@@ -137,29 +192,15 @@ Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
     std::int64_t first_block = 0;
     std::int64_t blocks = 0;
     if (t.keyed()) {
+        const std::string key = key_tuple(c, t);
         if (!after.empty()) {
-            if (after.size() != t.key_order.size()) {
-                throw std::runtime_error("snapshot progress of " + t.quoted + " has " +
-                                         std::to_string(after.size()) + " key values, the key " +
-                                         std::to_string(t.key_order.size()) + " columns");
-            }
-            std::string lhs;
-            std::string rhs;
-            for (std::size_t i = 0; i < t.key_order.size(); ++i) {
-                const auto& col = t.columns[t.key_order[i]];
-                lhs += (i ? ", " : "") + source::quote_ident(c, col.name);
-                rhs += (i ? ", $" : "$") + std::to_string(i + 1);
-                values.push_back(after[i].c_str());
-                types.push_back(col.type_oid);
-            }
-            add("(" + lhs + ") > (" + rhs + ")");
+            add(key + " > " + key_params(t, after, values, types));
         }
-        std::string order;
-        for (std::size_t i = 0; i < t.key_order.size(); ++i) {
-            order += (i ? ", " : "") + source::quote_ident(c, t.columns[t.key_order[i]].name);
+        if (!upper.empty()) {
+            add(key + " <= " + key_params(t, upper, values, types));
         }
-        sql = "SELECT " + columns + " FROM " + t.quoted + where + " ORDER BY " + order + " LIMIT " +
-              std::to_string(limit);
+        sql = "SELECT " + columns + " FROM " + t.quoted + where + " ORDER BY " +
+              key.substr(1, key.size() - 2) + (limit > 0 ? " LIMIT " + std::to_string(limit) : "");
     } else {
         // No key to order by: ranges of heap blocks (a TID range scan), about `limit` rows.
         first_block = after.empty() ? 0 : std::stoll(after[0]);
@@ -183,9 +224,12 @@ Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
         chunk.snapshot = std::move(*parsed);
         chunk.rows = source::exec_params(c, sql, static_cast<int>(values.size()), types.data(),
                                          values.data(), nullptr, nullptr);
-        if (t.keyed()) {
+        if (t.keyed() && !upper.empty()) {  // a range: the next starts after its end
+            chunk.last = false;
+            chunk.last_key = upper;
+        } else if (t.keyed()) {
             const int n = PQntuples(chunk.rows.get());
-            chunk.last = n < limit;
+            chunk.last = limit <= 0 || n < limit;
             if (n > 0) {
                 for (const std::size_t k : t.key_order) {
                     chunk.last_key.emplace_back(

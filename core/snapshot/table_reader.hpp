@@ -114,11 +114,20 @@ class TableReader {
     // Throws std::runtime_error when the table is gone or not in the publication.
     SnapshotTable describe(const std::string& quoted, const std::string& publication) const;
 
-    // The rows after `after` (empty: from the first), at most `limit`, matching `condition`
-    // (SQL, empty: every row) and the publication's row filter. A table without a key is read
-    // by block ranges instead (`after`: the first block).
+    // The rows after `after` (empty: from the first), up to and including `upper` (empty: no
+    // bound), at most `limit` (0: no limit), matching `condition` (SQL, empty: every row) and
+    // the publication's row filter, in key order. A table without a key is read by block ranges
+    // instead (`after`: the first block).
     Chunk read(const SnapshotTable& table, const std::string& condition,
-               const std::vector<std::string>& after, int limit) const;
+               const std::vector<std::string>& after, int limit,
+               const std::vector<std::string>& upper = {}) const;
+
+    // The key of the `rows`-th row after `after` (empty: from the first), in key order; none
+    // when fewer rows follow. Where a chunk of that many rows ends, found by a scan of the
+    // key's index alone, so that the next chunk can be read at the same time.
+    std::optional<std::vector<std::string>> upper_bound(const SnapshotTable& table,
+                                                        const std::vector<std::string>& after,
+                                                        int rows) const;
 
     // Every row (matching the publication's row filter) under an exported snapshot (a new
     // slot's), `batch` rows at a time, in no particular order.
