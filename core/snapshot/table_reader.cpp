@@ -162,6 +162,7 @@ std::optional<std::vector<std::string>> TableReader::upper_bound(
         return std::nullopt;
     }
     std::vector<std::string> upper;
+    upper.reserve(static_cast<std::size_t>(PQnfields(res.get())));
     for (int i = 0; i < PQnfields(res.get()); ++i) {
         upper.emplace_back(PQgetvalue(res.get(), 0, i));
     }
