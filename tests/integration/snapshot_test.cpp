@@ -160,11 +160,11 @@ TEST_CASE("snapshot under concurrent writes: the events rebuild exactly the tabl
     // Small chunks: many windows between a read and its watermark for the writers to hit; the
     // writers pause between transactions so that the daemon keeps up with them. Under
     // AddressSanitizer the daemon is several times slower and each watermark waits behind the
-    // writers' backlog: a smaller table, larger chunks and slower writers there.
+    // writers' backlog: a smaller table and slower writers there.
 #if defined(__SANITIZE_ADDRESS__)
-    const int rows = 20000;
-    const int chunk_size = 1000;
-    const auto pause = std::chrono::milliseconds(250);
+    const int rows = 30000;
+    const int chunk_size = 100;
+    const auto pause = std::chrono::milliseconds(100);
 #else
     const int rows = 100000;
     const int chunk_size = 100;  // 1,000 windows; reads overlap (two at once), so a few seconds
