@@ -1,6 +1,7 @@
 // Snapshots: existing rows arrive as `read` events, interleaved with streaming, and applying a
 // table's events in Kafka order per key yields exactly the table; resumable after kill -9; on
 // demand; tables without a key; the modes.
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <set>
@@ -34,7 +35,24 @@ struct Reconstruction {
         return it == commit_lsn_by_key.end() ? "" : it->second;
     }
     std::map<std::string, std::string> commit_lsn_by_key;
+    // The earliest and latest captured_ts of the read events, as sortable text (fixed_ts).
+    std::string first_read_captured;
+    std::string last_read_captured;
 };
+
+// "2026-11-26T05:30:20.1Z" -> "2026-11-26T05:30:20.100000": the fraction padded to 6 digits,
+// so that such texts sort as the times they stand for.
+std::string fixed_ts(std::string ts) {
+    if (!ts.empty() && ts.back() == 'Z') {
+        ts.pop_back();
+    }
+    const auto dot = ts.find('.');
+    if (dot == std::string::npos) {
+        ts += '.';
+    }
+    const std::size_t digits = ts.size() - (dot == std::string::npos ? ts.size() : dot + 1);
+    return ts + std::string(6 - std::min<std::size_t>(digits, 6), '0');
+}
 
 Reconstruction reconstruct(const std::string& topic) {
     Reconstruction r;
@@ -52,6 +70,11 @@ Reconstruction reconstruct(const std::string& topic) {
         if (op == "read") {
             ++r.reads[key];
             CHECK(doc["before"].IsNull());
+            const std::string captured = fixed_ts(doc["captured_ts"].GetString());
+            if (r.first_read_captured.empty() || captured < r.first_read_captured) {
+                r.first_read_captured = captured;
+            }
+            r.last_read_captured = std::max(r.last_read_captured, captured);
         }
         if (op == "deleted") {
             r.rows.erase(key);
@@ -411,6 +434,12 @@ TEST_CASE("one table's chunks are read at the same time, every row once", "[snap
     CaptureFixture f(kTable);
     f.exec("INSERT INTO {table} SELECT g, 0, 'old' FROM generate_series(1, 20000) g");
     f.extra_config = config_section("initial_only", 250) + "  connections: 2\n";
+    const auto server_now = [&] {
+        return fixed_ts(
+            f.pg().value("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                         "'YYYY-MM-DD\"T\"HH24:MI:SS.US')"));
+    };
+    const std::string started = server_now();
     f.start_daemon(false);
     const RunResult r = f.daemon().wait(std::chrono::seconds(120));
     INFO(r.log);
@@ -425,4 +454,9 @@ TEST_CASE("one table's chunks are read at the same time, every row once", "[snap
     CHECK(kafka.duplicate_ids == 0);
     CHECK(kafka.rows == table_rows(f.pg(), f.table()));
     CHECK(progress(f.pg(), f.slot(), "state || ' ' || rows_done") == "done 20000");
+    // A read event's captured_ts is when its chunk was read: during the run.
+    const std::string finished = server_now();
+    CHECK(kafka.first_read_captured >= started);
+    CHECK(kafka.last_read_captured <= finished);
+    CHECK(kafka.first_read_captured < kafka.last_read_captured);  // 81 chunks, not one time
 }
