@@ -238,11 +238,13 @@ TEST_CASE("snapshot killed with -9 resumes after the last acknowledged chunk", "
     f.exec("INSERT INTO {table} SELECT g, 0, 'old ' || g FROM generate_series(1, 100000) g");
     f.extra_config = config_section("initial", 500);
     f.start_daemon();
+    // Polled every 10 ms: the whole snapshot takes well under a second in a Release build.
     REQUIRE(f.pg().wait_for(
         "SELECT coalesce(max(rows_done), 0) >= 10000 FROM pgchangeset_snapshots WHERE "
         "slot_name = '" +
             f.slot() + "'",
-        [](const std::string& v) { return v == "t"; }, std::chrono::seconds(120)));
+        [](const std::string& v) { return v == "t"; }, std::chrono::seconds(120),
+        std::chrono::milliseconds(10)));
     f.stop_daemon(SIGKILL);
     const std::string state = progress(f.pg(), f.slot(), "state");
     const std::string saved = progress(f.pg(), f.slot(), "last_key->>0");

@@ -45,15 +45,17 @@ class PgClient {
         return PQgetvalue(r.get(), 0, 0);
     }
 
-    // Polls `sql` until `pred(value)` holds or `timeout` passes; returns whether it held.
+    // Polls `sql` every `every` until `pred(value)` holds or `timeout` passes; returns whether
+    // it held.
     bool wait_for(const std::string& sql, const std::function<bool(const std::string&)>& pred,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+                  std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                  std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (std::chrono::steady_clock::now() < deadline) {
             if (pred(value(sql))) {
                 return true;
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            std::this_thread::sleep_for(every);
         }
         return false;
     }
