@@ -1,0 +1,262 @@
+// SnapshotCoordinator, what to read: the plan at start (snapshot.mode, the exported snapshot
+// for keyless tables), resuming, on-demand requests from the progress table, and a table's
+// activation (description, types, encoding). The chunk flow is in snapshot_coordinator.cpp.
+#include "daemon/snapshot_coordinator.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/source/replication_stream.hpp"
+#include "daemon/source_setup.hpp"
+
+namespace pgcs::daemon {
+
+namespace {
+
+const char* mode_name(config::SnapshotMode mode) {
+    switch (mode) {
+        case config::SnapshotMode::Initial:
+            return "initial";
+        case config::SnapshotMode::Never:
+            return "never";
+        case config::SnapshotMode::InitialOnly:
+            return "initial_only";
+        case config::SnapshotMode::Always:
+            return "always";
+    }
+    return "?";
+}
+
+}  // namespace
+
+bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& catalog,
+                               bool slot_missing, const std::vector<source::TableName>& published) {
+    const auto mode = config_.snapshot.mode;
+    if (catalog.server_version() < 140000) {
+        if (mode != config::SnapshotMode::Never) {
+            throw StreamFailure(
+                "snapshots need PostgreSQL 14 or later (their watermarks are logical decoding "
+                "messages, which pgoutput sends from 14 on); the server is " +
+                std::to_string(catalog.server_version()) + ": set snapshot.mode: never");
+        }
+        return false;
+    }
+    enabled_ = true;
+    if (!pool_) {
+        pool_.emplace(settings_, config_.snapshot.connections);
+    }
+    progress_table_ = source::quote_ident(catalog_conn, config_.snapshot.table_name.schema) + "." +
+                      source::quote_ident(catalog_conn, config_.snapshot.table_name.table);
+    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    if (mode == config::SnapshotMode::Never) {
+        return false;  // the table is created by the first `pgchangeset snapshot` request
+    }
+    try {
+        store.ensure_table();
+    } catch (const source::PgError& e) {
+        if (e.sqlstate() != "42501") {
+            throw;
+        }
+        throw StreamFailure("cannot create the snapshot progress table " + progress_table_ + " (" +
+                            e.what() +
+                            "): grant CREATE on its schema to the daemon's user, or point "
+                            "snapshot.table at a schema it may create in, or set snapshot.mode: "
+                            "never");
+    }
+    bool all = false;
+    switch (mode) {
+        case config::SnapshotMode::Initial:
+            all = slot_missing;
+            break;
+        case config::SnapshotMode::Always:
+            all = true;
+            break;
+        case config::SnapshotMode::InitialOnly:
+            all = slot_missing || !store.any();
+            break;
+        case config::SnapshotMode::Never:
+            break;
+    }
+    if (all) {
+        store.clear();
+        std::size_t n = 0;
+        for (const auto& table : published) {
+            if (is_progress_table(table.schema, table.name)) {
+                continue;
+            }
+            store.request(table.quoted, "");
+            ++n;
+        }
+        spdlog::info("snapshot (mode {}): {} tables to read, progress in {}", mode_name(mode), n,
+                     progress_table_);
+    }
+    exported_.clear();
+    if (all && slot_missing) {
+        ensure_reader();
+        for (const auto& table : published) {
+            if (is_progress_table(table.schema, table.name)) {
+                continue;
+            }
+            auto description = reader_->describe(table.quoted, config_.postgres.publication);
+            if (!description.keyed()) {
+                exported_.push_back({std::move(description), 0});
+            }
+        }
+    }
+    return !exported_.empty();
+}
+
+void SnapshotCoordinator::copy_exported(const source::ExportedSnapshot& exported,
+                                        const std::function<void(PendingChunk& rows)>& emit) {
+    ensure_reader();
+    for (auto& t : exported_) {
+        spdlog::info(
+            "snapshot of {}: no primary key or replica identity index, so it is read whole "
+            "under the new slot's exported snapshot {} before streaming starts",
+            t.description.quoted, exported.name);
+        PendingChunk batch;
+        batch.table = t.description.quoted;
+        batch.relation =
+            &relations_.define(t.description.relation(), t.description.primary_key, types_);
+        batch.read_time = source::pg_now();
+        reader_->read_exported(t.description, exported.name, config_.snapshot.chunk_size,
+                               [&](source::PgResultPtr rows) {
+                                   const auto n = PQntuples(rows.get());
+                                   batch.chunk.rows = std::move(rows);
+                                   batch.dropped.assign(static_cast<std::size_t>(n), false);
+                                   emit(batch);
+                                   t.rows += n;
+                                   if (hooks_.rows_published) {
+                                       hooks_.rows_published(batch.table,
+                                                             static_cast<std::uint64_t>(n));
+                                   }
+                               });
+    }
+}
+
+void SnapshotCoordinator::finish_exported(PGconn* catalog_conn) {
+    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    const auto rows = store.unfinished();
+    for (const auto& t : exported_) {
+        for (const auto& p : rows) {
+            if (p.table == t.description.quoted) {
+                store.save(p.table, p.generation, {}, t.rows, true);
+                spdlog::info("snapshot of {} complete: {} rows", p.table, t.rows);
+                finished_rows_ += t.rows;
+            }
+        }
+    }
+    exported_.clear();
+}
+
+void SnapshotCoordinator::resume(PGconn* catalog_conn, const source::Catalog& catalog) {
+    if (!enabled_) {
+        return;
+    }
+    load_requests(catalog_conn, catalog);
+    if (!tables_.empty()) {
+        spdlog::info("snapshot: {} tables to read (progress in {})", tables_.size(),
+                     progress_table_);
+    }
+}
+
+void SnapshotCoordinator::load_requests(PGconn* catalog_conn, const source::Catalog& catalog) {
+    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    if (!store.table_exists()) {
+        return;
+    }
+    const auto rows = store.unfinished();
+    for (const auto& p : rows) {
+        const auto it = tables_.find(p.table);
+        if (it != tables_.end() && it->second.progress.generation == p.generation) {
+            continue;
+        }
+        if (it != tables_.end()) {
+            spdlog::info("snapshot of {} requested again: starting over", p.table);
+            drop_pending(p.table);
+            tables_.erase(it);
+        }
+        activate(p, catalog);
+    }
+    // A row deleted or finished by hand: that snapshot is cancelled.
+    for (auto it = tables_.begin(); it != tables_.end();) {
+        const bool listed = std::any_of(rows.begin(), rows.end(),
+                                        [&](const auto& p) { return p.table == it->first; });
+        if (!listed && !it->second.read_all) {
+            spdlog::warn("snapshot of {} cancelled (its row in {} is gone or finished)", it->first,
+                         progress_table_);
+            drop_pending(it->first);
+            it = tables_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (hooks_.tables_remaining) {
+        hooks_.tables_remaining(tables_.size());
+    }
+}
+
+void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
+                                   const source::Catalog& catalog) {
+    ensure_reader();
+    ActiveTable t;
+    t.progress = p;
+    t.rows_published = p.rows;
+    t.rows_saved = p.rows;
+    try {
+        t.description = reader_->describe(p.table, config_.postgres.publication);
+        for (const auto& c : t.description.columns) {
+            catalog.resolve_type(c.type_oid, types_);
+        }
+        t.relation =
+            &relations_.define(t.description.relation(), t.description.primary_key, types_);
+        auto encoding = std::make_shared<snapshot::TableEncoding>();
+        encoding->types = types_;
+        encoding->relation = &encoding->relations.define(
+            t.description.relation(), t.description.primary_key, encoding->types);
+        t.encoding = std::move(encoding);
+        auto est = source::exec(reader_->conn(),
+                                "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = "
+                                "$1::oid",
+                                {std::to_string(t.description.oid)});
+        t.estimated_rows = std::stoll(PQgetvalue(est.get(), 0, 0));
+    } catch (const source::PgError& e) {
+        if (e.sqlstate().empty() || e.sqlstate().rfind("08", 0) == 0) {
+            reader_.reset();
+            throw;  // the connection: retried by the loop
+        }
+        spdlog::error("snapshot of {} failed: {}", p.table, e.what());
+        snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
+            .fail(p.table, p.generation, e.what());
+        ++failed_;
+        return;
+    } catch (const std::exception& e) {
+        spdlog::error("snapshot of {} failed: {}", p.table, e.what());
+        snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
+            .fail(p.table, p.generation, e.what());
+        ++failed_;
+        return;
+    }
+    if (!t.description.keyed()) {
+        spdlog::warn(
+            "snapshot of {}: the table has no primary key or replica identity index, so it is "
+            "read by ranges of blocks and its rows cannot be matched with changes made during "
+            "the snapshot: a row changed meanwhile can be published twice, as read and as "
+            "changed (README, Snapshots)",
+            p.table);
+    }
+    spdlog::info(
+        "snapshot of {}{}{}: {} (about {} rows)", p.table, p.condition.empty() ? "" : " where ",
+        p.condition,
+        p.last_key.empty() ? "from the first row" : "resuming after the last acknowledged chunk",
+        t.estimated_rows);
+    tables_.emplace(p.table, std::move(t));
+}
+
+void SnapshotCoordinator::ensure_reader() {
+    if (!reader_ || PQstatus(reader_->conn()) != CONNECTION_OK) {
+        reader_.reset();
+        reader_.emplace(source::connect(settings_, false));
+    }
+}
+
+}  // namespace pgcs::daemon
