@@ -85,6 +85,11 @@ class SnapshotCoordinator {
     bool enabled() const { return enabled_; }
     // Readable when a reader handed something over (poll() it with the stream); -1 if none.
     int wakeup_fd() const { return pool_ ? pool_->wakeup_fd() : -1; }
+    void drain_wakeup_fd() {
+        if (pool_) {
+            pool_->drain_wakeup_fd();
+        }
+    }
     // No table left to snapshot and every chunk saved.
     bool finished() const { return tables_.empty() && pending_.empty() && saves_.empty(); }
     std::size_t tables_remaining() const { return tables_.size(); }

@@ -230,6 +230,9 @@ void StreamLoop::wait_for_input(int timeout_ms) {
     if (fds[1].revents & POLLIN) {
         sink_->drain_wakeup_fd();
     }
+    if (fds[2].revents & POLLIN) {
+        snapshots_.drain_wakeup_fd();  // the results are taken by snapshots_.poll()
+    }
 }
 
 void StreamLoop::sleep_serving_kafka(milliseconds delay) {

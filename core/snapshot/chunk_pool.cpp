@@ -40,6 +40,11 @@ ChunkPool::~ChunkPool() {
     close(wake_fd_);
 }
 
+void ChunkPool::drain_wakeup_fd() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);  // resets it
+}
+
 void ChunkPool::hand_over(Result result) {
     {
         std::lock_guard lock(mutex_);
@@ -60,8 +65,6 @@ void ChunkPool::submit(Task task) {
 
 std::optional<ChunkPool::Result> ChunkPool::take() {
     std::lock_guard lock(mutex_);
-    std::uint64_t count = 0;
-    [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);  // clears it
     if (results_.empty()) {
         return std::nullopt;
     }

@@ -69,8 +69,9 @@ class ChunkPool {
     std::optional<Result> wait_for(std::uint64_t id, int timeout_ms);
     std::size_t threads() const { return threads_.size(); }
     // Readable when a result was handed over (an eventfd), for the stream loop's poll();
-    // take() clears it.
+    // drain_wakeup_fd() resets it.
     int wakeup_fd() const { return wake_fd_; }
+    void drain_wakeup_fd();
 
   private:
     void work();
