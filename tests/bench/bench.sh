@@ -31,7 +31,9 @@
 # W5 (snapshot): a table of W5 rows of W1's shape, written once; each repeat reads all of it
 # with `psql -c "COPY bench_w5 TO STDOUT" > /dev/null` and with the daemon, snapshot.mode
 # initial_only, on a slot and publication made for it beforehand, until it exits 0 (every row
-# acknowledged by the dev broker); the order alternates between repeats.
+# acknowledged by the dev broker); the order alternates between repeats. Its floor: the CPU of
+# the backend running the COPY (the server's log_statement_stats), and the snapshot's events
+# produced again through the daemon's sink alone (tests/bench/produce_floor.cpp).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -39,7 +41,7 @@ smoke=0
 case "${1:-}" in
     "") ;;
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,34s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: tests/bench/bench.sh [--smoke]" >&2; exit 2 ;;
 esac
 if [ "$smoke" = 1 ]; then
@@ -350,25 +352,42 @@ if wants W4; then
 fi
 
 # W5 ---------------------------------------------------------------------------------------
-# COPY of bench_w5 into /dev/null. Prints "seconds cpu_seconds peak_rss_kb" (psql's CPU).
+# COPY of bench_w5 into /dev/null. Prints "seconds cpu_seconds peak_rss_kb" (psql's CPU), and
+# writes "seconds cpu_seconds 0" of the backend that ran the COPY to $WORK/result.server: the
+# server's own statistics (log_statement_stats, sent to psql as a LOG message).
 run_copy() {
     local start t
     start=$(now)
     /usr/bin/time -f "%U %S %M" -o "$WORK/time.copy" \
-        psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -c "COPY bench_w5 TO STDOUT" > /dev/null
+        psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -c "SET client_min_messages = log" \
+        -c "SET log_statement_stats = on" -c "COPY bench_w5 TO STDOUT" > /dev/null 2> "$WORK/copy.stats"
     t=$(elapsed "$start" "$(now)")
+    # "!	0.675611 s user, 0.103091 s system, 0.779031 s elapsed"
+    awk '/ s user, .* s system, .* s elapsed/ && !done {
+             gsub(/!/, ""); printf "%s %.2f 0\n", $7, $1 + $4; done = 1 }
+         END { if (!done) exit 1 }' "$WORK/copy.stats" > "$WORK/result.server" ||
+        { cat "$WORK/copy.stats" >&2; echo "bench.sh: W5: no statistics from the COPY's backend" >&2; exit 1; }
     result_line "$t" "$WORK/time.copy"
 }
 
 # The daemon's snapshot of bench_w5 (snapshot.mode initial_only) on a new slot $1 and its own
 # publication, until it exits; checks the progress table, drops the slot and publication.
 # Prints "seconds cpu_seconds peak_rss_kb".
+# PostgreSQL's CPU seconds so far: the postmaster's own and its exited children's (backends
+# and walsenders once they end); "" when the postmaster is not found.
+server_cpu() {
+    local pid
+    pid=$(head -n 1 "$PGCS_RUNTIME_DIR/pg/data/postmaster.pid" 2>/dev/null) || return 0
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15 + $16 + $17) / hz }' "/proc/$pid/stat" 2>/dev/null || true
+}
+
 run_snapshot() {
-    local slot=$1 start t progress
+    local slot=$1 start t progress cpu_before cpu_after
     sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_w5_pub;
          CREATE PUBLICATION bench_w5_pub FOR TABLE bench_w5" >/dev/null
     sql "SELECT pg_create_logical_replication_slot('$slot', 'pgoutput')" >/dev/null
     DAEMON_PUBLICATION=bench_w5_pub DAEMON_SNAPSHOT_MODE=initial_only write_config "$slot" bench_w5
+    cpu_before=$(server_cpu)
     start=$(now)
     /usr/bin/time -f "%U %S %M" -o "$WORK/time.daemon" \
         build/bin/pgchangeset run --config "$WORK/config.yaml" > "$WORK/daemon.log" 2>&1 ||
@@ -385,7 +404,23 @@ run_snapshot() {
     sql "DELETE FROM $PROGRESS WHERE slot_name = '$slot'" >/dev/null
     sql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
     sql "DROP PUBLICATION bench_w5_pub" >/dev/null
+    # The server's CPU for the snapshot: its chunk queries, watermarks, progress rows and the
+    # walsender, with the few checks above (the daemon's backends have ended by now).
+    cpu_after=$(server_cpu)
+    if [ -n "$cpu_before" ] && [ -n "$cpu_after" ]; then
+        awk -v t="$t" -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%s %.2f 0\n", t, b - a }' > "$WORK/result.server"
+    else
+        : > "$WORK/result.server"
+    fi
     result_line "$t" "$WORK/time.daemon"
+}
+
+# W5's floor: the events the snapshot of slot $1 wrote, produced again ($W5_ROWS of them)
+# through the daemon's sink alone (tests/bench/produce_floor.cpp): what librdkafka needs for
+# them, with nothing read or encoded. Prints "seconds cpu_seconds peak_rss_kb".
+run_floor() {
+    build/bin/produce_floor "$BROKERS" "$1.public.bench_w5" "$W5_ROWS" 2> "$WORK/floor.log" ||
+        { cat "$WORK/floor.log" >&2; echo "bench.sh: W5: produce_floor failed" >&2; exit 1; }
 }
 
 if wants W5; then
@@ -409,9 +444,14 @@ if wants W5; then
         for tool in "${order[@]}"; do
             case $tool in
                 copy) run_copy > "$WORK/result"
-                      record "COPY W5" "$rep" "$W5_ROWS" "$(cat "$WORK/result")" ;;
+                      record "COPY W5" "$rep" "$W5_ROWS" "$(cat "$WORK/result")"
+                      record "COPY W5 server" "$rep" "$W5_ROWS" "$(cat "$WORK/result.server")" ;;
                 snapshot) run_snapshot "bench_w5_$rep" > "$WORK/result"
-                          record "pgchangeset W5" "$rep" "$W5_ROWS" "$(cat "$WORK/result")" ;;
+                          record "pgchangeset W5" "$rep" "$W5_ROWS" "$(cat "$WORK/result")"
+                          [ ! -s "$WORK/result.server" ] ||
+                              record "pgchangeset W5 server" "$rep" "$W5_ROWS" "$(cat "$WORK/result.server")"
+                          run_floor "bench_w5_$rep" > "$WORK/result"
+                          record "librdkafka W5" "$rep" "$W5_ROWS" "$(cat "$WORK/result")" ;;
             esac
         done
     done
@@ -429,7 +469,7 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
     for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat \
                 "W3 pgchangeset" "W3 pgchangeset (compression none)" "W3 pg_recvlogical" "W3 wal2json+kcat" \
-                "pgchangeset W4" "pgchangeset W5" "COPY W5"; do
+                "pgchangeset W4" "pgchangeset W5" "pgchangeset W5 server" "COPY W5" "COPY W5 server" "librdkafka W5"; do
         runs=$(column_of "$tool" 1 | wc -l)
         [ "$runs" -gt 0 ] || continue
         rows=$(column_of "$tool" '$3' | head -n 1)
@@ -439,10 +479,15 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
             "pgchangeset W4") workload=W4 name=pgchangeset ;;
             "pgchangeset W5") workload=W5 name="pgchangeset (snapshot.mode initial_only)" ;;
             "COPY W5") workload=W5 name="psql COPY TO STDOUT > /dev/null" ;;
+            "pgchangeset W5 server") workload=W5 name="PostgreSQL's processes during that snapshot" ;;
+            "COPY W5 server") workload="W5 floor" name="PostgreSQL's backend running that COPY" ;;
+            "librdkafka W5") workload="W5 floor" name="the snapshot's events produced again by the daemon's sink alone" ;;
             *) workload=W1 name=$tool ;;
         esac
-        printf '| %s | %s | %d | %.0f | %.2f | %d MB | %d |\n' "$workload" "$name" "$rows" \
-            "$(rate_of "$tool")" "$(cpu_of "$tool")" $((rss / 1024)) "$runs"
+        rss_text="$((rss / 1024)) MB"
+        [ "$rss" != 0 ] || rss_text="-"  # the server's rows: not measured
+        printf '| %s | %s | %d | %.0f | %.2f | %s | %d |\n' "$workload" "$name" "$rows" \
+            "$(rate_of "$tool")" "$(cpu_of "$tool")" "$rss_text" "$runs"
     done
     if wants W2; then
         printf '\n| W2 (%s rows/s, %s s) | events | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |\n' "$W2_RATE" "$W2_SECONDS"
@@ -467,6 +512,15 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     if wants W5; then
         awk -v s="$(rate_of "pgchangeset W5")" -v c="$(rate_of "COPY W5")" 'BEGIN {
             printf "W5 ratio (medians): snapshot / COPY rows/s = %.2f (target >= 0.8)\n", s / c }'
+        # The CPU the two parts no snapshot can skip need (PostgreSQL sending the rows, at
+        # COPY's cost; librdkafka producing the events), against what 0.8 x COPY allows on
+        # this machine's cores: the rest is all there is for reading and encoding the rows.
+        awk -v rows="$W5_ROWS" -v c="$(rate_of "COPY W5")" -v pg="$(column_of "COPY W5 server" '$5' | median)" \
+            -v k="$(column_of "librdkafka W5" '$5' | median)" -v d="$(column_of "pgchangeset W5" '$5' | median)" \
+            -v ps="$(column_of "pgchangeset W5 server" '$5' | median)" -v cores="$(nproc)" 'BEGIN {
+            budget = cores * rows / (0.8 * c)
+            printf "W5 floor (medians, CPU s): PostgreSQL sending the rows %.2f + librdkafka producing the events %.2f = %.2f; 0.8 x COPY allows %.2f on %d cores, leaving %.2f for reading and encoding; the snapshot used %.2f in pgchangeset (%.2f beyond librdkafka'"'"'s part) and %s in PostgreSQL\n",
+                pg, k, pg + k, budget, cores, budget - pg - k, d, d - k, ps == "" ? "?" : sprintf("%.2f", ps) }'
     fi
 } | tee "$OUT/results.md"
 
