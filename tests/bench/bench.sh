@@ -370,9 +370,6 @@ run_copy() {
     result_line "$t" "$WORK/time.copy"
 }
 
-# The daemon's snapshot of bench_w5 (snapshot.mode initial_only) on a new slot $1 and its own
-# publication, until it exits; checks the progress table, drops the slot and publication.
-# Prints "seconds cpu_seconds peak_rss_kb".
 # PostgreSQL's CPU seconds so far: the postmaster's own and its exited children's (backends
 # and walsenders once they end); "" when the postmaster is not found.
 server_cpu() {
@@ -381,6 +378,10 @@ server_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15 + $16 + $17) / hz }' "/proc/$pid/stat" 2>/dev/null || true
 }
 
+# The daemon's snapshot of bench_w5 (snapshot.mode initial_only) on a new slot $1 and its own
+# publication, until it exits; checks the progress table, drops the slot and publication.
+# Prints "seconds cpu_seconds peak_rss_kb"; writes "seconds cpu_seconds 0" of the server's
+# processes during it to $WORK/result.server (empty when the postmaster is not found).
 run_snapshot() {
     local slot=$1 start t progress cpu_before cpu_after
     sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_w5_pub;
