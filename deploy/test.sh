@@ -34,7 +34,8 @@ if [ -n "$soak" ]; then
 fi
 export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$repo/.run}
 mkdir -p "$PGCS_RUNTIME_DIR"
-step() { printf '\n==> %s\n' "$*"; }
+# Each step with the time since the start (m:ss), to see where a run's minutes go.
+step() { printf '\n==> [%d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "dependencies"
 bash deploy/install-deps.sh
@@ -82,3 +83,4 @@ if [ "$quick" = 0 ]; then
   step "fuzz the pgoutput decoder (${PGCS_FUZZ_SECONDS:-60} s)"
   bash tests/fuzz/run_fuzz.sh "${PGCS_FUZZ_SECONDS:-60}"
 fi
+step "done: every step passed"

@@ -605,7 +605,10 @@ TEST_CASE("connections to PostgreSQL silently stalled: detected, reconnected, no
     TcpProxy proxy("127.0.0.1", std::stoi(conninfo.substr(at + 5)));
     FaultRun run("PostgreSQL connections stalled");
     // The daemon reaches PostgreSQL through the proxy (the last port= wins); the load does not.
-    run.fx().conninfo_extra = " port=" + std::to_string(proxy.port());
+    // Its reconnection waits as a standby until the server gives up on the stalled walsender:
+    // wal_sender_timeout, 60 s by default, set to 5 s for the daemon's connections here.
+    run.fx().conninfo_extra =
+        " port=" + std::to_string(proxy.port()) + " options='-c wal_sender_timeout=5s'";
     run.fx().postgres_extra += "  read_timeout_ms: 3000\n";
     run.start();
     sleep_ms(3000);
