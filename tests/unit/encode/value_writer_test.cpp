@@ -49,12 +49,17 @@ void* operator new(std::size_t size) {
     }
     throw std::bad_alloc();
 }
+// GCC 12 at -O1 takes these for a free() of memory from new (-Wmismatched-new-delete), but
+// this operator new is the one above, which allocates with malloc().
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept {
     std::free(p);
 }
 void operator delete(void* p, std::size_t) noexcept {
     std::free(p);
 }
+#pragma GCC diagnostic pop
 #endif
 
 namespace {
