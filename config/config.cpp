@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -195,6 +196,29 @@ Config load_config_file(const std::string& path, const EnvLookup& env) {
         config_dir = ".";
     }
     return load(*text, path, env, &config_dir);
+}
+
+namespace {
+
+constexpr std::array<std::pair<std::string_view, SnapshotMode>, 4> kSnapshotModes = {{
+    {"initial", SnapshotMode::Initial},
+    {"never", SnapshotMode::Never},
+    {"initial_only", SnapshotMode::InitialOnly},
+    {"always", SnapshotMode::Always},
+}};
+
+}  // namespace
+
+std::string_view snapshot_mode_name(SnapshotMode mode) {
+    const auto* it = std::find_if(kSnapshotModes.begin(), kSnapshotModes.end(),
+                                  [&](const auto& m) { return m.second == mode; });
+    return it == kSnapshotModes.end() ? "?" : it->first;
+}
+
+std::optional<SnapshotMode> snapshot_mode_from_name(std::string_view name) {
+    const auto* it = std::find_if(kSnapshotModes.begin(), kSnapshotModes.end(),
+                                  [&](const auto& m) { return m.first == name; });
+    return it == kSnapshotModes.end() ? std::nullopt : std::optional(it->second);
 }
 
 }  // namespace pgcs::config

@@ -70,6 +70,9 @@ struct MetricsConfig {
 
 // Snapshots of the rows that already exist (README, "Snapshots").
 enum class SnapshotMode { Initial, Never, InitialOnly, Always };
+// The mode's name in the config file ("initial_only"), and back (nullopt for no mode).
+std::string_view snapshot_mode_name(SnapshotMode mode);
+std::optional<SnapshotMode> snapshot_mode_from_name(std::string_view name);
 
 struct SnapshotConfig {
     SnapshotMode mode = SnapshotMode::Initial;  // initial, never, initial_only, always

@@ -360,22 +360,15 @@ void read_metrics(YamlReader& reader, const Section& section, MetricsConfig& out
 void read_snapshot(YamlReader& reader, const Section& section, SnapshotConfig& out) {
     if (const Entry* entry = find(section, "mode")) {
         if (std::optional<std::string> value = reader.text(*entry)) {
-            static constexpr std::array<std::pair<std::string_view, SnapshotMode>, 4> kModes = {{
-                {"initial", SnapshotMode::Initial},
-                {"never", SnapshotMode::Never},
-                {"initial_only", SnapshotMode::InitialOnly},
-                {"always", SnapshotMode::Always},
-            }};
-            const auto* it = std::find_if(kModes.begin(), kModes.end(),
-                                          [&](const auto& m) { return m.first == *value; });
-            if (it == kModes.end()) {
+            const std::optional<SnapshotMode> mode = snapshot_mode_from_name(*value);
+            if (!mode) {
                 reader.problem(entry->value_line(), entry->path,
                                "'" + *value +
                                    "' is not a snapshot mode; use one of initial (when the slot "
                                    "is created), never, initial_only (snapshot, then exit), "
                                    "always (every start)");
             } else {
-                out.mode = it->second;
+                out.mode = *mode;
             }
         }
     }

@@ -10,24 +10,6 @@
 
 namespace pgcs::daemon {
 
-namespace {
-
-const char* mode_name(config::SnapshotMode mode) {
-    switch (mode) {
-        case config::SnapshotMode::Initial:
-            return "initial";
-        case config::SnapshotMode::Never:
-            return "never";
-        case config::SnapshotMode::InitialOnly:
-            return "initial_only";
-        case config::SnapshotMode::Always:
-            return "always";
-    }
-    return "?";
-}
-
-}  // namespace
-
 bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& catalog,
                                bool slot_missing, const std::vector<source::TableName>& published) {
     const auto mode = config_.snapshot.mode;
@@ -86,8 +68,8 @@ bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
             store.request(table.quoted, "");
             ++n;
         }
-        spdlog::info("snapshot (mode {}): {} tables to read, progress in {}", mode_name(mode), n,
-                     progress_table_);
+        spdlog::info("snapshot (mode {}): {} tables to read, progress in {}",
+                     config::snapshot_mode_name(mode), n, progress_table_);
     }
     exported_.clear();
     if (all && slot_missing) {

@@ -785,3 +785,19 @@ TEST_CASE("snapshot keys: modes, chunk size, progress table", "[config]") {
     expect_problem(std::string(kMinimal) + "snapshot:\n  chunk_sise: 5\n", 7, "snapshot.chunk_sise",
                    "did you mean");
 }
+
+TEST_CASE("snapshot mode names: each mode's name reads back as that mode") {
+    using pgcs::config::SnapshotMode;
+    for (const auto& [mode, name] :
+         {std::pair{SnapshotMode::Initial, "initial"}, std::pair{SnapshotMode::Never, "never"},
+          std::pair{SnapshotMode::InitialOnly, "initial_only"},
+          std::pair{SnapshotMode::Always, "always"}}) {
+        CHECK(pgcs::config::snapshot_mode_name(mode) == name);
+        CHECK(pgcs::config::snapshot_mode_from_name(name) == mode);
+        // The name the log prints is one the config file accepts.
+        CHECK(load(std::string(kMinimal) + "snapshot:\n  mode: " + name + "\n").snapshot.mode ==
+              mode);
+    }
+    CHECK_FALSE(pgcs::config::snapshot_mode_from_name("Initial").has_value());
+    CHECK_FALSE(pgcs::config::snapshot_mode_from_name("").has_value());
+}
