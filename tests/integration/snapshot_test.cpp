@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -138,8 +139,12 @@ class Writer {
                     try {
                         write(pg, table, keys);
                         ++transactions_;
-                    } catch (const std::exception&) {
+                    } catch (const std::exception& e) {
                         pg.exec("ROLLBACK");
+                        std::lock_guard lock(mutex_);
+                        if (failed_++ == 0) {
+                            first_error_ = e.what();
+                        }
                     }
                     std::this_thread::sleep_for(pause);
                 }
@@ -156,6 +161,12 @@ class Writer {
         }
         return transactions_;
     }
+    // Transactions that failed and were rolled back, and the first one's error, to say why
+    // there were too few.
+    std::string failures() {
+        std::lock_guard lock(mutex_);
+        return std::to_string(failed_) + (failed_ > 0 ? " (first: " + first_error_ + ")" : "");
+    }
 
   private:
     template <typename Keys>
@@ -169,6 +180,9 @@ class Writer {
 
     std::atomic<bool> stop_{false};
     std::atomic<int> transactions_{0};
+    std::mutex mutex_;
+    int failed_ = 0;
+    std::string first_error_;
     std::vector<std::thread> threads_;
 };
 
@@ -206,7 +220,8 @@ TEST_CASE("snapshot under concurrent writes: the events rebuild exactly the tabl
     const std::string complete = "snapshot of public." + f.table() + " complete";
     REQUIRE(f.wait_for_log(complete, std::chrono::seconds(180)));
     const int transactions = writer.stop();
-    INFO("writer transactions during the snapshot: " << transactions);
+    INFO("writer transactions during the snapshot: " << transactions
+                                                     << "; failed: " << writer.failures());
     CHECK(transactions >= 10);
     wait_caught_up(f);
 
