@@ -53,7 +53,7 @@ void DaemonObserver::progress(const StreamProgress& p) {
         last_status_ = now;
         char line[160];
         std::snprintf(line, sizeof line, "streaming; acknowledged %s, lag %.1f s, %llu in flight",
-                      encode::format_lsn(p.flush_lsn).c_str(), p.lag_seconds,
+                      format_lsn(p.flush_lsn).c_str(), p.lag_seconds,
                       static_cast<unsigned long long>(p.in_flight));
         notifier_.status(line);
     }

@@ -8,7 +8,6 @@
 
 namespace pgcs::daemon {
 
-using encode::format_lsn;
 
 namespace {
 
@@ -69,7 +68,7 @@ void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables)
 
 }  // namespace
 
-source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
+Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
                            const config::PostgresConfig& pg,
                            const std::function<bool(bool slot_missing)>& before_slot,
                            std::optional<source::ExportedSnapshot>* exported) {
@@ -118,7 +117,7 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
         "creating replication slot {} (PostgreSQL waits for the transactions running "
         "now to end)",
         pg.slot);
-    source::Lsn created = 0;
+    Lsn created = 0;
     if (export_snapshot) {
         // The connection needs the same settings as the daemon's: the caller's conninfo.
         *exported = source::create_slot_exporting(
@@ -137,7 +136,7 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
 }
 
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot_name,
-                             source::Lsn acknowledged) {
+                             Lsn acknowledged) {
     const auto slot = catalog.slot(slot_name);
     if (!slot || slot->wal_status == "lost") {
         throw StreamFailure("replication slot '" + slot_name + "' " +

@@ -59,7 +59,7 @@ void StreamLoop::connect_catalog() {
 }
 
 void StreamLoop::prepare_database() {
-    const source::Lsn confirmed = prepare_source(
+    const Lsn confirmed = prepare_source(
         catalog_conn_.get(), *catalog_, config_.postgres,
         [this](bool missing) {
             return snapshots_.plan(catalog_conn_.get(), *catalog_, missing,
@@ -145,7 +145,7 @@ void StreamLoop::maybe_send_status(bool force, bool reading) {
                 " s (postgres.read_timeout_ms): the server or the network is not answering",
             "");
     }
-    const source::Lsn flush = tracker_->flush_lsn();
+    const Lsn flush = tracker_->flush_lsn();
     stream_->send_status(std::max(last_received_, flush), flush, flush,
                          reading && silent > timeout / 2);
     if (flush != last_reported_flush_) {

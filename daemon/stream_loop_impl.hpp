@@ -31,7 +31,6 @@
 namespace pgcs::daemon::detail {
 
 using Clock = std::chrono::steady_clock;
-using encode::format_lsn;
 using std::chrono::milliseconds;
 
 struct StopRequested {};
@@ -76,7 +75,7 @@ class StreamLoop {
     struct CommitInfo {
         pgoutput::Xid xid;
         std::int64_t commit_time;
-        source::Lsn end_lsn;
+        Lsn end_lsn;
     };
     // A transaction streamed in pieces (protocol v2) and not yet committed or aborted.
     struct StreamedTxn {
@@ -141,11 +140,11 @@ class StreamLoop {
     std::unordered_map<pgoutput::Xid, StreamedTxn> streams_;
     // End LSN of the newest transaction handed to Kafka in full: a transaction sent again
     // after a reconnect with an end LSN at or below it is skipped, never published twice.
-    source::Lsn last_enqueued_end_ = 0;
+    Lsn last_enqueued_end_ = 0;
 
-    source::Lsn last_received_ = 0;
-    source::Lsn server_wal_end_ = 0;
-    source::Lsn last_reported_flush_ = 0;
+    Lsn last_received_ = 0;
+    Lsn server_wal_end_ = 0;
+    Lsn last_reported_flush_ = 0;
     std::int64_t retained_wal_bytes_ = -1;
     std::uint64_t events_published_ = 0;
     std::uint64_t binary_fallbacks_ = 0;  // binary values converted by the server

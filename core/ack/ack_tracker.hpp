@@ -9,9 +9,9 @@
 #include <optional>
 #include <string>
 
-namespace pgcs::ack {
+#include "core/pgoutput/lsn.hpp"
 
-using Lsn = std::uint64_t;
+namespace pgcs::ack {
 
 // Identifies one transaction handed to Kafka; carried in each message's opaque pointer.
 using TxnTicket = std::uint64_t;

@@ -30,8 +30,8 @@ struct EventMeta {
     pgoutput::PgTimestamp commit_time = 0;
     pgoutput::PgTimestamp captured_time = 0;
     pgoutput::Xid xid = 0;
-    pgoutput::Lsn lsn = 0;
-    pgoutput::Lsn commit_lsn = 0;  // end LSN of the commit
+    Lsn lsn = 0;
+    Lsn commit_lsn = 0;  // end LSN of the commit
     std::uint64_t seq = 0;
 };
 

@@ -32,31 +32,7 @@ char* put_digits(char* p, std::int64_t v, int width) {
     return p + width;
 }
 
-// Upper-case hex without leading zeros ("0" for 0).
-char* put_hex(char* p, std::uint32_t v) {
-    static constexpr char kDigits[] = "0123456789ABCDEF";
-    char tmp[8];
-    int n = 0;
-    do {
-        tmp[n++] = kDigits[v & 0xFu];
-        v >>= 4;
-    } while (v != 0);
-    while (n > 0) {
-        *p++ = tmp[--n];
-    }
-    return p;
-}
-
 }  // namespace
-
-ShortText lsn_text(std::uint64_t lsn) {
-    ShortText t;
-    char* p = put_hex(t.buf.data(), static_cast<std::uint32_t>(lsn >> 32));
-    *p++ = '/';
-    p = put_hex(p, static_cast<std::uint32_t>(lsn & 0xFFFFFFFFu));
-    t.len = static_cast<std::size_t>(p - t.buf.data());
-    return t;
-}
 
 ShortText timestamp_text(std::int64_t pg_micros) {
     // Days from PostgreSQL's epoch first: adding the Unix offset in microseconds would overflow
@@ -95,10 +71,6 @@ ShortText timestamp_text(std::int64_t pg_micros) {
     *p++ = 'Z';
     t.len = static_cast<std::size_t>(p - t.buf.data());
     return t;
-}
-
-std::string format_lsn(std::uint64_t lsn) {
-    return std::string(lsn_text(lsn).view());
 }
 
 std::string format_timestamp(std::int64_t pg_micros) {

@@ -13,11 +13,10 @@
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/type_registry.hpp"
 #include "core/encode/binary_text.hpp"
+#include "core/pgoutput/lsn.hpp"
 
 namespace pgcs::encode {
 
-// "16/B374D848": an LSN as PostgreSQL prints it.
-std::string format_lsn(std::uint64_t lsn);
 // "2026-11-23T10:00:00.123456Z": a PostgreSQL timestamp (µs since 2000-01-01 UTC), always six
 // fraction digits.
 std::string format_timestamp(std::int64_t pg_micros);
@@ -28,7 +27,6 @@ struct ShortText {
     std::size_t len = 0;
     std::string_view view() const { return {buf.data(), len}; }
 };
-ShortText lsn_text(std::uint64_t lsn);
 ShortText timestamp_text(std::int64_t pg_micros);
 
 // A logical decoding message (pg_logical_emit_message). The transactional fields are empty

@@ -10,9 +10,10 @@
 #include <variant>
 #include <vector>
 
+#include "core/pgoutput/lsn.hpp"
+
 namespace pgcs::pgoutput {
 
-using Lsn = std::uint64_t;
 using Xid = std::uint32_t;
 using Oid = std::uint32_t;
 // PostgreSQL timestamps: microseconds since 2000-01-01 00:00:00 UTC.

@@ -9,15 +9,18 @@
 
 namespace pgcs::source {
 
-Lsn parse_lsn(const std::string& text) {
-    unsigned hi = 0;
-    unsigned lo = 0;
-    char tail = 0;
-    if (std::sscanf(text.c_str(), "%X/%X%c", &hi, &lo, &tail) != 2) {
-        throw std::invalid_argument("not an LSN: '" + text + "'");
+namespace {
+
+// An LSN the server returned: anything else is a protocol surprise worth stopping on.
+Lsn server_lsn(const char* text) {
+    if (const auto lsn = parse_lsn(text)) {
+        return *lsn;
     }
-    return (static_cast<Lsn>(hi) << 32) | lo;
+    throw std::invalid_argument("the server returned '" + std::string(text) +
+                                "' where an LSN was expected");
 }
+
+}  // namespace
 
 int Catalog::server_version() const {
     return PQserverVersion(conn_);
@@ -146,7 +149,7 @@ std::optional<SlotInfo> Catalog::slot(const std::string& slot_name) const {
     s.database = PQgetvalue(res.get(), 0, 1);
     s.active = std::string(PQgetvalue(res.get(), 0, 2)) == "t";
     s.active_pid = std::stoi(PQgetvalue(res.get(), 0, 3));
-    s.confirmed_flush = parse_lsn(PQgetvalue(res.get(), 0, 4));
+    s.confirmed_flush = server_lsn(PQgetvalue(res.get(), 0, 4));
     s.wal_status = PQgetvalue(res.get(), 0, 5);
     return s;
 }
@@ -159,7 +162,7 @@ Lsn Catalog::create_slot(const std::string& slot_name) const {
     auto res =
         exec(conn_, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
              {slot_name}, kNoTimeoutMs);
-    return parse_lsn(PQgetvalue(res.get(), 0, 0));
+    return server_lsn(PQgetvalue(res.get(), 0, 0));
 }
 
 std::vector<std::string> Catalog::primary_key(std::uint32_t relation_oid) const {
@@ -232,7 +235,7 @@ ExportedSnapshot create_slot_exporting(const ConnectionSettings& settings,
             "cannot create replication slot " + slot_name + ": " + PQerrorMessage(out.conn.get()),
             state != nullptr ? state : "");
     }
-    out.consistent_point = parse_lsn(PQgetvalue(res.get(), 0, 1));
+    out.consistent_point = server_lsn(PQgetvalue(res.get(), 0, 1));
     out.name = PQgetvalue(res.get(), 0, 2);
     return out;
 }

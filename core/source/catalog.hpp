@@ -11,14 +11,10 @@
 #include <vector>
 
 #include "core/changeset/type_registry.hpp"
+#include "core/pgoutput/lsn.hpp"
 #include "core/source/pg_connection.hpp"
 
 namespace pgcs::source {
-
-using Lsn = std::uint64_t;
-
-// "16/B374D848" -> 0x16B374D848. Throws std::invalid_argument.
-Lsn parse_lsn(const std::string& text);
 
 struct TableName {
     std::string schema;

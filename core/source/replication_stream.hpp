@@ -9,11 +9,10 @@
 #include <string>
 #include <variant>
 
+#include "core/pgoutput/lsn.hpp"
 #include "core/source/pg_connection.hpp"
 
 namespace pgcs::source {
-
-using Lsn = std::uint64_t;
 
 struct XLogData {
     Lsn start = 0;    // WAL position of the payload (a change's LSN; a commit's end LSN)
