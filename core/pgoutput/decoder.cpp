@@ -21,34 +21,34 @@ constexpr int kAbortInfoVersion = 4;  // LOGICALREP_PROTO_STREAM_PARALLEL_VERSIO
 constexpr int kMaxSupportedVersion = 4;
 
 const char* type_name(char type) {
-    switch (type) {
-        case 'B':
+    switch (static_cast<MessageType>(type)) {
+        case MessageType::Begin:
             return "Begin";
-        case 'C':
+        case MessageType::Commit:
             return "Commit";
-        case 'O':
+        case MessageType::Origin:
             return "Origin";
-        case 'R':
+        case MessageType::Relation:
             return "Relation";
-        case 'Y':
+        case MessageType::Type:
             return "Type";
-        case 'I':
+        case MessageType::Insert:
             return "Insert";
-        case 'U':
+        case MessageType::Update:
             return "Update";
-        case 'D':
+        case MessageType::Delete:
             return "Delete";
-        case 'T':
+        case MessageType::Truncate:
             return "Truncate";
-        case 'M':
+        case MessageType::Message:
             return "Message";
-        case 'S':
+        case MessageType::StreamStart:
             return "Stream Start";
-        case 'E':
+        case MessageType::StreamStop:
             return "Stream Stop";
-        case 'c':
+        case MessageType::StreamCommit:
             return "Stream Commit";
-        case 'A':
+        case MessageType::StreamAbort:
             return "Stream Abort";
         default:
             return nullptr;
@@ -287,37 +287,37 @@ void require_streaming(const ByteReader& in, char type, const DecodeOptions& opt
 }
 
 Message read_body(ByteReader& in, char type, const DecodeOptions& options) {
-    switch (type) {
-        case 'B':
+    switch (static_cast<MessageType>(type)) {
+        case MessageType::Begin:
             return read_begin(in);
-        case 'C':
+        case MessageType::Commit:
             return read_commit(in);
-        case 'O':
+        case MessageType::Origin:
             return read_origin(in);
-        case 'R':
+        case MessageType::Relation:
             return read_relation(in, options);
-        case 'Y':
+        case MessageType::Type:
             return read_type(in, options);
-        case 'I':
+        case MessageType::Insert:
             return read_insert(in, options);
-        case 'U':
+        case MessageType::Update:
             return read_update(in, options);
-        case 'D':
+        case MessageType::Delete:
             return read_delete(in, options);
-        case 'T':
+        case MessageType::Truncate:
             return read_truncate(in, options);
-        case 'M':
+        case MessageType::Message:
             return read_message(in, options);
-        case 'S':
+        case MessageType::StreamStart:
             require_streaming(in, type, options);
             return read_stream_start(in);
-        case 'E':
+        case MessageType::StreamStop:
             require_streaming(in, type, options);
             return StreamStop{};
-        case 'c':
+        case MessageType::StreamCommit:
             require_streaming(in, type, options);
             return read_stream_commit(in);
-        case 'A':
+        case MessageType::StreamAbort:
             require_streaming(in, type, options);
             return read_stream_abort(in, options);
         default:
@@ -345,6 +345,14 @@ Message decode(std::span<const std::byte> bytes, const DecodeOptions& options) {
     Message message = read_body(in, type, options);
     in.expect_end();
     return message;
+}
+
+Xid stream_xid_of(std::span<const std::byte> bytes) {
+    if (bytes.empty()) {
+        throw DecodeError('\0', 0, "empty message");
+    }
+    ByteReader in(bytes, static_cast<char>(bytes[0]), 1);
+    return in.read_int32("xid of a streamed transaction");
 }
 
 }  // namespace pgcs::pgoutput

@@ -33,4 +33,8 @@ struct DecodeOptions {
 // malformed, truncated or over-long message, or an unknown message type.
 Message decode(std::span<const std::byte> bytes, const DecodeOptions& options);
 
+// The (sub)transaction xid of a data message inside Stream Start .. Stream Stop: the four bytes
+// after its type, read without decoding the rest. Throws DecodeError when they are missing.
+Xid stream_xid_of(std::span<const std::byte> bytes);
+
 }  // namespace pgcs::pgoutput

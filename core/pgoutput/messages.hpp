@@ -4,8 +4,10 @@
 // https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -18,6 +20,30 @@ using Xid = std::uint32_t;
 using Oid = std::uint32_t;
 // PostgreSQL timestamps: microseconds since 2000-01-01 00:00:00 UTC.
 using PgTimestamp = std::int64_t;
+
+// The first byte of every pgoutput message (LOGICAL_REP_MSG_* in PostgreSQL's logicalproto.h).
+// A byte that is none of these is still representable: the decoder rejects it.
+enum class MessageType : char {
+    Begin = 'B',
+    Commit = 'C',
+    Origin = 'O',
+    Relation = 'R',
+    Type = 'Y',
+    Insert = 'I',
+    Update = 'U',
+    Delete = 'D',
+    Truncate = 'T',
+    Message = 'M',
+    StreamStart = 'S',
+    StreamStop = 'E',
+    StreamCommit = 'c',
+    StreamAbort = 'A',
+};
+
+// The type byte of a message's bytes; call only on a non-empty buffer.
+inline MessageType message_type(std::span<const std::byte> bytes) {
+    return static_cast<MessageType>(bytes[0]);
+}
 
 struct Begin {
     Lsn final_lsn = 0;  // LSN of the commit record
