@@ -8,7 +8,6 @@
 
 namespace pgcs::daemon {
 
-
 namespace {
 
 void check_server(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg) {
@@ -68,10 +67,9 @@ void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables)
 
 }  // namespace
 
-Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
-                           const config::PostgresConfig& pg,
-                           const std::function<bool(bool slot_missing)>& before_slot,
-                           std::optional<source::ExportedSnapshot>* exported) {
+Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg,
+                   const std::function<bool(bool slot_missing)>& before_slot,
+                   std::optional<source::ExportedSnapshot>* exported) {
     check_server(conn, catalog, pg);
     const auto tables = catalog.resolve_tables(pg.tables);
     warn_about_keys(conn, tables);

@@ -27,10 +27,9 @@ class StreamFailure : public std::runtime_error {
 // must be durable before a new slot exists (the initial snapshot's requests) goes there. When it
 // returns true for a missing slot, the slot is created with its snapshot exported into
 // `exported` (which then holds the replication connection that keeps it alive).
-Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
-                           const config::PostgresConfig& pg,
-                           const std::function<bool(bool slot_missing)>& before_slot = {},
-                           std::optional<source::ExportedSnapshot>* exported = nullptr);
+Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg,
+                   const std::function<bool(bool slot_missing)>& before_slot = {},
+                   std::optional<source::ExportedSnapshot>* exported = nullptr);
 
 // On a reconnect: the slot must still be there and valid; it is never re-created.
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,

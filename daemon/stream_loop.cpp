@@ -1,7 +1,6 @@
-// Wiring: source (replication stream) -> transaction buffer -> decoder -> builder -> encoder ->
-// sink, and sink delivery reports -> ack tracker -> status updates. One thread. run()
-// supervises: transient PostgreSQL failures reconnect with backoff, permanent ones stop. The
-// change path itself is in stream_publish.cpp.
+// Wiring: replication stream -> TransactionAssembler -> Publisher (decode, build, encode, Kafka),
+// and Kafka's delivery reports -> ack tracker -> status updates (stream_status.cpp). One thread.
+// run() supervises: transient PostgreSQL failures reconnect with backoff, permanent ones stop.
 #include "daemon/stream_loop_impl.hpp"
 
 namespace pgcs::daemon {
@@ -40,8 +39,10 @@ void StreamLoop::connect_catalog() {
     catalog_.reset();
     catalog_conn_ = source::connect(settings_, false);
     catalog_.emplace(catalog_conn_.get());
+    publisher_.set_catalog(*catalog_);
     // Binary values of types decoded nowhere here: the server's receive then output function.
-    encoder_.set_binary_fallback([this](changeset::Oid oid, std::span<const std::byte> bytes) {
+    publisher_.encoder().set_binary_fallback([this](changeset::Oid oid,
+                                                    std::span<const std::byte> bytes) {
         const char* values[] = {reinterpret_cast<const char*>(bytes.data())};
         const int lengths[] = {static_cast<int>(bytes.size())};
         const int formats[] = {1};
@@ -71,7 +72,8 @@ void StreamLoop::prepare_database() {
     tracker_.emplace(confirmed);
     last_reported_flush_ = confirmed;
     last_received_ = confirmed;
-    last_enqueued_end_ = confirmed;
+    assembler_.set_handed_out(confirmed);
+    publisher_.bind(*sink_, *tracker_, confirmed);
 }
 
 void StreamLoop::check_slot_on_reconnect() {
@@ -119,7 +121,9 @@ void StreamLoop::start_replication() {
         stream_.reset();
         sleep_serving_kafka(milliseconds(2000));
     }
-    reset_receive_state();
+    // After a reconnect the server sends every unacknowledged transaction again.
+    assembler_.restart(options.proto_version);
+    tracker_->set_transaction_open(false);
     last_server_message_ = Clock::now();
     spdlog::info("streaming slot {} (publication {}, pgoutput v{}{}{}{}) from {}",
                  config_.postgres.slot, config_.postgres.publication, options.proto_version,
@@ -127,97 +131,6 @@ void StreamLoop::start_replication() {
                  options.messages ? ", messages" : "", format_lsn(tracker_->flush_lsn()));
     observer_.streaming(true);
     observer_.state("streaming");
-}
-
-void StreamLoop::maybe_send_status(bool force, bool reading) {
-    const auto now = Clock::now();
-    if (!force && now - last_status_ < milliseconds(config_.postgres.status_interval_ms)) {
-        return;
-    }
-    // A silent server: ask for a keepalive after half the read timeout; give up after all of
-    // it. Not while back-pressure keeps us from reading the socket.
-    const auto silent = now - last_server_message_;
-    const milliseconds timeout(config_.postgres.read_timeout_ms);
-    if (reading && silent > timeout) {
-        throw source::PgError(
-            "no message from PostgreSQL for " +
-                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
-                " s (postgres.read_timeout_ms): the server or the network is not answering",
-            "");
-    }
-    const Lsn flush = tracker_->flush_lsn();
-    stream_->send_status(std::max(last_received_, flush), flush, flush,
-                         reading && silent > timeout / 2);
-    if (flush != last_reported_flush_) {
-        spdlog::debug("acknowledged up to {}", format_lsn(flush));
-        last_reported_flush_ = flush;
-    }
-    last_status_ = now;
-}
-
-void StreamLoop::maybe_heartbeat() {
-    const int interval = config_.postgres.heartbeat_interval_ms;
-    const auto now = Clock::now();
-    if (interval <= 0 || now - last_heartbeat_ < milliseconds(interval)) {
-        return;
-    }
-    last_heartbeat_ = now;
-    // A real commit in this database: the slot then has something to advance to even when
-    // only other databases write (PostgreSQL 15 skips empty transactions).
-    source::exec(catalog_conn_.get(), "SELECT pg_logical_emit_message(true, '" +
-                                          std::string(kHeartbeatPrefix) + "', '')");
-}
-
-void StreamLoop::report_progress(bool force) {
-    const auto now = Clock::now();
-    if (!force && now - last_progress_report_ < milliseconds(1000)) {
-        return;
-    }
-    last_progress_report_ = now;
-    if (catalog_ && now - last_slot_query_ > std::chrono::seconds(10)) {
-        last_slot_query_ = now;
-        try {
-            auto r = source::exec(catalog_conn_.get(),
-                                  "SELECT (pg_current_wal_lsn() - restart_lsn)::int8 FROM "
-                                  "pg_replication_slots WHERE slot_name = $1",
-                                  {config_.postgres.slot}, config_.postgres.read_timeout_ms);
-            if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) {
-                retained_wal_bytes_ = std::stoll(PQgetvalue(r.get(), 0, 0));
-            }
-        } catch (const source::PgError& e) {
-            spdlog::debug("slot query failed: {}", e.what());
-        }
-    }
-    if (progress_bar_) {
-        draw_snapshot_progress(false);
-    }
-    StreamProgress p;
-    p.flush_lsn = tracker_->flush_lsn();
-    p.server_wal_end = server_wal_end_;
-    p.in_flight = tracker_->in_flight_messages();
-    const bool idle = tracker_->idle();
-    const std::int64_t acked = tracker_->acknowledged_commit_time();
-    // Caught up and idle: no lag, however long ago the last commit was.
-    p.lag_seconds = idle || acked == 0 ? 0.0 : static_cast<double>(source::pg_now() - acked) / 1e6;
-    p.retained_wal_bytes = retained_wal_bytes_;
-    // Progress for the watchdog: nothing is waiting, or Kafka acknowledged something since the
-    // last report. Waiting on an unreachable Kafka with events in flight is not progress.
-    p.advancing = idle || deliveries_ != deliveries_at_last_report_;
-    deliveries_at_last_report_ = deliveries_;
-    observer_.progress(p);
-}
-
-void StreamLoop::draw_snapshot_progress(bool final_line) {
-    const auto [done, total] = snapshots_.row_progress();
-    const std::size_t left = snapshots_.tables_remaining();
-    const int percent = total > 0
-                            ? static_cast<int>(std::min<std::int64_t>(100, done * 100 / total))
-                            : (left == 0 ? 100 : 0);
-    std::string bar(static_cast<std::size_t>(percent / 4), '#');
-    bar.resize(25, '.');
-    std::fprintf(stderr, "\rsnapshot [%s] %3d%%  %lld rows, %zu tables left%s", bar.c_str(),
-                 percent, static_cast<long long>(done), left, final_line ? "\n" : "");
-    std::fflush(stderr);
 }
 
 void StreamLoop::wait_for_input(int timeout_ms) {
@@ -232,6 +145,44 @@ void StreamLoop::wait_for_input(int timeout_ms) {
     }
     if (fds[2].revents & POLLIN) {
         snapshots_.drain_wakeup_fd();  // the results are taken by snapshots_.poll()
+    }
+}
+
+void StreamLoop::handle(const source::XLogData& x) {
+    last_received_ = std::max(last_received_, x.start);
+    server_wal_end_ = std::max(server_wal_end_, x.wal_end);
+    assembler_.feed(x, publisher_);
+    tracker_->set_transaction_open(assembler_.transaction_open());
+}
+
+void StreamLoop::copy_exported_snapshot() {
+    try {
+        publisher_.publish_exported(*exported_);
+    } catch (...) {
+        // Its tables stay pending: read by block ranges later (without the exported snapshot).
+        exported_.reset();
+        throw;
+    }
+    while (!tracker_->idle()) {  // Kafka acknowledges them before they count as done
+        if (flags_.stop) {
+            throw StopRequested{};
+        }
+        sink_->poll(100);
+        check_failures();
+        report_progress(false);
+    }
+    exported_.reset();  // releases the snapshot
+    snapshots_.finish_exported(catalog_conn_.get());
+}
+
+void StreamLoop::wait_for_room() {
+    // Status updates keep the walsender from timing us out while the stream is not read.
+    sink_->poll(50);
+    check_failures();
+    maybe_send_status(false, /*reading=*/false);
+    report_progress(false);
+    if (flags_.stop) {
+        throw StopRequested{};
     }
 }
 
@@ -325,7 +276,7 @@ void StreamLoop::shutdown(bool send_final_status) {
     }
     if (tracker_) {
         spdlog::info("acknowledged up to {}; {} events published in this run",
-                     format_lsn(tracker_->flush_lsn()), events_published_);
+                     format_lsn(tracker_->flush_lsn()), publisher_.events_published());
         if (binary_fallbacks_ > 0) {
             spdlog::info(
                 "{} binary values of types without a decoder here were converted by the "

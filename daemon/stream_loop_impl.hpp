@@ -1,6 +1,7 @@
 // The stream loop's class, shared by its two source files: stream_loop.cpp (connecting,
-// supervising, status and progress) and stream_publish.cpp (the change path: decode, build,
-// encode, produce, and snapshot rows). Internal to daemon/.
+// supervising, reconnecting) and stream_status.cpp (what the loop reports: status updates to
+// PostgreSQL, heartbeats, progress). The change path is the TransactionAssembler (framing) and
+// the Publisher (encode, produce, acknowledge). Internal to daemon/.
 #pragma once
 
 #include "daemon/stream_loop.hpp"
@@ -12,19 +13,15 @@
 #include <chrono>
 #include <optional>
 #include <thread>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "core/ack/ack_tracker.hpp"
-#include "core/changeset/changeset.hpp"
-#include "core/encode/changeset_encoder.hpp"
-#include "core/pgoutput/decoder.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/replication_stream.hpp"
-#include "core/source/transaction_buffer.hpp"
+#include "core/source/transaction_assembler.hpp"
 #include "daemon/backoff.hpp"
 #include "daemon/pg_error_class.hpp"
+#include "daemon/publisher.hpp"
 #include "daemon/snapshot_coordinator.hpp"
 #include "daemon/source_setup.hpp"
 
@@ -35,8 +32,6 @@ using std::chrono::milliseconds;
 
 struct StopRequested {};
 
-constexpr std::string_view kHeartbeatPrefix = "pgchangeset.heartbeat";
-
 class StreamLoop {
   public:
     StreamLoop(const config::Config& config, StopFlags flags, StreamObserver& observer)
@@ -44,17 +39,18 @@ class StreamLoop {
           flags_(flags),
           observer_(observer),
           settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset"},
-          encoder_(types_),
           budget_(config.buffer.memory_limit_bytes),
-          buffer_(budget_, config.buffer.spill_directory),
-          messages_topic_(config.kafka.messages_topic.empty()
-                              ? config.kafka.topic_prefix + ".messages"
-                              : config.kafka.messages_topic),
+          assembler_(budget_, config.buffer.spill_directory),
           snapshots_(config, types_,
                      {[this](std::string_view table, std::uint64_t rows) {
                           observer_.snapshot_rows(table, rows);
                       },
-                      [this](std::size_t n) { observer_.snapshot_tables_remaining(n); }}) {}
+                      [this](std::size_t n) { observer_.snapshot_tables_remaining(n); }}),
+          publisher_({config.kafka.topic_prefix,
+                      config.kafka.messages_topic.empty() ? config.kafka.topic_prefix + ".messages"
+                                                          : config.kafka.messages_topic,
+                      config.postgres.messages},
+                     types_, snapshots_, observer_, [this] { wait_for_room(); }) {}
 
     int run();
 
@@ -69,41 +65,14 @@ class StreamLoop {
     void loop();
     void shutdown(bool send_final_status);
     void sleep_serving_kafka(milliseconds delay);
+    // Kafka's queue is full: serve it and the status updates, without reading the stream.
+    void wait_for_room();
 
     void handle(const source::XLogData& x);
     void handle(const source::Keepalive& k);
-    struct CommitInfo {
-        pgoutput::Xid xid;
-        std::int64_t commit_time;
-        Lsn end_lsn;
-    };
-    // A transaction streamed in pieces (protocol v2) and not yet committed or aborted.
-    struct StreamedTxn {
-        source::TransactionBuffer buffer;
-        std::unordered_set<pgoutput::Xid> aborted_subxids;
-    };
-    void publish_transaction(source::TransactionBuffer& buffer, const CommitInfo& commit,
-                             bool streamed, const std::unordered_set<pgoutput::Xid>* aborted);
-    void handle_stream_message(char type, const source::XLogData& x);
-    void publish_message(const pgoutput::LogicalMessage& m, const CommitInfo* commit,
-                         std::int64_t captured_time, std::uint64_t seq,
-                         std::optional<ack::TxnTicket> ticket);
-    bool heartbeat(std::string_view prefix) const { return prefix == kHeartbeatPrefix; }
-    void reset_receive_state();
-    void define_relation(const pgoutput::Relation& relation);
-    void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
-              ack::TxnTicket ticket);
-    // Hands the encoder's current key and value to Kafka, waiting out a full queue.
-    // The topic of a relation (also of one only a snapshot has seen so far).
-    const std::string& topic_for(const changeset::RelationInfo& relation);
-    void produce(const std::string& topic, ack::TxnTicket ticket);
-    void produce(const std::string& topic, bool has_key, std::string_view key,
-                 std::string_view value, ack::TxnTicket ticket);
     void maybe_send_status(bool force = false, bool reading = true);
     void maybe_heartbeat();
     void report_progress(bool force);
-    void emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const CommitInfo& commit,
-                    std::uint64_t lsn, std::uint64_t& seq, ack::TxnTicket ticket);
     void draw_snapshot_progress(bool final_line);
     void wait_for_input(int timeout_ms);
     void check_failures() const;
@@ -120,33 +89,16 @@ class StreamLoop {
     std::optional<ack::AckTracker> tracker_;
 
     changeset::TypeRegistry types_;
-    changeset::RelationCache relations_;
-    std::unordered_map<std::uint32_t, std::string> topics_;  // relation OID -> topic
-    std::unordered_map<std::uint32_t, std::string> names_;   // relation OID -> schema.table
-    changeset::Changeset change_;
-    encode::ChangesetEncoder encoder_;
-    std::string value_scratch_;  // a snapshot row's value
-    std::string meta_head_;      // a snapshot chunk's fields before seq
-
-    bool in_transaction_ = false;
-    bool skipping_ = false;  // the open transaction was already handed to Kafka
-    pgoutput::Begin begin_;
     source::MemoryBudget budget_;
-    source::TransactionBuffer buffer_;
-    std::string messages_topic_;
+    source::TransactionAssembler assembler_;
     source::StartOptions options_;
-    bool in_stream_ = false;
-    pgoutput::Xid stream_xid_ = 0;
-    std::unordered_map<pgoutput::Xid, StreamedTxn> streams_;
-    // End LSN of the newest transaction handed to Kafka in full: a transaction sent again
-    // after a reconnect with an end LSN at or below it is skipped, never published twice.
-    Lsn last_enqueued_end_ = 0;
+    SnapshotCoordinator snapshots_;
+    Publisher publisher_;
 
     Lsn last_received_ = 0;
     Lsn server_wal_end_ = 0;
     Lsn last_reported_flush_ = 0;
     std::int64_t retained_wal_bytes_ = -1;
-    std::uint64_t events_published_ = 0;
     std::uint64_t binary_fallbacks_ = 0;  // binary values converted by the server
     std::uint64_t deliveries_ = 0;
     std::uint64_t deliveries_at_last_report_ = 0;
@@ -156,9 +108,7 @@ class StreamLoop {
     Clock::time_point last_progress_report_{};
     Clock::time_point last_slot_query_{};
 
-    SnapshotCoordinator snapshots_;
-    std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
-    bool progress_bar_ = false;                  // initial_only on a terminal
+    bool progress_bar_ = false;  // initial_only on a terminal
     std::optional<source::ExportedSnapshot> exported_;
     bool snapshots_resumed_ = false;
 };

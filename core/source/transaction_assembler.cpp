@@ -182,7 +182,9 @@ void TransactionAssembler::feed_stream_control(MessageType type, const XLogData&
                 return;  // nothing of it was kept (streamed before a reconnect)
             }
             if (a.subxid == a.xid) {
+                const std::size_t messages = it->second.buffer.size();
                 streams_.erase(it);
+                handler.on_aborted(a.xid, messages);
             } else {
                 it->second.aborted_subxids.insert(a.subxid);
             }

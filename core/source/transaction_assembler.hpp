@@ -59,6 +59,8 @@ class TransactionHandler {
     virtual void on_transaction(const CommittedTransaction& txn) = 0;
     // A transaction sent again after a reconnect, already handed out before: not handed out again.
     virtual void on_skipped(pgoutput::Xid /*xid*/, Lsn /*end_lsn*/) {}
+    // A streamed transaction rolled back: its `messages` are discarded, nothing is handed out.
+    virtual void on_aborted(pgoutput::Xid /*xid*/, std::size_t /*messages*/) {}
     // A Relation message outside any transaction (inside one, it is among its messages).
     virtual void on_relation(const pgoutput::Relation& relation) = 0;
     // A non-transactional logical decoding message (pg_logical_emit_message(false, ...)) not

@@ -1,0 +1,286 @@
+// The publisher: a committed transaction's messages -> changesets -> JSON -> Kafka, under one
+// acknowledgement ticket; snapshot chunks at their watermark. See publisher.hpp.
+#include "daemon/publisher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/source/stream_failure.hpp"
+
+namespace pgcs::daemon {
+
+using source::StreamFailure;
+
+Publisher::Publisher(Settings settings, changeset::TypeRegistry& types,
+                     SnapshotCoordinator& snapshots, StreamObserver& observer,
+                     std::function<void()> wait_for_room)
+    : settings_(std::move(settings)),
+      types_(types),
+      snapshots_(snapshots),
+      observer_(observer),
+      wait_for_room_(std::move(wait_for_room)),
+      encoder_(types_) {}
+
+void Publisher::bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed_out) {
+    sink_ = &sink;
+    tracker_ = &tracker;
+    handed_out_ = handed_out;
+}
+
+void Publisher::on_relation(const pgoutput::Relation& relation) {
+    for (const auto& c : relation.columns) {
+        catalog_->resolve_type(c.type_oid, types_);
+    }
+    std::vector<std::string> pk;
+    if (changeset::RelationCache::needs_catalog_key(relation.replica_identity)) {
+        pk = catalog_->primary_key(relation.oid);
+    }
+    const auto& info = relations_.define(relation, pk, types_);
+    if (snapshots_.is_progress_table(info.schema, info.name)) {
+        ignored_.insert(relation.oid);  // a publication of every table includes it
+    } else {
+        ignored_.erase(relation.oid);
+    }
+    names_[relation.oid] = info.schema + "." + info.name;
+    topics_[relation.oid] = settings_.topic_prefix + "." + names_[relation.oid];
+    spdlog::debug("relation {} (OID {}, replica identity '{}', {} columns)", names_[relation.oid],
+                  info.oid, info.replica_identity, info.columns.size());
+}
+
+const std::string& Publisher::topic_for(const changeset::RelationInfo& relation) {
+    auto topic = topics_.find(relation.oid);
+    if (topic == topics_.end()) {  // a snapshot of a table the stream has not described yet
+        names_[relation.oid] = relation.schema + "." + relation.name;
+        topic = topics_.emplace(relation.oid, settings_.topic_prefix + "." + names_[relation.oid])
+                    .first;
+    }
+    return topic->second;
+}
+
+void Publisher::produce(const std::string& topic, ack::TxnTicket ticket) {
+    produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket);
+}
+
+void Publisher::produce(const std::string& topic, bool has_key, std::string_view key,
+                        std::string_view value, ack::TxnTicket ticket) {
+    while (sink_->produce(topic, has_key, key, value, ticket) == sink::ProduceResult::QueueFull) {
+        wait_for_room_();  // back-pressure: the stream is not read meanwhile
+    }
+    ++events_published_;
+}
+
+void Publisher::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
+                     ack::TxnTicket ticket) {
+    try {
+        encoder_.encode(change, meta);
+    } catch (const std::exception& e) {
+        throw StreamFailure("cannot encode the change at " + format_lsn(meta.lsn) + " on " +
+                            change.relation->schema + "." + change.relation->name + ": " +
+                            e.what());
+    }
+    tracker_->add_events(ticket, 1);
+    const auto oid = change.relation->oid;
+    produce(topic_for(*change.relation), ticket);
+    observer_.events(changeset::op_name(change.op), names_[oid], 1,
+                     encoder_.key().size() + encoder_.value().size());
+    if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
+        // A change processed between a chunk's read and its watermark wins over the chunk's row.
+        if (change.op == changeset::Op::Truncated) {
+            snapshots_.on_truncate(oid);
+        } else {
+            if (encoder_.has_key()) {
+                snapshots_.on_change(oid, encoder_.key());
+            }
+            if (change.op == changeset::Op::Modified && change.has_before) {
+                snapshots_.on_change(oid, encoder_.encode_key(change, true));  // the old key
+            }
+        }
+    }
+}
+
+void Publisher::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const CommitInfo& commit,
+                           std::uint64_t lsn, std::uint64_t& seq, ack::TxnTicket ticket) {
+    const snapshot::Chunk& rows = chunk.chunk;
+    if (!rows.is_encoded) {  // read under an exported snapshot, here
+        const int n = PQntuples(rows.rows.get());
+        for (int i = 0; i < n; ++i) {
+            snapshot::fill_read_change(*chunk.relation, rows.rows.get(), i, change_);
+            emit(change_,
+                 {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, seq++},
+                 ticket);
+        }
+        return;
+    }
+    // Encoded by a reader thread: only the watermark transaction's fields are added here.
+    const std::string& topic = topic_for(*chunk.relation);
+    const std::string& table = names_[chunk.relation->oid];
+    meta_head_.clear();  // the same for every row but seq
+    encode::ChangesetEncoder::event_meta_head(
+        meta_head_, {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, 0});
+    std::uint64_t events = 0;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < rows.encoded.size(); ++i) {
+        if (chunk.dropped[i]) {
+            continue;
+        }
+        const std::string_view prefix = rows.encoded.value(i);
+        value_scratch_.assign(prefix.data(), prefix.size());
+        value_scratch_.append(meta_head_);
+        encode::ChangesetEncoder::append_seq(value_scratch_, seq++);
+        const std::string_view key = rows.encoded.key(i);
+        tracker_->add_events(ticket, 1);
+        produce(topic, rows.encoded.has_key, key, value_scratch_, ticket);
+        ++events;
+        bytes += key.size() + value_scratch_.size();
+    }
+    observer_.events("read", table, events, bytes);
+}
+
+void Publisher::publish_message(const pgoutput::LogicalMessage& m, const CommitInfo* commit,
+                                std::int64_t captured_time, std::uint64_t seq,
+                                std::optional<ack::TxnTicket> ticket) {
+    encode::MessageEvent e;
+    e.prefix = m.prefix;
+    e.content = m.content;
+    e.transactional = m.transactional;
+    e.captured_time = captured_time;
+    e.lsn = m.lsn;
+    if (commit != nullptr) {
+        e.commit_time = commit->commit_time;
+        e.xid = commit->xid;
+        e.commit_lsn = commit->end_lsn;
+        e.seq = seq;
+    }
+    try {
+        encoder_.encode_message(e);
+    } catch (const std::exception& ex) {
+        throw StreamFailure("cannot encode the logical decoding message at " + format_lsn(m.lsn) +
+                            ": " + ex.what());
+    }
+    const bool own_ticket = !ticket.has_value();
+    const ack::TxnTicket t =
+        own_ticket ? tracker_->open_transaction(std::max(m.lsn, handed_out_)) : *ticket;
+    tracker_->add_events(t, 1);
+    try {
+        produce(settings_.messages_topic, t);
+    } catch (...) {
+        if (own_ticket) {
+            tracker_->abandon(t);
+        }
+        throw;
+    }
+    if (own_ticket) {
+        tracker_->seal(t);
+    }
+    observer_.events("message", "(messages)", 1, encoder_.key().size() + encoder_.value().size());
+}
+
+void Publisher::on_skipped(pgoutput::Xid xid, Lsn end_lsn) {
+    spdlog::debug("transaction {} ({}) was already handed to Kafka: skipped", xid,
+                  format_lsn(end_lsn));
+    snapshots_.on_commit(xid);
+}
+
+void Publisher::on_aborted(pgoutput::Xid xid, std::size_t messages) {
+    spdlog::debug("streamed transaction {} aborted: {} messages discarded", xid, messages);
+}
+
+void Publisher::on_transaction(const source::CommittedTransaction& txn) {
+    if (txn.streamed) {
+        spdlog::debug("streamed transaction {} committed: {} messages, {} bytes{}", txn.xid,
+                      txn.messages(), txn.bytes(), txn.spilled() ? " (spilled to disk)" : "");
+    }
+    const CommitInfo commit{txn.xid, txn.commit_time, txn.end_lsn};
+    const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn, commit.commit_time);
+    snapshots_.on_commit(commit.xid);
+    std::vector<std::pair<PendingChunk*, std::uint64_t>> chunks;
+    try {
+        std::uint64_t seq = 0;
+        const pgoutput::DecodeOptions options = txn.decode_options();
+        txn.replay([&](const source::TransactionBuffer::Entry& entry) {
+            const pgoutput::Message message = pgoutput::decode(entry.bytes, options);
+            auto meta = [&] {
+                return changeset::EventMeta{commit.commit_time, entry.captured_time, commit.xid,
+                                            entry.lsn,          commit.end_lsn,      seq++};
+            };
+            if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
+                on_relation(*r);
+            } else if (const auto* m = std::get_if<pgoutput::LogicalMessage>(&message);
+                       m != nullptr && m->prefix == snapshot::kWatermarkPrefix) {
+                if (auto* chunk = snapshots_.on_watermark(m->content)) {
+                    const std::uint64_t first = seq;
+                    emit_chunk(*chunk, commit, entry.lsn, seq, ticket);
+                    chunks.emplace_back(chunk, seq - first);
+                }
+            } else if (const auto* ins = std::get_if<pgoutput::Insert>(&message)) {
+                if (ignored_.contains(ins->relation_oid)) {
+                    return;
+                }
+                changeset::build_insert(relations_.get(ins->relation_oid), *ins, change_);
+                emit(change_, meta(), ticket);
+            } else if (const auto* upd = std::get_if<pgoutput::Update>(&message)) {
+                if (ignored_.contains(upd->relation_oid)) {
+                    return;
+                }
+                changeset::build_update(relations_.get(upd->relation_oid), *upd, change_);
+                emit(change_, meta(), ticket);
+            } else if (const auto* del = std::get_if<pgoutput::Delete>(&message)) {
+                if (ignored_.contains(del->relation_oid)) {
+                    return;
+                }
+                changeset::build_delete(relations_.get(del->relation_oid), *del, change_);
+                emit(change_, meta(), ticket);
+            } else if (const auto* tr = std::get_if<pgoutput::Truncate>(&message)) {
+                for (auto oid : tr->relation_oids) {
+                    if (ignored_.contains(oid)) {
+                        continue;
+                    }
+                    changeset::build_truncate(relations_.get(oid), change_);
+                    emit(change_, meta(), ticket);
+                }
+            } else if (const auto* m = std::get_if<pgoutput::LogicalMessage>(&message)) {
+                if (publishes(*m)) {
+                    publish_message(*m, &commit, entry.captured_time, seq++, ticket);
+                }
+            } else if (!std::holds_alternative<pgoutput::Type>(message) &&
+                       !std::holds_alternative<pgoutput::Origin>(message)) {
+                // Types are resolved from the catalog when a Relation names them.
+                throw StreamFailure("unexpected pgoutput message '" +
+                                    std::string(1, static_cast<char>(entry.bytes[0])) +
+                                    "' inside transaction " + std::to_string(commit.xid) + " at " +
+                                    format_lsn(entry.lsn));
+            }
+        });
+    } catch (...) {
+        tracker_->abandon(ticket);  // sent again in full after a reconnect or restart
+        throw;
+    }
+    tracker_->seal(ticket);
+    handed_out_ = commit.end_lsn;
+    for (const auto& [chunk, rows] : chunks) {
+        snapshots_.on_chunk_published(chunk, commit.end_lsn, rows);
+    }
+}
+
+void Publisher::on_message(const pgoutput::LogicalMessage& message, std::int64_t received_time) {
+    // Non-transactional: published at once, whatever happens to the transaction around it.
+    if (publishes(message)) {
+        publish_message(message, nullptr, received_time, 0, std::nullopt);
+    }
+}
+
+void Publisher::publish_exported(const source::ExportedSnapshot& exported) {
+    const CommitInfo commit{0, source::pg_now(), exported.consistent_point};
+    const ack::TxnTicket ticket = tracker_->open_transaction(commit.end_lsn, commit.commit_time);
+    std::uint64_t seq = 0;
+    try {
+        snapshots_.copy_exported(exported, [&](PendingChunk& rows) {
+            emit_chunk(rows, commit, commit.end_lsn, seq, ticket);
+        });
+    } catch (...) {
+        tracker_->abandon(ticket);
+        throw;
+    }
+    tracker_->seal(ticket);
+}
+
+}  // namespace pgcs::daemon

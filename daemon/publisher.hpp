@@ -1,0 +1,110 @@
+// The change path's last leg, for each committed transaction the assembler hands out: its
+// pgoutput messages decoded, built into changesets, encoded and handed to Kafka under one
+// acknowledgement ticket; snapshot chunks go out at their watermark, inside the watermark's
+// transaction. Wiring of core stages (decoder, builder, encoder, sink, ack tracker, snapshot
+// coordinator); the stream loop drives it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/ack/ack_tracker.hpp"
+#include "core/changeset/changeset.hpp"
+#include "core/changeset/relation_cache.hpp"
+#include "core/encode/changeset_encoder.hpp"
+#include "core/sink/kafka_sink.hpp"
+#include "core/source/catalog.hpp"
+#include "core/source/transaction_assembler.hpp"
+#include "daemon/snapshot_coordinator.hpp"
+#include "daemon/stream_loop.hpp"
+
+namespace pgcs::daemon {
+
+// The prefix of the daemon's own heartbeat messages (never published).
+constexpr std::string_view kHeartbeatPrefix = "pgchangeset.heartbeat";
+
+class Publisher : public source::TransactionHandler {
+  public:
+    struct Settings {
+        std::string topic_prefix;
+        std::string messages_topic;
+        bool publish_messages = false;  // postgres.messages
+    };
+
+    // `wait_for_room` is called while Kafka's queue is full (back-pressure): it serves the
+    // producer and the replication connection, and throws to give up.
+    Publisher(Settings settings, changeset::TypeRegistry& types, SnapshotCoordinator& snapshots,
+              StreamObserver& observer, std::function<void()> wait_for_room);
+
+    // Once the slot's position is known: where events go and whose tickets they take.
+    // `handed_out`: the slot's confirmed_flush_lsn.
+    void bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed_out);
+    // After each (re)connect: relations are described with this catalog connection.
+    void set_catalog(const source::Catalog& catalog) { catalog_ = &catalog; }
+
+    void on_transaction(const source::CommittedTransaction& txn) override;
+    void on_skipped(pgoutput::Xid xid, Lsn end_lsn) override;
+    void on_aborted(pgoutput::Xid xid, std::size_t messages) override;
+    void on_relation(const pgoutput::Relation& relation) override;
+    void on_message(const pgoutput::LogicalMessage& message, std::int64_t received_time) override;
+
+    // The rows of the keyless tables of a new slot, read under its exported snapshot: one
+    // transaction at the snapshot's consistent point, before streaming starts.
+    void publish_exported(const source::ExportedSnapshot& exported);
+
+    encode::ChangesetEncoder& encoder() { return encoder_; }
+    std::uint64_t events_published() const { return events_published_; }
+
+  private:
+    struct CommitInfo {
+        pgoutput::Xid xid;
+        std::int64_t commit_time;
+        Lsn end_lsn;
+    };
+    using PendingChunk = SnapshotCoordinator::PendingChunk;
+
+    void publish(const source::CommittedTransaction& txn, ack::TxnTicket ticket,
+                 std::vector<std::pair<PendingChunk*, std::uint64_t>>& chunks);
+    void publish_message(const pgoutput::LogicalMessage& m, const CommitInfo* commit,
+                         std::int64_t captured_time, std::uint64_t seq,
+                         std::optional<ack::TxnTicket> ticket);
+    bool publishes(const pgoutput::LogicalMessage& m) const {
+        return settings_.publish_messages && m.prefix != kHeartbeatPrefix;
+    }
+    void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
+              ack::TxnTicket ticket);
+    void emit_chunk(PendingChunk& chunk, const CommitInfo& commit, Lsn lsn, std::uint64_t& seq,
+                    ack::TxnTicket ticket);
+    // The topic of a relation (also of one only a snapshot has seen so far).
+    const std::string& topic_for(const changeset::RelationInfo& relation);
+    // Hands the encoder's current key and value to Kafka, waiting out a full queue.
+    void produce(const std::string& topic, ack::TxnTicket ticket);
+    void produce(const std::string& topic, bool has_key, std::string_view key,
+                 std::string_view value, ack::TxnTicket ticket);
+
+    Settings settings_;
+    changeset::TypeRegistry& types_;
+    SnapshotCoordinator& snapshots_;
+    StreamObserver& observer_;
+    std::function<void()> wait_for_room_;
+    const source::Catalog* catalog_ = nullptr;
+    sink::KafkaSink* sink_ = nullptr;
+    ack::AckTracker* tracker_ = nullptr;
+    Lsn handed_out_ = 0;  // end LSN of the newest transaction published in full
+
+    changeset::RelationCache relations_;
+    std::unordered_map<std::uint32_t, std::string> topics_;  // relation OID -> topic
+    std::unordered_map<std::uint32_t, std::string> names_;   // relation OID -> schema.table
+    std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
+    changeset::Changeset change_;
+    encode::ChangesetEncoder encoder_;
+    std::string value_scratch_;  // a snapshot row's value
+    std::string meta_head_;      // a snapshot chunk's fields before seq
+    std::uint64_t events_published_ = 0;
+};
+
+}  // namespace pgcs::daemon

@@ -1,0 +1,107 @@
+// The stream loop's reports: standby status updates to PostgreSQL (the acknowledged position),
+// heartbeat messages, keepalives, and the periodic progress picture (metrics, systemd, the
+// snapshot's progress bar).
+#include "daemon/stream_loop_impl.hpp"
+
+namespace pgcs::daemon::detail {
+
+void StreamLoop::maybe_send_status(bool force, bool reading) {
+    const auto now = Clock::now();
+    if (!force && now - last_status_ < milliseconds(config_.postgres.status_interval_ms)) {
+        return;
+    }
+    // A silent server: ask for a keepalive after half the read timeout; give up after all of
+    // it. Not while back-pressure keeps us from reading the socket.
+    const auto silent = now - last_server_message_;
+    const milliseconds timeout(config_.postgres.read_timeout_ms);
+    if (reading && silent > timeout) {
+        throw source::PgError(
+            "no message from PostgreSQL for " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
+                " s (postgres.read_timeout_ms): the server or the network is not answering",
+            "");
+    }
+    const Lsn flush = tracker_->flush_lsn();
+    stream_->send_status(std::max(last_received_, flush), flush, flush,
+                         reading && silent > timeout / 2);
+    if (flush != last_reported_flush_) {
+        spdlog::debug("acknowledged up to {}", format_lsn(flush));
+        last_reported_flush_ = flush;
+    }
+    last_status_ = now;
+}
+
+void StreamLoop::maybe_heartbeat() {
+    const int interval = config_.postgres.heartbeat_interval_ms;
+    const auto now = Clock::now();
+    if (interval <= 0 || now - last_heartbeat_ < milliseconds(interval)) {
+        return;
+    }
+    last_heartbeat_ = now;
+    // A real commit in this database: the slot then has something to advance to even when
+    // only other databases write (PostgreSQL 15 skips empty transactions).
+    source::exec(catalog_conn_.get(), "SELECT pg_logical_emit_message(true, '" +
+                                          std::string(kHeartbeatPrefix) + "', '')");
+}
+
+void StreamLoop::report_progress(bool force) {
+    const auto now = Clock::now();
+    if (!force && now - last_progress_report_ < milliseconds(1000)) {
+        return;
+    }
+    last_progress_report_ = now;
+    if (catalog_ && now - last_slot_query_ > std::chrono::seconds(10)) {
+        last_slot_query_ = now;
+        try {
+            auto r = source::exec(catalog_conn_.get(),
+                                  "SELECT (pg_current_wal_lsn() - restart_lsn)::int8 FROM "
+                                  "pg_replication_slots WHERE slot_name = $1",
+                                  {config_.postgres.slot}, config_.postgres.read_timeout_ms);
+            if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) {
+                retained_wal_bytes_ = std::stoll(PQgetvalue(r.get(), 0, 0));
+            }
+        } catch (const source::PgError& e) {
+            spdlog::debug("slot query failed: {}", e.what());
+        }
+    }
+    if (progress_bar_) {
+        draw_snapshot_progress(false);
+    }
+    StreamProgress p;
+    p.flush_lsn = tracker_->flush_lsn();
+    p.server_wal_end = server_wal_end_;
+    p.in_flight = tracker_->in_flight_messages();
+    const bool idle = tracker_->idle();
+    const std::int64_t acked = tracker_->acknowledged_commit_time();
+    // Caught up and idle: no lag, however long ago the last commit was.
+    p.lag_seconds = idle || acked == 0 ? 0.0 : static_cast<double>(source::pg_now() - acked) / 1e6;
+    p.retained_wal_bytes = retained_wal_bytes_;
+    // Progress for the watchdog: nothing is waiting, or Kafka acknowledged something since the
+    // last report. Waiting on an unreachable Kafka with events in flight is not progress.
+    p.advancing = idle || deliveries_ != deliveries_at_last_report_;
+    deliveries_at_last_report_ = deliveries_;
+    observer_.progress(p);
+}
+
+void StreamLoop::draw_snapshot_progress(bool final_line) {
+    const auto [done, total] = snapshots_.row_progress();
+    const std::size_t left = snapshots_.tables_remaining();
+    const int percent = total > 0
+                            ? static_cast<int>(std::min<std::int64_t>(100, done * 100 / total))
+                            : (left == 0 ? 100 : 0);
+    std::string bar(static_cast<std::size_t>(percent / 4), '#');
+    bar.resize(25, '.');
+    std::fprintf(stderr, "\rsnapshot [%s] %3d%%  %lld rows, %zu tables left%s", bar.c_str(),
+                 percent, static_cast<long long>(done), left, final_line ? "\n" : "");
+    std::fflush(stderr);
+}
+
+void StreamLoop::handle(const source::Keepalive& k) {
+    server_wal_end_ = std::max(server_wal_end_, k.wal_end);
+    tracker_->on_keepalive(k.wal_end);
+    if (k.reply_requested) {
+        maybe_send_status(true);
+    }
+}
+
+}  // namespace pgcs::daemon::detail
