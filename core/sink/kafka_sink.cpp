@@ -12,7 +12,7 @@ namespace pgcs::sink {
 std::vector<std::pair<std::string, std::string>> KafkaSink::default_properties() {
     return {
         // No duplicates or reordering within one producer; forces acks=all
-        // (shared/notes/correctness.md, "Kafka side").
+        // (docs/CORRECTNESS.md, "Idempotent producer").
         {"enable.idempotence", "true"},
         {"acks", "all"},
         {"compression.type", "lz4"},
