@@ -1,7 +1,7 @@
 // The acknowledgement watermark: which WAL position may be reported to PostgreSQL as flushed.
 // Only the end LSN of a commit whose events, and those of every earlier transaction, Kafka
 // has acknowledged (a contiguous watermark, not "the highest LSN acked": librdkafka can
-// deliver 1, 4, 5 and fail 2, 3). See shared/notes/correctness.md, "Acknowledging".
+// deliver 1, 4, 5 and fail 2, 3). See docs/CORRECTNESS.md, "Contiguous watermark".
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The builder: Insert/Update/Delete/Truncate messages + their RelationInfo -> Changeset.
-// REPLICA IDENTITY rules (shared/notes/correctness.md): DEFAULT/INDEX send the old key ('K')
-// only when a key column changed, and a delete's 'K' tuple has the non-key columns as 'n'
-// (not NULLs: dropped). FULL sends the whole old row ('O').
+// REPLICA IDENTITY rules (docs/CORRECTNESS.md, "Replica identity"): DEFAULT/INDEX send the old
+// key ('K') only when a key column changed, and a delete's 'K' tuple has the non-key columns as
+// 'n' (not NULLs: dropped). FULL sends the whole old row ('O').
 #include <string>
 
 #include "core/changeset/changeset.hpp"

@@ -12,7 +12,7 @@ namespace pgcs::sink {
 std::vector<std::pair<std::string, std::string>> KafkaSink::default_properties() {
     return {
         // No duplicates or reordering within one producer; forces acks=all
-        // (shared/notes/correctness.md, "Kafka side").
+        // (docs/CORRECTNESS.md, "Idempotent producer").
         {"enable.idempotence", "true"},
         {"acks", "all"},
         {"compression.type", "lz4"},
@@ -67,22 +67,22 @@ KafkaSink::KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery)
     }
     rk_.reset(rk);
 
-    if (pipe2(wake_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    std::array<int, 2> wake_pipe{-1, -1};
+    if (pipe2(wake_pipe.data(), O_NONBLOCK | O_CLOEXEC) != 0) {
         throw SinkError("cannot create a pipe for Kafka delivery wake-ups");
     }
+    wake_read_.reset(wake_pipe[0]);
+    wake_write_.reset(wake_pipe[1]);
     rd_kafka_queue_t* main_queue = rd_kafka_queue_get_main(rk);
-    rd_kafka_queue_io_event_enable(main_queue, wake_pipe_[1], "1", 1);
+    rd_kafka_queue_io_event_enable(main_queue, wake_write_.get(), "1", 1);
     rd_kafka_queue_destroy(main_queue);
 }
 
 KafkaSink::~KafkaSink() {
+    // Topic handles before the producer; the wake pipe (a member) closes after both, so
+    // librdkafka never writes to a closed (or reused) descriptor.
     topics_.clear();
     rk_.reset();
-    for (int fd : wake_pipe_) {
-        if (fd >= 0) {
-            close(fd);
-        }
-    }
 }
 
 rd_kafka_topic_t* KafkaSink::topic_handle(std::string_view name) {
@@ -155,7 +155,7 @@ int KafkaSink::outstanding() const {
 
 void KafkaSink::drain_wakeup_fd() {
     std::array<char, 256> buf{};
-    while (read(wake_pipe_[0], buf.data(), buf.size()) > 0) {
+    while (read(wake_read_.get(), buf.data(), buf.size()) > 0) {
     }
 }
 

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/unique_fd.hpp"
+
 namespace pgcs::sink {
 
 struct SinkSettings {
@@ -75,7 +77,7 @@ class KafkaSink {
     int outstanding() const;
 
     // A file descriptor that becomes readable when delivery reports are waiting (for poll(2)).
-    int wakeup_fd() const { return wake_pipe_[0]; }
+    int wakeup_fd() const { return wake_read_.get(); }
     void drain_wakeup_fd();
 
     // A fatal producer error (e.g. idempotence broken): the producer cannot continue.
@@ -96,7 +98,10 @@ class KafkaSink {
     DeliveryHandler on_delivery_;
     std::unique_ptr<rd_kafka_t, RkDeleter> rk_;
     std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics_;
-    int wake_pipe_[2] = {-1, -1};
+    // A pipe librdkafka writes a byte to when its main queue gets an event; closed after the
+    // producer is destroyed (see ~KafkaSink).
+    base::UniqueFd wake_read_;
+    base::UniqueFd wake_write_;
     std::string fatal_error_;
 };
 

@@ -15,7 +15,7 @@ namespace pgcs::snapshot {
 
 ChunkPool::ChunkPool(source::ConnectionSettings settings, int threads)
     : settings_(std::move(settings)), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    if (wake_fd_ < 0) {
+    if (!wake_fd_) {
         throw std::system_error(errno, std::generic_category(), "eventfd for snapshot readers");
     }
     for (int i = 0; i < threads; ++i) {
@@ -37,12 +37,11 @@ ChunkPool::~ChunkPool() {
     for (auto& t : threads_) {
         t.join();
     }
-    close(wake_fd_);
 }
 
 void ChunkPool::drain_wakeup_fd() {
     std::uint64_t count = 0;
-    [[maybe_unused]] const auto n = read(wake_fd_, &count, sizeof count);  // resets it
+    [[maybe_unused]] const auto n = read(wake_fd_.get(), &count, sizeof count);  // resets it
 }
 
 void ChunkPool::hand_over(Result result) {
@@ -52,7 +51,8 @@ void ChunkPool::hand_over(Result result) {
     }
     results_ready_.notify_all();
     const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = write(wake_fd_, &one, sizeof one);  // full: already readable
+    [[maybe_unused]] const auto n =
+        write(wake_fd_.get(), &one, sizeof one);  // full: already readable
 }
 
 void ChunkPool::submit(Task task) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/unique_fd.hpp"
 #include "core/changeset/relation_cache.hpp"
 #include "core/changeset/type_registry.hpp"
 #include "core/snapshot/table_reader.hpp"
@@ -70,7 +71,7 @@ class ChunkPool {
     std::size_t threads() const { return threads_.size(); }
     // Readable when a result was handed over (an eventfd), for the stream loop's poll();
     // drain_wakeup_fd() resets it.
-    int wakeup_fd() const { return wake_fd_; }
+    int wakeup_fd() const { return wake_fd_.get(); }
     void drain_wakeup_fd();
 
   private:
@@ -84,7 +85,7 @@ class ChunkPool {
     std::deque<Task> tasks_;
     std::deque<Result> results_;
     bool stop_ = false;
-    int wake_fd_ = -1;
+    base::UniqueFd wake_fd_;
     std::vector<std::thread> threads_;
 };
 

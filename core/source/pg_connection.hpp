@@ -1,5 +1,6 @@
-// libpq connections, owned. A replication connection carries the session settings that make
-// the walsender's text output predictable (shared/notes/correctness.md, "Session settings").
+// libpq connections, owned. Every connection, the replication one included, carries the session
+// settings that make the server's text output predictable (docs/CORRECTNESS.md, "Session
+// settings").
 #pragma once
 
 #include <libpq-fe.h>

@@ -33,6 +33,8 @@ TransactionBuffer::~TransactionBuffer() {
     clear();
 }
 
+// Not defaulted: the moved-from buffer must hand back no memory to the budget when it is
+// cleared or destroyed, so its counters are zeroed (the spill file moves with fd_).
 TransactionBuffer::TransactionBuffer(TransactionBuffer&& other) noexcept
     : budget_(other.budget_),
       directory_(std::move(other.directory_)),
@@ -41,12 +43,11 @@ TransactionBuffer::TransactionBuffer(TransactionBuffer&& other) noexcept
       chunk_size_(other.chunk_size_),
       index_(std::move(other.index_)),
       memory_bytes_(other.memory_bytes_),
-      fd_(other.fd_),
+      fd_(std::move(other.fd_)),
       write_buffer_(std::move(other.write_buffer_)),
       file_bytes_(other.file_bytes_),
       count_(other.count_),
       total_bytes_(other.total_bytes_) {
-    other.fd_ = -1;
     other.memory_bytes_ = 0;
     other.count_ = 0;
     other.total_bytes_ = 0;
@@ -79,10 +80,10 @@ void TransactionBuffer::append(std::uint64_t lsn, std::int64_t captured_time, st
                                std::span<const std::byte> bytes) {
     const Index header{lsn, captured_time, xid, nullptr, bytes.size()};
     const std::uint64_t cost = bytes.size() + sizeof(Index);
-    if (fd_ < 0 && !budget_->fits(cost)) {
+    if (!fd_ && !budget_->fits(cost)) {
         spill();
     }
-    if (fd_ >= 0) {
+    if (fd_) {
         write_entry(header, bytes);
     } else {
         index_.push_back(header);
@@ -96,16 +97,16 @@ void TransactionBuffer::append(std::uint64_t lsn, std::int64_t captured_time, st
 
 void TransactionBuffer::spill() {
 #ifdef O_TMPFILE
-    fd_ = ::open(directory_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    fd_.reset(::open(directory_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
 #endif
-    if (fd_ < 0) {  // no O_TMPFILE here: create, then unlink at once
+    if (!fd_) {  // no O_TMPFILE here: create, then unlink at once
         std::string path = directory_ + "/pgchangeset-spill-XXXXXX";
-        fd_ = ::mkostemp(path.data(), O_CLOEXEC);
-        if (fd_ >= 0) {
+        fd_.reset(::mkostemp(path.data(), O_CLOEXEC));
+        if (fd_) {
             ::unlink(path.c_str());
         }
     }
-    if (fd_ < 0) {
+    if (!fd_) {
         throw SpillError("cannot create a spill file in " + directory_ + " (" + errno_text() +
                          "): a transaction is larger than buffer.memory_limit; make the folder "
                          "writable or set buffer.spill_directory");
@@ -138,8 +139,9 @@ void TransactionBuffer::write_entry(const Index& header, std::span<const std::by
 void TransactionBuffer::flush_writes() {
     std::size_t done = 0;
     while (done < write_buffer_.size()) {
-        const ssize_t n = ::pwrite(fd_, write_buffer_.data() + done, write_buffer_.size() - done,
-                                   static_cast<off_t>(file_bytes_ + done));
+        const ssize_t n =
+            ::pwrite(fd_.get(), write_buffer_.data() + done, write_buffer_.size() - done,
+                     static_cast<off_t>(file_bytes_ + done));
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -164,9 +166,8 @@ void TransactionBuffer::release_memory() {
 }
 
 void TransactionBuffer::clear() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-        fd_ = -1;
+    if (fd_) {
+        fd_.reset();
         file_bytes_ = 0;
         write_buffer_.clear();
         write_buffer_.shrink_to_fit();
@@ -185,7 +186,7 @@ void TransactionBuffer::clear() {
 }
 
 void TransactionBuffer::replay(const std::function<void(const Entry&)>& f) {
-    if (fd_ < 0) {
+    if (!fd_) {
         for (const Index& x : index_) {
             f(Entry{x.lsn, x.captured_time, x.xid, {x.data, x.length}});
         }
@@ -207,7 +208,7 @@ void TransactionBuffer::replay(const std::function<void(const Entry&)>& f) {
             buffer.resize(need);
         }
         while (have < need) {
-            const ssize_t n = ::pread(fd_, buffer.data() + have, buffer.size() - have,
+            const ssize_t n = ::pread(fd_.get(), buffer.data() + have, buffer.size() - have,
                                       static_cast<off_t>(offset));
             if (n < 0 && errno == EINTR) {
                 continue;

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/base/unique_fd.hpp"
+
 namespace pgcs::source {
 
 // Bytes held in memory by all transaction buffers together.
@@ -67,7 +69,7 @@ class TransactionBuffer {
 
     std::size_t size() const { return count_; }
     std::uint64_t bytes() const { return total_bytes_; }
-    bool spilled() const { return fd_ >= 0; }
+    bool spilled() const { return fd_.valid(); }
 
     // Calls `f` for every message in append order; an Entry's bytes are valid during the call
     // only. Throws SpillError when the spill file cannot be read back.
@@ -96,7 +98,7 @@ class TransactionBuffer {
     std::vector<Index> index_;
     std::uint64_t memory_bytes_ = 0;  // charged to the budget
     // Disk.
-    int fd_ = -1;
+    base::UniqueFd fd_;
     std::vector<std::byte> write_buffer_;
     std::uint64_t file_bytes_ = 0;
 
