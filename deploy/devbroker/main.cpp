@@ -67,6 +67,9 @@ constexpr const char* kUsage =
     "                                    e.g. NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT)\n"
     "                     leader TOPIC PARTITION BROKER      move a partition's leader\n"
     "                     rtt BROKER MS                      add MS of latency to a broker\n"
+    "                     topic NAME PARTITIONS              create a topic with more partitions\n"
+    "                                    than the automatic 4 (each keeps at most 5 MB of\n"
+    "                                    record batches, librdkafka's fixed limit)\n"
     "                     down | up                          every broker down or up\n"
     "                   Each command is logged; a bad line is logged and skipped.\n";
 
@@ -255,6 +258,16 @@ std::string apply_command(rd_kafka_mock_cluster_t* mcluster, int brokers, const 
         }
         const auto err =
             rd_kafka_mock_partition_set_leader(mcluster, topic.c_str(), partition, broker);
+        return err ? std::string(rd_kafka_err2str(err)) : "";
+    }
+    if (command == "topic") {
+        std::string topic;
+        int partitions = 0;
+        if (!(in >> topic >> partitions) || partitions < 1) {
+            return "usage: topic NAME PARTITIONS";
+        }
+        const auto err =
+            rd_kafka_mock_topic_create(mcluster, topic.c_str(), partitions, std::min(3, brokers));
         return err ? std::string(rd_kafka_err2str(err)) : "";
     }
     if (command == "rtt") {
