@@ -6,19 +6,15 @@
 
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "config/config.hpp"
 #include "core/source/catalog.hpp"
+#include "core/source/stream_failure.hpp"
 
 namespace pgcs::daemon {
 
-// A failure the operator must act on; the stream stops without acknowledging past it.
-class StreamFailure : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
+using source::StreamFailure;
 
 // Checks wal_level, the REPLICATION attribute and the tables; creates the publication and the
 // slot when missing and allowed. Returns the slot's confirmed_flush_lsn. Throws StreamFailure

@@ -1,0 +1,15 @@
+// A failure the operator must act on (a server too old, a missing privilege, a slot gone): the
+// stream stops without acknowledging past it, and the message says what to do. Thrown by the
+// source's set-up and by the snapshot coordinator; the daemon logs it and exits.
+#pragma once
+
+#include <stdexcept>
+
+namespace pgcs::source {
+
+class StreamFailure : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+}  // namespace pgcs::source
