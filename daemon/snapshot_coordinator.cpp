@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <random>
 
+#include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 
 namespace pgcs::daemon {
@@ -206,10 +207,8 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     }
     ActiveTable& table = t->second;
     if (!result.chunk) {
-        const std::string& state = result.sqlstate;
         if (!result.permanent &&
-            (state.empty() || state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 ||
-             state == "40001" || state == "40P01")) {
+            source::classify_pg_error(result.sqlstate, result.error).retry_statement) {
             spdlog::warn("snapshot chunk of {} failed ({}); reading it again in a second",
                          info.table, result.error);
             read_again();

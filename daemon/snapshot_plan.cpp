@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 #include "daemon/source_setup.hpp"
 
@@ -35,7 +36,7 @@ bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
     try {
         store.ensure_table();
     } catch (const source::PgError& e) {
-        if (e.sqlstate() != "42501") {
+        if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege) {
             throw;
         }
         throw StreamFailure("cannot create the snapshot progress table " + progress_table_ + " (" +
@@ -202,7 +203,7 @@ void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
                                 {std::to_string(t.description.oid)});
         t.estimated_rows = std::stoll(PQgetvalue(est.get(), 0, 0));
     } catch (const source::PgError& e) {
-        if (e.sqlstate().empty() || e.sqlstate().rfind("08", 0) == 0) {
+        if (source::classify_pg_error(e.sqlstate(), e.what()).connection_lost) {
             reader_.reset();
             throw;  // the connection: retried by the loop
         }

@@ -21,10 +21,10 @@
 #include "core/pgoutput/decoder.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/source/catalog.hpp"
+#include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 #include "core/source/transaction_buffer.hpp"
 #include "daemon/backoff.hpp"
-#include "daemon/pg_error_class.hpp"
 #include "daemon/snapshot_coordinator.hpp"
 #include "daemon/source_setup.hpp"
 
