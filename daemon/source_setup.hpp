@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/snapshot/snapshot_settings.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/stream_failure.hpp"
 
@@ -31,5 +32,9 @@ source::Lsn prepare_source(PGconn* conn, const source::Catalog& catalog,
 // On a reconnect: the slot must still be there and valid; it is never re-created.
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,
                              source::Lsn acknowledged);
+
+// What the snapshot coordinator reads of the configuration (snapshot.*, the slot, the
+// publication, the connection of its readers).
+snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config);
 
 }  // namespace pgcs::daemon

@@ -20,18 +20,19 @@
 #include "core/encode/changeset_encoder.hpp"
 #include "core/pgoutput/decoder.hpp"
 #include "core/sink/kafka_sink.hpp"
+#include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 #include "core/source/transaction_buffer.hpp"
 #include "daemon/backoff.hpp"
-#include "daemon/snapshot_coordinator.hpp"
 #include "daemon/source_setup.hpp"
 
 namespace pgcs::daemon::detail {
 
 using Clock = std::chrono::steady_clock;
 using encode::format_lsn;
+using snapshot::SnapshotCoordinator;
 using std::chrono::milliseconds;
 
 struct StopRequested {};
@@ -51,7 +52,7 @@ class StreamLoop {
           messages_topic_(config.kafka.messages_topic.empty()
                               ? config.kafka.topic_prefix + ".messages"
                               : config.kafka.messages_topic),
-          snapshots_(config, types_,
+          snapshots_(snapshot_settings_from(config), types_,
                      {[this](std::string_view table, std::uint64_t rows) {
                           observer_.snapshot_rows(table, rows);
                       },

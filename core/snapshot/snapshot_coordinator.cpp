@@ -1,5 +1,5 @@
 // Snapshot chunks, their watermarks and their progress; see snapshot_coordinator.hpp.
-#include "daemon/snapshot_coordinator.hpp"
+#include "core/snapshot/snapshot_coordinator.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -11,7 +11,7 @@
 #include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 
-namespace pgcs::daemon {
+namespace pgcs::snapshot {
 
 namespace {
 
@@ -32,17 +32,15 @@ std::string make_run_id() {
 
 }  // namespace
 
-SnapshotCoordinator::SnapshotCoordinator(const config::Config& config,
-                                         changeset::TypeRegistry& types, Hooks hooks)
-    : config_(config),
+SnapshotCoordinator::SnapshotCoordinator(SnapshotSettings settings, changeset::TypeRegistry& types,
+                                         Hooks hooks)
+    : settings_(std::move(settings)),
       types_(types),
       hooks_(std::move(hooks)),
-      settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset-snapshot"},
       run_id_(make_run_id()) {}
 
 bool SnapshotCoordinator::is_progress_table(std::string_view schema, std::string_view name) const {
-    return schema == config_.snapshot.table_name.schema &&
-           name == config_.snapshot.table_name.table;
+    return schema == settings_.progress_schema && name == settings_.progress_table;
 }
 
 void SnapshotCoordinator::drop_pending(const std::string& table) {
@@ -104,7 +102,7 @@ void SnapshotCoordinator::dispatch() {
         if (t.in_flight >= kMaxChunksPerTable || t.relation == nullptr) {
             continue;
         }
-        using Range = snapshot::ChunkPool::Task::Range;
+        using Range = ChunkPool::Task::Range;
         ChunkRange range;
         if (!t.retries.empty()) {
             range = std::move(t.retries.front());
@@ -124,15 +122,15 @@ void SnapshotCoordinator::dispatch() {
         if (range.range == Range::Limit || range.range == Range::FindUpper) {
             t.reading = true;
         }
-        snapshot::ChunkPool::Task task;
+        ChunkPool::Task task;
         task.id = next_chunk_++;
         task.table = t.description;
         task.condition = t.progress.condition;
         task.after = range.after;
-        task.limit = config_.snapshot.chunk_size;
+        task.limit = settings_.chunk_size;
         task.range = range.range;
         task.upper = range.upper;
-        task.watermark = config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(task.id);
+        task.watermark = settings_.slot + "/" + run_id_ + "/" + std::to_string(task.id);
         task.encoding = t.encoding;
         dispatched_[task.id] = {t.progress.table, t.progress.generation,
                                 t.relation->oid,  change_log_base_ + change_log_.size(),
@@ -145,7 +143,7 @@ void SnapshotCoordinator::dispatch() {
 }
 
 void SnapshotCoordinator::apply_bound(Dispatched& d, const std::vector<std::string>& upper) {
-    using Range = snapshot::ChunkPool::Task::Range;
+    using Range = ChunkPool::Task::Range;
     if (d.range.range != Range::FindUpper) {
         return;  // already known (the bound's own result came first)
     }
@@ -164,9 +162,8 @@ void SnapshotCoordinator::apply_bound(Dispatched& d, const std::vector<std::stri
     }
 }
 
-void SnapshotCoordinator::register_result(PGconn* catalog_conn,
-                                          snapshot::ChunkPool::Result result) {
-    using Range = snapshot::ChunkPool::Task::Range;
+void SnapshotCoordinator::register_result(PGconn* catalog_conn, ChunkPool::Result result) {
+    using Range = ChunkPool::Task::Range;
     const auto d = dispatched_.find(result.id);
     if (d == dispatched_.end()) {
         return;
@@ -220,7 +217,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
                 ensure_reader();
                 catalog_conn = reader_->conn();
             }
-            snapshot::SnapshotStore(catalog_conn, progress_table_, config_.postgres.slot)
+            SnapshotStore(catalog_conn, progress_table_, settings_.slot)
                 .fail(info.table, info.generation, result.error);
             ++failed_;
             drop_pending(info.table);
@@ -309,7 +306,7 @@ void SnapshotCoordinator::log_change(std::uint32_t relation_oid, std::string_vie
 }
 
 SnapshotCoordinator::PendingChunk* SnapshotCoordinator::on_watermark(std::string_view content) {
-    const std::string expected = config_.postgres.slot + "/" + run_id_ + "/";
+    const std::string expected = settings_.slot + "/" + run_id_ + "/";
     if (content.substr(0, expected.size()) != expected) {
         return nullptr;
     }
@@ -321,7 +318,7 @@ SnapshotCoordinator::PendingChunk* SnapshotCoordinator::on_watermark(std::string
     }
     if (dispatched_.contains(id) && pool_) {
         // Its reader thread wrote the watermark and is handing the result over right now.
-        if (auto result = pool_->wait_for(id, config_.postgres.read_timeout_ms)) {
+        if (auto result = pool_->wait_for(id, settings_.read_timeout_ms)) {
             register_result(nullptr, std::move(*result));
         } else {
             spdlog::warn(
@@ -355,7 +352,7 @@ void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t 
 void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn) {
     // A chunk's progress is saved once Kafka acknowledged it and every earlier chunk of its
     // table: a saved key must never pass rows not yet acknowledged.
-    std::optional<snapshot::SnapshotStore> store;
+    std::optional<SnapshotStore> store;
     for (bool saved = true; saved;) {
         saved = false;
         for (auto it = saves_.begin(); it != saves_.end(); ++it) {
@@ -372,7 +369,7 @@ void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_l
                 continue;  // an earlier chunk of the table is not acknowledged yet
             }
             if (!store) {
-                store.emplace(catalog_conn, progress_table_, config_.postgres.slot);
+                store.emplace(catalog_conn, progress_table_, settings_.slot);
             }
             t->second.rows_saved += it->rows;
             store->save(it->table, it->generation, it->last_key, t->second.rows_saved, it->done);
@@ -405,4 +402,4 @@ std::pair<std::int64_t, std::int64_t> SnapshotCoordinator::row_progress() const 
     return {done, total};
 }
 
-}  // namespace pgcs::daemon
+}  // namespace pgcs::snapshot

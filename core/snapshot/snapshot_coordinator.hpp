@@ -18,15 +18,15 @@
 #include <unordered_set>
 #include <vector>
 
-#include "config/config.hpp"
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/relation_cache.hpp"
 #include "core/snapshot/chunk_pool.hpp"
+#include "core/snapshot/snapshot_settings.hpp"
 #include "core/snapshot/snapshot_store.hpp"
 #include "core/snapshot/table_reader.hpp"
 #include "core/source/catalog.hpp"
 
-namespace pgcs::daemon {
+namespace pgcs::snapshot {
 
 class SnapshotCoordinator {
   public:
@@ -36,7 +36,7 @@ class SnapshotCoordinator {
         std::string table;  // quoted
         std::int64_t generation = 0;
         const changeset::RelationInfo* relation = nullptr;
-        snapshot::Chunk chunk;
+        Chunk chunk;
         std::vector<bool> dropped;
         std::int64_t read_time = 0;  // PostgreSQL timestamp of the read (captured_ts)
         std::uint64_t sequence = 0;  // the table's chunks in key order, from 0
@@ -47,7 +47,7 @@ class SnapshotCoordinator {
         std::function<void(std::size_t tables)> tables_remaining;
     };
 
-    SnapshotCoordinator(const config::Config& config, changeset::TypeRegistry& types, Hooks hooks);
+    SnapshotCoordinator(SnapshotSettings settings, changeset::TypeRegistry& types, Hooks hooks);
 
     // At start, once the publication exists and before the slot is created (`slot_missing`)
     // or used: records what snapshot.mode asks for in the progress table. `published`: the
@@ -105,14 +105,14 @@ class SnapshotCoordinator {
     struct ChunkRange {
         std::uint64_t sequence = 0;
         std::vector<std::string> after;
-        snapshot::ChunkPool::Task::Range range = snapshot::ChunkPool::Task::Range::Limit;
+        ChunkPool::Task::Range range = ChunkPool::Task::Range::Limit;
         std::vector<std::string> upper;
     };
     struct ActiveTable {
-        snapshot::TableProgress progress;  // last_key: where the next read starts
-        snapshot::SnapshotTable description;
+        TableProgress progress;  // last_key: where the next read starts
+        SnapshotTable description;
         const changeset::RelationInfo* relation = nullptr;
-        std::shared_ptr<const snapshot::TableEncoding> encoding;  // the readers' copy
+        std::shared_ptr<const TableEncoding> encoding;  // the readers' copy
         int in_flight = 0;  // chunks being read or waiting for their watermark
         // A chunk is being read whose end is not known yet: the next starts after it. A keyed
         // table's chunk finds its end first (an index scan), so several are read at once.
@@ -140,23 +140,22 @@ class SnapshotCoordinator {
     };
 
     void load_requests(PGconn* catalog_conn, const source::Catalog& catalog);
-    void activate(const snapshot::TableProgress& p, const source::Catalog& catalog);
+    void activate(const TableProgress& p, const source::Catalog& catalog);
     void drop_pending(const std::string& table);
     void dispatch();
-    void register_result(PGconn* catalog_conn, snapshot::ChunkPool::Result result);
+    void register_result(PGconn* catalog_conn, ChunkPool::Result result);
     struct Dispatched;
     void apply_bound(Dispatched& d, const std::vector<std::string>& upper);
     void log_change(std::uint32_t relation_oid, std::string_view key_json);
     void ensure_reader();
     void rewatch();
 
-    const config::Config& config_;
+    const SnapshotSettings settings_;
     changeset::TypeRegistry& types_;
     Hooks hooks_;
     bool enabled_ = false;
-    source::ConnectionSettings settings_;
-    std::optional<snapshot::TableReader> reader_;  // descriptions, the exported snapshot
-    std::optional<snapshot::ChunkPool> pool_;      // chunk reads, snapshot.connections threads
+    std::optional<TableReader> reader_;  // descriptions, the exported snapshot
+    std::optional<ChunkPool> pool_;      // chunk reads, snapshot.connections threads
     // Chunks being read: what their result is registered with, and where the change log stood
     // when their read began (every change processed since then drops its key from the chunk).
     struct Dispatched {
@@ -179,12 +178,12 @@ class SnapshotCoordinator {
     std::map<std::uint64_t, PendingChunk> pending_;
     std::unordered_map<std::uint32_t, int> watched_;  // relation OID -> pending chunks
     std::vector<Save> saves_;
-    snapshot::RecentXids recent_;
+    RecentXids recent_;
     std::string round_robin_;  // the table read last
     std::chrono::steady_clock::time_point next_request_check_{};
     std::chrono::steady_clock::time_point retry_after_{};
     struct ExportedTable {
-        snapshot::SnapshotTable description;
+        SnapshotTable description;
         std::int64_t rows = 0;
     };
     std::vector<ExportedTable> exported_;  // keyless tables of a new slot
@@ -192,4 +191,4 @@ class SnapshotCoordinator {
     std::size_t failed_ = 0;  // of tables finished in this run (progress bar)
 };
 
-}  // namespace pgcs::daemon
+}  // namespace pgcs::snapshot
