@@ -230,6 +230,7 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
         p.condition,
         p.last_key.empty() ? "from the first row" : "resuming after the last acknowledged chunk",
         t.estimated_rows);
+    saves_.start(p.table, p.generation);
     tables_.emplace(p.table, std::move(t));
 }
 
