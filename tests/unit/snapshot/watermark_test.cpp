@@ -26,12 +26,12 @@ TEST_CASE("watermark: another slot's, another run's or garbage names no chunk") 
              "pgcs_slot/00c0ffee00c0ffee/",     // no chunk id
              "pgcs_slot/00c0ffee00c0ffee/4x2",  // trailing garbage
              "pgcs_slot/00c0ffee00c0ffee/-1",   // not a chunk id
-             "pgcs_slot/00c0ffee00c0ffee/+1",   //
-             "pgcs_slot/00c0ffee00c0ffee/ 1",   //
+             "pgcs_slot/00c0ffee00c0ffee/+1",   // a sign
+             "pgcs_slot/00c0ffee00c0ffee/ 1",   // a space
              "pgcs_slot/00c0ffee00c0ffee/18446744073709551616",  // past 64 bits
              "pgcs_slot/00c0ffee00c0ffee",                       // cut short
-             "",                                                 //
-             "garbage",                                          //
+             "",                                                 // empty
+             "garbage",                                          // no slash at all
          }) {
         INFO(content);
         CHECK_FALSE(w.chunk_id(content).has_value());
