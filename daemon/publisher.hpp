@@ -17,12 +17,14 @@
 #include "core/changeset/relation_cache.hpp"
 #include "core/encode/changeset_encoder.hpp"
 #include "core/sink/kafka_sink.hpp"
+#include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/transaction_assembler.hpp"
-#include "daemon/snapshot_coordinator.hpp"
 #include "daemon/stream_loop.hpp"
 
 namespace pgcs::daemon {
+
+using snapshot::SnapshotCoordinator;
 
 // The prefix of the daemon's own heartbeat messages (never published).
 constexpr std::string_view kHeartbeatPrefix = "pgchangeset.heartbeat";

@@ -145,4 +145,32 @@ void check_slot_still_usable(const source::Catalog& catalog, const std::string& 
     }
 }
 
+snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config) {
+    snapshot::SnapshotSettings s;
+    s.connection = {config.postgres.conninfo, config.postgres.password, "pgchangeset-snapshot"};
+    s.slot = config.postgres.slot;
+    s.publication = config.postgres.publication;
+    s.read_timeout_ms = config.postgres.read_timeout_ms;
+    switch (config.snapshot.mode) {
+        case config::SnapshotMode::Initial:
+            s.mode = snapshot::SnapshotMode::Initial;
+            break;
+        case config::SnapshotMode::Never:
+            s.mode = snapshot::SnapshotMode::Never;
+            break;
+        case config::SnapshotMode::InitialOnly:
+            s.mode = snapshot::SnapshotMode::InitialOnly;
+            break;
+        case config::SnapshotMode::Always:
+            s.mode = snapshot::SnapshotMode::Always;
+            break;
+    }
+    s.mode_name = config::snapshot_mode_name(config.snapshot.mode);
+    s.chunk_size = config.snapshot.chunk_size;
+    s.connections = config.snapshot.connections;
+    s.progress_schema = config.snapshot.table_name.schema;
+    s.progress_table = config.snapshot.table_name.table;
+    return s;
+}
+
 }  // namespace pgcs::daemon

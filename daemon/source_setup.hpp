@@ -6,19 +6,16 @@
 
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include "config/config.hpp"
+#include "core/snapshot/snapshot_settings.hpp"
 #include "core/source/catalog.hpp"
+#include "core/source/stream_failure.hpp"
 
 namespace pgcs::daemon {
 
-// A failure the operator must act on; the stream stops without acknowledging past it.
-class StreamFailure : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
+using source::StreamFailure;
 
 // Checks wal_level, the REPLICATION attribute and the tables; creates the publication and the
 // slot when missing and allowed. Returns the slot's confirmed_flush_lsn. Throws StreamFailure
@@ -34,5 +31,9 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
 // On a reconnect: the slot must still be there and valid; it is never re-created.
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,
                              Lsn acknowledged);
+
+// What the snapshot coordinator reads of the configuration (snapshot.*, the slot, the
+// publication, the connection of its readers).
+snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config);
 
 }  // namespace pgcs::daemon

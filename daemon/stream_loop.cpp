@@ -109,7 +109,8 @@ void StreamLoop::start_replication() {
             stream_->start(options);
             break;
         } catch (const source::PgError& e) {
-            if (e.sqlstate() != "55006") {  // object_in_use: another process streams the slot
+            // Another process streams the slot.
+            if (e.sqlstate() != source::sqlstate::kObjectInUse) {
                 throw;
             }
             if (!waiting_logged) {
@@ -327,7 +328,7 @@ int StreamLoop::run() {
             shutdown(true);
             return kExitOk;
         } catch (const source::PgError& e) {
-            const PgErrorClass cls = classify_pg_error(e.sqlstate(), e.what());
+            const source::PgErrorClass cls = source::classify_pg_error(e.sqlstate(), e.what());
             if (!cls.transient) {
                 spdlog::error("PostgreSQL: {}", e.what());
                 spdlog::error("what to do: {}", cls.advice);

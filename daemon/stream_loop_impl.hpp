@@ -16,13 +16,13 @@
 
 #include "core/ack/ack_tracker.hpp"
 #include "core/sink/kafka_sink.hpp"
+#include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/catalog.hpp"
+#include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 #include "core/source/transaction_assembler.hpp"
 #include "daemon/backoff.hpp"
-#include "daemon/pg_error_class.hpp"
 #include "daemon/publisher.hpp"
-#include "daemon/snapshot_coordinator.hpp"
 #include "daemon/source_setup.hpp"
 
 namespace pgcs::daemon::detail {
@@ -41,7 +41,7 @@ class StreamLoop {
           settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset"},
           budget_(config.buffer.memory_limit_bytes),
           assembler_(budget_, config.buffer.spill_directory),
-          snapshots_(config, types_,
+          snapshots_(snapshot_settings_from(config), types_,
                      {[this](std::string_view table, std::uint64_t rows) {
                           observer_.snapshot_rows(table, rows);
                       },

@@ -1,6 +1,6 @@
-// A failure the operator must act on: the stream stops without acknowledging past it (a broken
-// protocol framing, an event Kafka refused, a snapshot that cannot be read). Its text says what
-// went wrong and what to do.
+// A failure the operator must act on (a broken protocol framing, a server too old, a missing
+// privilege, a slot gone, an event Kafka refused): the stream stops without acknowledging past
+// it, and the message says what to do. The daemon logs it and exits.
 #pragma once
 
 #include <stdexcept>

@@ -1,17 +1,22 @@
-// SQLSTATEs: https://www.postgresql.org/docs/15/errcodes-appendix.html. Connection failures
-// carry no SQLSTATE in libpq, so their message text is matched (libpq and server messages are
-// English unless lc_messages says otherwise; unknown text counts as transient).
-#include "daemon/pg_error_class.hpp"
+// The rules of pg_error.hpp; SQLSTATEs: https://www.postgresql.org/docs/15/errcodes-appendix.html
+// Connection failures carry no SQLSTATE in libpq, so their message text is matched (libpq and
+// server messages are English unless lc_messages says otherwise; unknown text counts as
+// transient).
+#include "core/source/pg_error.hpp"
 
 #include <array>
 #include <string_view>
 
-namespace pgcs::daemon {
+namespace pgcs::source {
 
 namespace {
 
-bool contains(const std::string& haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string::npos;
+bool contains(std::string_view haystack, std::string_view needle) {
+    return haystack.find(needle) != std::string_view::npos;
+}
+
+bool in_class(std::string_view sqlstate, std::string_view cls) {
+    return sqlstate.substr(0, 2) == cls;
 }
 
 struct Rule {
@@ -29,9 +34,9 @@ constexpr std::array kPermanent{
          "check the user and its authentication method in pg_hba.conf"},
     Rule{"3D000", "does not exist",
          "check the database (and user) named in postgres.conninfo; create it or fix the name"},
-    Rule{"42501", "must be superuser or replication role",
+    Rule{sqlstate::kInsufficientPrivilege, "must be superuser or replication role",
          "grant the REPLICATION attribute: ALTER ROLE <user> REPLICATION"},
-    Rule{"42501", "permission denied",
+    Rule{sqlstate::kInsufficientPrivilege, "permission denied",
          "grant the missing privilege (SELECT on the tables, CREATE on the database for the "
          "publication, or REPLICATION)"},
     Rule{"55000", "wal_level", "set wal_level = logical in postgresql.conf and restart PostgreSQL"},
@@ -45,17 +50,15 @@ constexpr std::array kPermanent{
          "Drop it and snapshot again"},
 };
 
-}  // namespace
-
-PgErrorClass classify_pg_error(const std::string& sqlstate, const std::string& message) {
+// Whether the daemon must stop, and what the operator should do then.
+PgErrorClass permanent_or_transient(std::string_view sqlstate, std::string_view message) {
     if (!sqlstate.empty()) {
         // A known SQLSTATE is permanent; the rule whose text also matches gives the advice.
         const Rule* first = nullptr;
         for (const Rule& r : kPermanent) {
             const bool match =
-                !r.sqlstate.empty() &&
-                (sqlstate == r.sqlstate ||
-                 (r.sqlstate.size() == 2 && sqlstate.compare(0, 2, r.sqlstate) == 0));
+                !r.sqlstate.empty() && (sqlstate == r.sqlstate ||
+                                        (r.sqlstate.size() == 2 && in_class(sqlstate, r.sqlstate)));
             if (match && contains(message, r.text)) {
                 return {false, std::string(r.advice)};
             }
@@ -75,4 +78,15 @@ PgErrorClass classify_pg_error(const std::string& sqlstate, const std::string& m
     return {true, ""};
 }
 
-}  // namespace pgcs::daemon
+}  // namespace
+
+PgErrorClass classify_pg_error(std::string_view sqlstate, std::string_view message) {
+    PgErrorClass c = permanent_or_transient(sqlstate, message);
+    c.connection_lost = sqlstate.empty() || in_class(sqlstate, "08");     // connection_exception
+    c.retry_statement = c.connection_lost || in_class(sqlstate, "57") ||  // operator_intervention
+                        sqlstate == "40001" ||                            // serialization_failure
+                        sqlstate == "40P01";                              // deadlock_detected
+    return c;
+}
+
+}  // namespace pgcs::source

@@ -1,16 +1,14 @@
 // Snapshot chunks, their watermarks and their progress; see snapshot_coordinator.hpp.
-#include "daemon/snapshot_coordinator.hpp"
+#include "core/snapshot/snapshot_coordinator.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cstdio>
-#include <random>
 
+#include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 
-namespace pgcs::daemon {
+namespace pgcs::snapshot {
 
 namespace {
 
@@ -21,50 +19,35 @@ using Clock = std::chrono::steady_clock;
 constexpr int kMaxChunksPerTable = 4;
 constexpr std::size_t kMaxPendingChunks = 8;
 
-std::string make_run_id() {
-    std::random_device rd;
-    const std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) | rd();
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
 }  // namespace
 
-SnapshotCoordinator::SnapshotCoordinator(const config::Config& config,
-                                         changeset::TypeRegistry& types, Hooks hooks)
-    : config_(config),
+SnapshotCoordinator::SnapshotCoordinator(SnapshotSettings settings, changeset::TypeRegistry& types,
+                                         Hooks hooks)
+    : settings_(std::move(settings)),
       types_(types),
       hooks_(std::move(hooks)),
-      settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset-snapshot"},
-      run_id_(make_run_id()) {}
+      watermark_(settings_.slot, Watermark::new_run_id()) {}
 
 bool SnapshotCoordinator::is_progress_table(std::string_view schema, std::string_view name) const {
-    return schema == config_.snapshot.table_name.schema &&
-           name == config_.snapshot.table_name.table;
+    return schema == settings_.progress_schema && name == settings_.progress_table;
 }
 
 void SnapshotCoordinator::drop_pending(const std::string& table) {
-    for (auto it = pending_.begin(); it != pending_.end();) {
-        if (it->second.table == table) {
-            it = pending_.erase(it);
-        } else {
-            ++it;
+    std::erase_if(pending_, [&](const auto& p) {
+        if (p.second.table != table) {
+            return false;
         }
-    }
-    std::erase_if(saves_, [&](const Save& s) { return s.table == table; });
-    std::erase_if(dispatched_, [&](const auto& d) { return d.second.table == table; });
-    rewatch();
-}
-
-void SnapshotCoordinator::rewatch() {
-    watched_.clear();
-    for (const auto& [id, c] : pending_) {
-        ++watched_[c.relation->oid];
-    }
-    for (const auto& [id, d] : dispatched_) {
-        ++watched_[d.oid];
-    }
+        window_.close(p.first);
+        return true;
+    });
+    saves_.stop(table);
+    std::erase_if(dispatched_, [&](const auto& d) {
+        if (d.second.table != table) {
+            return false;
+        }
+        window_.close(d.first);
+        return true;
+    });
 }
 
 void SnapshotCoordinator::poll(PGconn* catalog_conn, const source::Catalog& catalog) {
@@ -103,7 +86,7 @@ void SnapshotCoordinator::dispatch() {
         if (t.in_flight >= kMaxChunksPerTable || t.relation == nullptr) {
             continue;
         }
-        using Range = snapshot::ChunkPool::Task::Range;
+        using Range = ChunkPool::Task::Range;
         ChunkRange range;
         if (!t.retries.empty()) {
             range = std::move(t.retries.front());
@@ -123,20 +106,19 @@ void SnapshotCoordinator::dispatch() {
         if (range.range == Range::Limit || range.range == Range::FindUpper) {
             t.reading = true;
         }
-        snapshot::ChunkPool::Task task;
+        ChunkPool::Task task;
         task.id = next_chunk_++;
         task.table = t.description;
         task.condition = t.progress.condition;
         task.after = range.after;
-        task.limit = config_.snapshot.chunk_size;
+        task.limit = settings_.chunk_size;
         task.range = range.range;
         task.upper = range.upper;
-        task.watermark = config_.postgres.slot + "/" + run_id_ + "/" + std::to_string(task.id);
+        task.watermark = watermark_.content(task.id);
         task.encoding = t.encoding;
-        dispatched_[task.id] = {t.progress.table, t.progress.generation,
-                                t.relation->oid,  change_log_base_ + change_log_.size(),
-                                recent_.added(),  std::move(range)};
-        ++watched_[t.relation->oid];
+        dispatched_[task.id] = {t.progress.table, t.progress.generation, recent_.added(),
+                                std::move(range)};
+        window_.open(task.id, t.relation->oid);
         ++t.in_flight;
         t.most_reads = std::max(t.most_reads, ++t.reads);
         pool_->submit(std::move(task));
@@ -144,7 +126,7 @@ void SnapshotCoordinator::dispatch() {
 }
 
 void SnapshotCoordinator::apply_bound(Dispatched& d, const std::vector<std::string>& upper) {
-    using Range = snapshot::ChunkPool::Task::Range;
+    using Range = ChunkPool::Task::Range;
     if (d.range.range != Range::FindUpper) {
         return;  // already known (the bound's own result came first)
     }
@@ -163,9 +145,8 @@ void SnapshotCoordinator::apply_bound(Dispatched& d, const std::vector<std::stri
     }
 }
 
-void SnapshotCoordinator::register_result(PGconn* catalog_conn,
-                                          snapshot::ChunkPool::Result result) {
-    using Range = snapshot::ChunkPool::Task::Range;
+void SnapshotCoordinator::register_result(PGconn* catalog_conn, ChunkPool::Result result) {
+    using Range = ChunkPool::Task::Range;
     const auto d = dispatched_.find(result.id);
     if (d == dispatched_.end()) {
         return;
@@ -190,26 +171,19 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     }
     // The same rows again, before any new chunk of the table (its progress waits for them).
     auto read_again = [&] { t->second.retries.push_back(info.range); };
-    auto finish = [&] {
-        rewatch();
-        if (dispatched_.empty()) {  // no read in flight: the change log is not needed
-            change_log_base_ += change_log_.size();
-            change_log_.clear();
-        }
-    };
+    // These rows are not published: read again, failed, or requested again meanwhile.
+    auto close_window = [&] { window_.close(result.id); };
     if (!current || passed) {
         if (current) {
             read_again();  // its watermark went by without it
         }
-        finish();  // or requested again meanwhile
+        close_window();
         return;
     }
     ActiveTable& table = t->second;
     if (!result.chunk) {
-        const std::string& state = result.sqlstate;
         if (!result.permanent &&
-            (state.empty() || state.rfind("08", 0) == 0 || state.rfind("57", 0) == 0 ||
-             state == "40001" || state == "40P01")) {
+            source::classify_pg_error(result.sqlstate, result.error).retry_statement) {
             spdlog::warn("snapshot chunk of {} failed ({}); reading it again in a second",
                          info.table, result.error);
             read_again();
@@ -221,13 +195,13 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
                 ensure_reader();
                 catalog_conn = reader_->conn();
             }
-            snapshot::SnapshotStore(catalog_conn, progress_table_, config_.postgres.slot)
+            SnapshotStore(catalog_conn, progress_table_, settings_.slot)
                 .fail(info.table, info.generation, result.error);
             ++failed_;
             drop_pending(info.table);
             tables_.erase(t);
         }
-        finish();
+        close_window();
         return;
     }
     if (recent_.any_published_while_running(result.chunk->snapshot, info.published_before)) {
@@ -239,7 +213,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
             info.table);
         read_again();
         retry_after_ = Clock::now() + std::chrono::milliseconds(20);
-        finish();
+        close_window();
         return;
     }
     PendingChunk pc;
@@ -251,20 +225,6 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     pc.chunk = std::move(*result.chunk);
     pc.read_time = source::pg_now();
     const std::size_t n = pc.chunk.encoded.size();
-    pc.dropped.assign(n, false);
-    // Changes the stream processed since the read began win over the chunk's rows.
-    for (std::size_t i = std::max(info.log_position, change_log_base_) - change_log_base_;
-         i < change_log_.size(); ++i) {
-        const auto& [oid, key] = change_log_[i];
-        if (oid != info.oid) {
-            continue;
-        }
-        if (key.empty()) {  // TRUNCATE
-            pc.dropped.assign(pc.dropped.size(), true);
-        } else if (const auto row = pc.chunk.rows_by_key.find(key)) {
-            pc.dropped[*row] = true;
-        }
-    }
     if (info.range.range == Range::Limit) {  // the next chunk starts after this one's last row
         table.progress.last_key = pc.chunk.last_key;
         table.read_all = pc.chunk.last;
@@ -272,57 +232,29 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn,
     ++table.in_flight;
     spdlog::debug("snapshot chunk {} of {}: {} rows{}", pc.id, pc.table, n,
                   pc.chunk.last ? " (last)" : "");
-    pending_.emplace(pc.id, std::move(pc));
-    finish();
+    const auto pending = pending_.emplace(pc.id, std::move(pc)).first;
+    // Changes the stream processed since the read began win over the chunk's rows; so do
+    // those processed from now until its watermark.
+    window_.rows_read(result.id, pending->second.chunk.rows_by_key, n);
 }
 
 void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view key_json) {
-    if (key_json.empty()) {
-        return;
-    }
-    for (auto& [id, c] : pending_) {
-        if (c.relation->oid != relation_oid) {
-            continue;
-        }
-        if (const auto row = c.chunk.rows_by_key.find(key_json)) {
-            c.dropped[*row] = true;
-        }
-    }
-    log_change(relation_oid, key_json);
+    window_.on_change(relation_oid, key_json);
 }
 
 void SnapshotCoordinator::on_truncate(std::uint32_t relation_oid) {
-    for (auto& [id, c] : pending_) {
-        if (c.relation->oid == relation_oid) {
-            c.dropped.assign(c.dropped.size(), true);
-        }
-    }
-    log_change(relation_oid, {});
-}
-
-void SnapshotCoordinator::log_change(std::uint32_t relation_oid, std::string_view key_json) {
-    for (const auto& [id, d] : dispatched_) {
-        if (d.oid == relation_oid) {
-            change_log_.emplace_back(relation_oid, std::string(key_json));
-            return;
-        }
-    }
+    window_.on_truncate(relation_oid);
 }
 
 SnapshotCoordinator::PendingChunk* SnapshotCoordinator::on_watermark(std::string_view content) {
-    const std::string expected = config_.postgres.slot + "/" + run_id_ + "/";
-    if (content.substr(0, expected.size()) != expected) {
+    const auto chunk_id = watermark_.chunk_id(content);
+    if (!chunk_id) {
         return nullptr;
     }
-    std::uint64_t id = 0;
-    const auto digits = content.substr(expected.size());
-    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-    if (ec != std::errc() || ptr != digits.data() + digits.size()) {
-        return nullptr;
-    }
+    const std::uint64_t id = *chunk_id;
     if (dispatched_.contains(id) && pool_) {
         // Its reader thread wrote the watermark and is handing the result over right now.
-        if (auto result = pool_->wait_for(id, config_.postgres.read_timeout_ms)) {
+        if (auto result = pool_->wait_for(id, settings_.read_timeout_ms)) {
             register_result(nullptr, std::move(*result));
         } else {
             spdlog::warn(
@@ -333,7 +265,11 @@ SnapshotCoordinator::PendingChunk* SnapshotCoordinator::on_watermark(std::string
         }
     }
     const auto it = pending_.find(id);
-    return it == pending_.end() ? nullptr : &it->second;
+    if (it == pending_.end()) {
+        return nullptr;
+    }
+    it->second.dropped = window_.dropped(id);  // the window ends here for the rows published
+    return &it->second;
 }
 
 void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t end_lsn,
@@ -342,57 +278,41 @@ void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t 
     if (t != tables_.end() && t->second.progress.generation == chunk->generation) {
         t->second.rows_published += static_cast<std::int64_t>(rows);
         --t->second.in_flight;
-        saves_.push_back({end_lsn, chunk->table, chunk->generation, chunk->sequence,
-                          chunk->chunk.last_key, static_cast<std::int64_t>(rows),
-                          chunk->chunk.last});
+        saves_.add({end_lsn, chunk->table, chunk->generation, chunk->sequence,
+                    chunk->chunk.last_key, static_cast<std::int64_t>(rows), chunk->chunk.last});
     }
     if (hooks_.rows_published) {
         hooks_.rows_published(chunk->table, rows);
     }
+    window_.close(chunk->id);
     pending_.erase(chunk->id);
-    rewatch();
 }
 
 void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn) {
-    // A chunk's progress is saved once Kafka acknowledged it and every earlier chunk of its
-    // table: a saved key must never pass rows not yet acknowledged.
-    std::optional<snapshot::SnapshotStore> store;
-    for (bool saved = true; saved;) {
-        saved = false;
-        for (auto it = saves_.begin(); it != saves_.end(); ++it) {
-            if (it->end_lsn > flush_lsn) {
-                continue;
-            }
-            const auto t = tables_.find(it->table);
-            if (t == tables_.end() || t->second.progress.generation != it->generation) {
-                saves_.erase(it);  // requested again or cancelled meanwhile
-                saved = true;
-                break;
-            }
-            if (it->sequence != t->second.next_save) {
-                continue;  // an earlier chunk of the table is not acknowledged yet
-            }
-            if (!store) {
-                store.emplace(catalog_conn, progress_table_, config_.postgres.slot);
-            }
-            t->second.rows_saved += it->rows;
-            store->save(it->table, it->generation, it->last_key, t->second.rows_saved, it->done);
-            ++t->second.next_save;
-            if (it->done) {
-                spdlog::info(
-                    "snapshot of {} complete: {} rows; {} chunks read in this run, up to {} at "
-                    "once",
-                    it->table, t->second.rows_saved, t->second.next_sequence, t->second.most_reads);
-                finished_rows_ += t->second.rows_published;
-                tables_.erase(t);
-                if (hooks_.tables_remaining) {
-                    hooks_.tables_remaining(tables_.size());
-                }
-            }
-            saves_.erase(it);
-            saved = true;
-            break;
+    // In the order ProgressSaves allows: a saved key must never pass rows not yet acknowledged.
+    std::optional<SnapshotStore> store;
+    while (const ProgressSaves::Save* s = saves_.next_ready(flush_lsn)) {
+        const auto t = tables_.find(s->table);
+        if (t == tables_.end() || t->second.progress.generation != s->generation) {
+            saves_.stop(s->table);  // not expected: the two are kept in step
+            continue;
         }
+        if (!store) {
+            store.emplace(catalog_conn, progress_table_, settings_.slot);
+        }
+        t->second.rows_saved += s->rows;
+        store->save(s->table, s->generation, s->last_key, t->second.rows_saved, s->done);
+        if (s->done) {
+            spdlog::info(
+                "snapshot of {} complete: {} rows; {} chunks read in this run, up to {} at once",
+                s->table, t->second.rows_saved, t->second.next_sequence, t->second.most_reads);
+            finished_rows_ += t->second.rows_published;
+            tables_.erase(t);
+            if (hooks_.tables_remaining) {
+                hooks_.tables_remaining(tables_.size());
+            }
+        }
+        saves_.mark_saved(s);
     }
 }
 
@@ -406,4 +326,4 @@ std::pair<std::int64_t, std::int64_t> SnapshotCoordinator::row_progress() const 
     return {done, total};
 }
 
-}  // namespace pgcs::daemon
+}  // namespace pgcs::snapshot

@@ -1,21 +1,22 @@
 // SnapshotCoordinator, what to read: the plan at start (snapshot.mode, the exported snapshot
 // for keyless tables), resuming, on-demand requests from the progress table, and a table's
 // activation (description, types, encoding). The chunk flow is in snapshot_coordinator.cpp.
-#include "daemon/snapshot_coordinator.hpp"
+#include "core/snapshot/snapshot_coordinator.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
-#include "daemon/source_setup.hpp"
+#include "core/source/stream_failure.hpp"
 
-namespace pgcs::daemon {
+namespace pgcs::snapshot {
 
 bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& catalog,
                                bool slot_missing, const std::vector<source::TableName>& published) {
-    const auto mode = config_.snapshot.mode;
+    const auto mode = settings_.mode;
     if (catalog.server_version() < 140000) {
-        if (mode != config::SnapshotMode::Never) {
-            throw StreamFailure(
+        if (mode != SnapshotMode::Never) {
+            throw source::StreamFailure(
                 "snapshots need PostgreSQL 14 or later (their watermarks are logical decoding "
                 "messages, which pgoutput sends from 14 on); the server is " +
                 std::to_string(catalog.server_version()) + ": set snapshot.mode: never");
@@ -24,38 +25,38 @@ bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
     }
     enabled_ = true;
     if (!pool_) {
-        pool_.emplace(settings_, config_.snapshot.connections);
+        pool_.emplace(settings_.connection, settings_.connections);
     }
-    progress_table_ = source::quote_ident(catalog_conn, config_.snapshot.table_name.schema) + "." +
-                      source::quote_ident(catalog_conn, config_.snapshot.table_name.table);
-    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
-    if (mode == config::SnapshotMode::Never) {
+    progress_table_ = source::quote_ident(catalog_conn, settings_.progress_schema) + "." +
+                      source::quote_ident(catalog_conn, settings_.progress_table);
+    const SnapshotStore store(catalog_conn, progress_table_, settings_.slot);
+    if (mode == SnapshotMode::Never) {
         return false;  // the table is created by the first `pgchangeset snapshot` request
     }
     try {
         store.ensure_table();
     } catch (const source::PgError& e) {
-        if (e.sqlstate() != "42501") {
+        if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege) {
             throw;
         }
-        throw StreamFailure("cannot create the snapshot progress table " + progress_table_ + " (" +
-                            e.what() +
-                            "): grant CREATE on its schema to the daemon's user, or point "
-                            "snapshot.table at a schema it may create in, or set snapshot.mode: "
-                            "never");
+        throw source::StreamFailure(
+            "cannot create the snapshot progress table " + progress_table_ + " (" + e.what() +
+            "): grant CREATE on its schema to the daemon's user, or point "
+            "snapshot.table at a schema it may create in, or set snapshot.mode: "
+            "never");
     }
     bool all = false;
     switch (mode) {
-        case config::SnapshotMode::Initial:
+        case SnapshotMode::Initial:
             all = slot_missing;
             break;
-        case config::SnapshotMode::Always:
+        case SnapshotMode::Always:
             all = true;
             break;
-        case config::SnapshotMode::InitialOnly:
+        case SnapshotMode::InitialOnly:
             all = slot_missing || !store.any();
             break;
-        case config::SnapshotMode::Never:
+        case SnapshotMode::Never:
             break;
     }
     if (all) {
@@ -68,8 +69,8 @@ bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
             store.request(table.quoted, "");
             ++n;
         }
-        spdlog::info("snapshot (mode {}): {} tables to read, progress in {}",
-                     config::snapshot_mode_name(mode), n, progress_table_);
+        spdlog::info("snapshot (mode {}): {} tables to read, progress in {}", settings_.mode_name,
+                     n, progress_table_);
     }
     exported_.clear();
     if (all && slot_missing) {
@@ -78,7 +79,7 @@ bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
             if (is_progress_table(table.schema, table.name)) {
                 continue;
             }
-            auto description = reader_->describe(table.quoted, config_.postgres.publication);
+            auto description = reader_->describe(table.quoted, settings_.publication);
             if (!description.keyed()) {
                 exported_.push_back({std::move(description), 0});
             }
@@ -100,23 +101,22 @@ void SnapshotCoordinator::copy_exported(const source::ExportedSnapshot& exported
         batch.relation =
             &relations_.define(t.description.relation(), t.description.primary_key, types_);
         batch.read_time = source::pg_now();
-        reader_->read_exported(t.description, exported.name, config_.snapshot.chunk_size,
-                               [&](source::PgResultPtr rows) {
-                                   const auto n = PQntuples(rows.get());
-                                   batch.chunk.rows = std::move(rows);
-                                   batch.dropped.assign(static_cast<std::size_t>(n), false);
-                                   emit(batch);
-                                   t.rows += n;
-                                   if (hooks_.rows_published) {
-                                       hooks_.rows_published(batch.table,
-                                                             static_cast<std::uint64_t>(n));
-                                   }
-                               });
+        reader_->read_exported(
+            t.description, exported.name, settings_.chunk_size, [&](source::PgResultPtr rows) {
+                const auto n = PQntuples(rows.get());
+                batch.chunk.rows = std::move(rows);
+                batch.dropped.assign(static_cast<std::size_t>(n), false);
+                emit(batch);
+                t.rows += n;
+                if (hooks_.rows_published) {
+                    hooks_.rows_published(batch.table, static_cast<std::uint64_t>(n));
+                }
+            });
     }
 }
 
 void SnapshotCoordinator::finish_exported(PGconn* catalog_conn) {
-    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    const SnapshotStore store(catalog_conn, progress_table_, settings_.slot);
     const auto rows = store.unfinished();
     for (const auto& t : exported_) {
         for (const auto& p : rows) {
@@ -142,7 +142,7 @@ void SnapshotCoordinator::resume(PGconn* catalog_conn, const source::Catalog& ca
 }
 
 void SnapshotCoordinator::load_requests(PGconn* catalog_conn, const source::Catalog& catalog) {
-    const snapshot::SnapshotStore store(catalog_conn, progress_table_, config_.postgres.slot);
+    const SnapshotStore store(catalog_conn, progress_table_, settings_.slot);
     if (!store.table_exists()) {
         return;
     }
@@ -177,21 +177,20 @@ void SnapshotCoordinator::load_requests(PGconn* catalog_conn, const source::Cata
     }
 }
 
-void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
-                                   const source::Catalog& catalog) {
+void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog& catalog) {
     ensure_reader();
     ActiveTable t;
     t.progress = p;
     t.rows_published = p.rows;
     t.rows_saved = p.rows;
     try {
-        t.description = reader_->describe(p.table, config_.postgres.publication);
+        t.description = reader_->describe(p.table, settings_.publication);
         for (const auto& c : t.description.columns) {
             catalog.resolve_type(c.type_oid, types_);
         }
         t.relation =
             &relations_.define(t.description.relation(), t.description.primary_key, types_);
-        auto encoding = std::make_shared<snapshot::TableEncoding>();
+        auto encoding = std::make_shared<TableEncoding>();
         encoding->types = types_;
         encoding->relation = &encoding->relations.define(
             t.description.relation(), t.description.primary_key, encoding->types);
@@ -202,18 +201,18 @@ void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
                                 {std::to_string(t.description.oid)});
         t.estimated_rows = std::stoll(PQgetvalue(est.get(), 0, 0));
     } catch (const source::PgError& e) {
-        if (e.sqlstate().empty() || e.sqlstate().rfind("08", 0) == 0) {
+        if (source::classify_pg_error(e.sqlstate(), e.what()).connection_lost) {
             reader_.reset();
             throw;  // the connection: retried by the loop
         }
         spdlog::error("snapshot of {} failed: {}", p.table, e.what());
-        snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
+        SnapshotStore(reader_->conn(), progress_table_, settings_.slot)
             .fail(p.table, p.generation, e.what());
         ++failed_;
         return;
     } catch (const std::exception& e) {
         spdlog::error("snapshot of {} failed: {}", p.table, e.what());
-        snapshot::SnapshotStore(reader_->conn(), progress_table_, config_.postgres.slot)
+        SnapshotStore(reader_->conn(), progress_table_, settings_.slot)
             .fail(p.table, p.generation, e.what());
         ++failed_;
         return;
@@ -231,14 +230,15 @@ void SnapshotCoordinator::activate(const snapshot::TableProgress& p,
         p.condition,
         p.last_key.empty() ? "from the first row" : "resuming after the last acknowledged chunk",
         t.estimated_rows);
+    saves_.start(p.table, p.generation);
     tables_.emplace(p.table, std::move(t));
 }
 
 void SnapshotCoordinator::ensure_reader() {
     if (!reader_ || PQstatus(reader_->conn()) != CONNECTION_OK) {
         reader_.reset();
-        reader_.emplace(source::connect(settings_, false));
+        reader_.emplace(source::connect(settings_.connection, false));
     }
 }
 
-}  // namespace pgcs::daemon
+}  // namespace pgcs::snapshot

@@ -4,6 +4,8 @@
 // the chunk (the stream carries a state at least as new); at the watermark the rest of the chunk
 // is published as `read` events inside the watermark's transaction. Progress is saved to the
 // progress table once Kafka has acknowledged the chunk. Driven by the stream loop's thread.
+// The pure parts are their own classes: ChunkWindow (which rows the stream's changes drop),
+// Watermark (the watermark's content), ProgressSaves (the order progress is saved in).
 #pragma once
 
 #include <chrono>
@@ -14,19 +16,21 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "config/config.hpp"
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/relation_cache.hpp"
 #include "core/snapshot/chunk_pool.hpp"
+#include "core/snapshot/chunk_window.hpp"
+#include "core/snapshot/progress_saves.hpp"
+#include "core/snapshot/snapshot_settings.hpp"
 #include "core/snapshot/snapshot_store.hpp"
 #include "core/snapshot/table_reader.hpp"
+#include "core/snapshot/watermark.hpp"
 #include "core/source/catalog.hpp"
 
-namespace pgcs::daemon {
+namespace pgcs::snapshot {
 
 class SnapshotCoordinator {
   public:
@@ -36,8 +40,8 @@ class SnapshotCoordinator {
         std::string table;  // quoted
         std::int64_t generation = 0;
         const changeset::RelationInfo* relation = nullptr;
-        snapshot::Chunk chunk;
-        std::vector<bool> dropped;
+        Chunk chunk;
+        std::vector<bool> dropped;   // rows not to publish (ChunkWindow), set at the watermark
         std::int64_t read_time = 0;  // PostgreSQL timestamp of the read (captured_ts)
         std::uint64_t sequence = 0;  // the table's chunks in key order, from 0
     };
@@ -47,7 +51,7 @@ class SnapshotCoordinator {
         std::function<void(std::size_t tables)> tables_remaining;
     };
 
-    SnapshotCoordinator(const config::Config& config, changeset::TypeRegistry& types, Hooks hooks);
+    SnapshotCoordinator(SnapshotSettings settings, changeset::TypeRegistry& types, Hooks hooks);
 
     // At start, once the publication exists and before the slot is created (`slot_missing`)
     // or used: records what snapshot.mode asks for in the progress table. `published`: the
@@ -69,9 +73,7 @@ class SnapshotCoordinator {
     void poll(PGconn* catalog_conn, const source::Catalog& catalog);
 
     // Stream hooks, in WAL order.
-    bool watches(std::uint32_t relation_oid) const {
-        return watched_.find(relation_oid) != watched_.end();
-    }
+    bool watches(std::uint32_t relation_oid) const { return window_.watches(relation_oid); }
     void on_change(std::uint32_t relation_oid, std::string_view key_json);
     void on_truncate(std::uint32_t relation_oid);
     void on_commit(std::uint32_t xid) { recent_.add(xid); }
@@ -105,14 +107,14 @@ class SnapshotCoordinator {
     struct ChunkRange {
         std::uint64_t sequence = 0;
         std::vector<std::string> after;
-        snapshot::ChunkPool::Task::Range range = snapshot::ChunkPool::Task::Range::Limit;
+        ChunkPool::Task::Range range = ChunkPool::Task::Range::Limit;
         std::vector<std::string> upper;
     };
     struct ActiveTable {
-        snapshot::TableProgress progress;  // last_key: where the next read starts
-        snapshot::SnapshotTable description;
+        TableProgress progress;  // last_key: where the next read starts
+        SnapshotTable description;
         const changeset::RelationInfo* relation = nullptr;
-        std::shared_ptr<const snapshot::TableEncoding> encoding;  // the readers' copy
+        std::shared_ptr<const TableEncoding> encoding;  // the readers' copy
         int in_flight = 0;  // chunks being read or waiting for their watermark
         // A chunk is being read whose end is not known yet: the next starts after it. A keyed
         // table's chunk finds its end first (an index scan), so several are read at once.
@@ -122,69 +124,51 @@ class SnapshotCoordinator {
         int reads = 0;                   // chunks of the table being read now
         int most_reads = 0;              // the most at once (logged at the end)
         std::int64_t rows_published = 0;
-        std::int64_t rows_saved = 0;  // of the chunks saved (rows_done)
-        // Watermarks of one table's chunks can reach the WAL out of order (different readers):
-        // progress is saved in key order only, once every earlier chunk is acknowledged.
+        std::int64_t rows_saved = 0;      // of the chunks saved (rows_done)
         std::uint64_t next_sequence = 0;  // given to the next new chunk
-        std::uint64_t next_save = 0;      // the chunk whose progress is saved next
         std::int64_t estimated_rows = 0;
-    };
-    struct Save {
-        std::uint64_t end_lsn;
-        std::string table;
-        std::int64_t generation;
-        std::uint64_t sequence;
-        std::vector<std::string> last_key;
-        std::int64_t rows;  // the chunk's
-        bool done;
     };
 
     void load_requests(PGconn* catalog_conn, const source::Catalog& catalog);
-    void activate(const snapshot::TableProgress& p, const source::Catalog& catalog);
+    void activate(const TableProgress& p, const source::Catalog& catalog);
     void drop_pending(const std::string& table);
     void dispatch();
-    void register_result(PGconn* catalog_conn, snapshot::ChunkPool::Result result);
+    void register_result(PGconn* catalog_conn, ChunkPool::Result result);
     struct Dispatched;
     void apply_bound(Dispatched& d, const std::vector<std::string>& upper);
-    void log_change(std::uint32_t relation_oid, std::string_view key_json);
     void ensure_reader();
-    void rewatch();
 
-    const config::Config& config_;
+    const SnapshotSettings settings_;
     changeset::TypeRegistry& types_;
     Hooks hooks_;
     bool enabled_ = false;
-    source::ConnectionSettings settings_;
-    std::optional<snapshot::TableReader> reader_;  // descriptions, the exported snapshot
-    std::optional<snapshot::ChunkPool> pool_;      // chunk reads, snapshot.connections threads
-    // Chunks being read: what their result is registered with, and where the change log stood
-    // when their read began (every change processed since then drops its key from the chunk).
+    std::optional<TableReader> reader_;  // descriptions, the exported snapshot
+    std::optional<ChunkPool> pool_;      // chunk reads, snapshot.connections threads
+    // Chunks being read: what their result is registered with.
     struct Dispatched {
         std::string table;
         std::int64_t generation;
-        std::uint32_t oid;
-        std::size_t log_position;
         std::uint64_t published_before;  // RecentXids::added() at dispatch
         ChunkRange range;
     };
     std::map<std::uint64_t, Dispatched> dispatched_;
-    std::vector<std::pair<std::uint32_t, std::string>> change_log_;  // (OID, key; "" truncate)
-    std::size_t change_log_base_ = 0;                                // position of change_log_[0]
+    // Every chunk from its dispatch until it is published or given up: what the stream's
+    // changes do to its rows.
+    ChunkWindow window_;
     std::unordered_set<std::uint64_t> watermark_passed_;
     std::string progress_table_;  // quoted
-    std::string run_id_;
+    Watermark watermark_;
     std::uint64_t next_chunk_ = 1;
     changeset::RelationCache relations_;  // the snapshot's own: the stream's may be older
     std::map<std::string, ActiveTable> tables_;
     std::map<std::uint64_t, PendingChunk> pending_;
-    std::unordered_map<std::uint32_t, int> watched_;  // relation OID -> pending chunks
-    std::vector<Save> saves_;
-    snapshot::RecentXids recent_;
+    ProgressSaves saves_;
+    RecentXids recent_;
     std::string round_robin_;  // the table read last
     std::chrono::steady_clock::time_point next_request_check_{};
     std::chrono::steady_clock::time_point retry_after_{};
     struct ExportedTable {
-        snapshot::SnapshotTable description;
+        SnapshotTable description;
         std::int64_t rows = 0;
     };
     std::vector<ExportedTable> exported_;  // keyless tables of a new slot
@@ -192,4 +176,4 @@ class SnapshotCoordinator {
     std::size_t failed_ = 0;  // of tables finished in this run (progress bar)
 };
 
-}  // namespace pgcs::daemon
+}  // namespace pgcs::snapshot
