@@ -32,26 +32,39 @@ unsigned seed() {
 // confirmed_flush_lsn and the daemon's RSS.
 class FaultRun {
   public:
+    // On Apache Kafka at `brokers`, or on a dev broker: `broker`, or one of its own.
     explicit FaultRun(std::string name, const std::string& brokers = "",
                       LoadGenerator::Shape shape = {})
+        : FaultRun(std::move(name), brokers, nullptr, shape) {}
+    FaultRun(std::string name, PrivateBroker& broker, LoadGenerator::Shape shape = {})
+        : FaultRun(std::move(name), broker.address, &broker, shape) {}
+
+  private:
+    FaultRun(std::string name, const std::string& brokers, PrivateBroker* broker,
+             LoadGenerator::Shape shape)
         : name_(std::move(name)),
           fx_("CREATE TABLE {table} (id int8 PRIMARY KEY, v int8 NOT NULL)"),
           gen_(pg_conninfo(), fx_.table(), seed(), shape),
           brokers_(brokers.empty() ? pgcs::testing::brokers() : brokers) {
         fx_.brokers_override = brokers;
-        if (brokers.empty() && pgcs::testing::broker_kind() == "devbroker") {
-            // A dev broker of its own, whose topic has 16 partitions: librdkafka's mock keeps at
-            // most 5 MB of batches a partition, and the 4 automatic ones overflow under this load.
+        if (broker == nullptr && brokers.empty() && pgcs::testing::broker_kind() == "devbroker") {
             own_broker_.emplace();
-            own_broker_->command("topic " + fx_.topic() + " 16");
-            brokers_ = own_broker_->address;
+            broker = &*own_broker_;
+            brokers_ = broker->address;
             fx_.brokers_override = brokers_;
+        }
+        if (broker != nullptr) {
+            // 16 partitions: librdkafka's mock keeps at most 5 MB of batches a partition, and
+            // the 4 it creates a topic with overflow under this load.
+            broker->command("topic " + fx_.topic() + " 16");
         }
         // Frequent heartbeats: the slot passes any position soon after the load stops.
         fx_.postgres_extra = "  heartbeat_interval_ms: 500\n";
         fx_.extra_config = "reconnect:\n  initial_backoff_ms: 100\n  max_backoff_ms: 2000\n";
         INFO("seed " << seed());
     }
+
+  public:
     ~FaultRun() { stop_sampler(); }
 
     CaptureFixture& fx() { return fx_; }
@@ -262,7 +275,7 @@ TEST_CASE("SIGTERM under load: exit 0, and a restart repeats nothing acknowledge
 
 TEST_CASE("all brokers down for 30 s under load, with a kill -9 while down, then back", "[fault]") {
     PrivateBroker broker;
-    FaultRun run("brokers down 30 s + kill -9", broker.address);
+    FaultRun run("brokers down 30 s + kill -9", broker);
     run.fx().kafka_extra = "  properties:\n    message.timeout.ms: 120000\n";
     run.start();
     sleep_ms(3000);
@@ -293,7 +306,7 @@ void latency_and_errors(const std::string& name, const std::string& errors, int 
     // One broker: librdkafka's mock cluster with several brokers loses acknowledged records
     // under this load even without faults, so leader changes run on Apache Kafka instead.
     PrivateBroker broker;
-    FaultRun run(name, broker.address);
+    FaultRun run(name, broker);
     if (in_flight > 0) {
         run.fx().kafka_extra = "  properties:\n    max.in.flight.requests.per.connection: " +
                                std::to_string(in_flight) + "\n";
@@ -337,7 +350,7 @@ TEST_CASE("retriable produce errors and latency under load, one request in fligh
 TEST_CASE("an idempotence error the producer cannot repair: exit 1, a restart loses nothing",
           "[fault]") {
     PrivateBroker broker;
-    FaultRun run("idempotence error, restart", broker.address);
+    FaultRun run("idempotence error, restart", broker);
     run.start();
     sleep_ms(2000);
     broker.command("produce-errors 3 OUT_OF_ORDER_SEQUENCE_NUMBER");
@@ -643,7 +656,7 @@ TEST_CASE("soak: random faults for PGCS_SOAK_MINUTES", "[.soak]") {
     LoadGenerator::Shape shape;
     shape.pause_ms = 100;
     shape.large_per_mille = 0;
-    FaultRun run("soak " + std::to_string(minutes) + " min", broker.address, shape);
+    FaultRun run("soak " + std::to_string(minutes) + " min", broker, shape);
     run.fx().kafka_extra = "  properties:\n    message.timeout.ms: 300000\n";
     run.start();
     const auto deadline = Clock::now() + std::chrono::minutes(minutes);
