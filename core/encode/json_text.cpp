@@ -158,7 +158,8 @@ bool is_valid_json(std::string_view s) {
 
 }  // namespace
 
-// float8out's "1.5e+30", "1e-05" and "-0" are JSON numbers as they are.
+// float8out's "1.5e+30", "1e-05" and "-0" are JSON numbers as they are (write_text_value writes
+// "-0" as "-0.0", so that readers keep its sign).
 bool is_json_number(std::string_view s) {
     std::size_t pos = 0;
     return take_json_number(s, pos) && pos == s.size();

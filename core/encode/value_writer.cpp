@@ -74,6 +74,10 @@ void write_text_value(JsonWriter& out, const changeset::TypeRegistry& registry,
         case ValueKind::Float:
             if (is_special_float(text)) {
                 out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+            } else if (text == "-0") {
+                // float4out/float8out's negative zero. Most JSON readers take "-0" for the
+                // integer 0 and drop the sign; "-0.0" is a float, sign kept, everywhere.
+                out.RawValue("-0.0", 4, rapidjson::kNumberType);
             } else if (detail::is_json_number(text)) {
                 out.RawValue(text.data(), text.size(), rapidjson::kNumberType);
             } else {

@@ -196,7 +196,16 @@ TEST_CASE("values: integers keep their exact digits") {
 
 TEST_CASE("values: floats are numbers, NaN and infinities strings") {
     CHECK(json(701, "1.5e+30") == "1.5e+30");
-    CHECK(json(701, "-0") == "-0");
+    // Negative zero keeps its sign when parsed: "-0" reads as the integer 0 in most parsers.
+    CHECK(json(701, "-0") == "-0.0");
+    CHECK(json(700, "-0") == "-0.0");
+    // Other integral floats stay as PostgreSQL prints them.
+    CHECK(json(701, "0") == "0");
+    CHECK(json(700, "0") == "0");
+    CHECK(json(701, "1") == "1");
+    CHECK(json(701, "-1") == "-1");
+    CHECK(json(701, "1e+20") == "1e+20");
+    CHECK(json(701, "100000000000000") == "100000000000000");
     CHECK(json(701, "1e-05") == "1e-05");
     CHECK(json(701, "0.1") == "0.1");
     CHECK(json(701, "1.2345678901234568e+17") == "1.2345678901234568e+17");
@@ -515,6 +524,8 @@ TEST_CASE("values: arrays of every element kind") {
     CHECK(json(1000, "{t,f,NULL}") == "[true,false,null]");
     CHECK(json(1022, "{1.5,NaN,-Infinity,1e+30}") == R"([1.5,"NaN","-Infinity",1e+30])");
     CHECK(json(1021, "{1.5,NaN}") == R"([1.5,"NaN"])");
+    CHECK(json(1022, "{-0,0,-1,NULL}") == "[-0.0,0,-1,null]");
+    CHECK(json(1021, "{{-0},{0}}") == "[[-0.0],[0]]");
     CHECK(json(1231, "{1.50,NaN,Infinity}") == R"(["1.50","NaN","Infinity"])");
     CHECK(json(1001, R"({"\\x0102","\\x"})") == R"(["AQI=",""])");
     CHECK(json(199, R"({"{\"a\": 1}","[1,2]","null","\"s\""})") == R"([{"a": 1},[1,2],null,"s"])");
