@@ -77,15 +77,29 @@ std::string format_timestamp(std::int64_t pg_micros) {
     return std::string(timestamp_text(pg_micros).view());
 }
 
-void ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
+namespace {
+
+// `text` is a json/jsonb value write_text_value accepted: valid JSON, so one that starts with
+// 'n' (after JSON white space, which json keeps) is the literal null.
+bool is_json_null(const changeset::TypeInfo& type, std::string_view text) {
+    if (type.kind != changeset::ValueKind::Json) {
+        return false;
+    }
+    const auto start = text.find_first_not_of(" \t\n\r");
+    return start != std::string_view::npos && text[start] == 'n';
+}
+
+}  // namespace
+
+bool ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
                                    const changeset::RelationColumn& column, const Value& value) {
     switch (value.state) {
         case Value::State::Null:
             w.Null();
-            return;
+            return false;
         case Value::State::Text:
             write_text_value(w, *types_, *column.type, value.data);
-            return;
+            return is_json_null(*column.type, value.data);
         case Value::State::Binary: {
             const std::span<const std::byte> bytes(
                 reinterpret_cast<const std::byte*>(value.data.data()), value.data.size());
@@ -98,7 +112,7 @@ void ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w
                 scratch_ = fallback_(column.type->oid, bytes);
             }
             write_text_value(w, *types_, *column.type, scratch_);
-            return;
+            return is_json_null(*column.type, scratch_);
         }
         case Value::State::Absent:
             break;
@@ -108,7 +122,7 @@ void ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w
 
 void ChangesetEncoder::write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
                                  const Changeset& change, const std::vector<Value>& row,
-                                 bool key_only) {
+                                 bool key_only, std::vector<std::uint16_t>* json_nulls) {
     const auto& columns = change.relation->columns;
     w.StartObject();
     for (std::size_t i = 0; i < row.size(); ++i) {
@@ -116,8 +130,32 @@ void ChangesetEncoder::write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
             continue;
         }
         w.Key(columns[i].name.data(), static_cast<rapidjson::SizeType>(columns[i].name.size()));
-        write_value(w, columns[i], row[i]);
+        if (write_value(w, columns[i], row[i]) && json_nulls != nullptr) {
+            json_nulls->push_back(static_cast<std::uint16_t>(i));
+        }
     }
+    w.EndObject();
+}
+
+void ChangesetEncoder::write_json_nulls(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                                        const changeset::RelationInfo& rel) {
+    if (json_null_before_.empty() && json_null_after_.empty()) {
+        return;  // the common case: no field at all
+    }
+    auto names = [&](const std::vector<std::uint16_t>& idx) {
+        w.StartArray();
+        for (auto i : idx) {
+            const auto& name = rel.columns[i].name;
+            w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+        }
+        w.EndArray();
+    };
+    w.Key("json_null");
+    w.StartObject();
+    w.Key("before");
+    names(json_null_before_);
+    w.Key("after");
+    names(json_null_after_);
     w.EndObject();
 }
 
@@ -158,7 +196,7 @@ std::string_view ChangesetEncoder::encode_key(const Changeset& change, bool from
     }
     other_key_buf_.Clear();
     rapidjson::Writer<rapidjson::StringBuffer> w(other_key_buf_);
-    write_row(w, change, row, true);
+    write_row(w, change, row, true, nullptr);
     return {other_key_buf_.GetString(), other_key_buf_.GetSize()};
 }
 
@@ -243,7 +281,7 @@ void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     key_buf_.Clear();
     if (has_key_) {
         key_writer_.Reset(key_buf_);
-        write_row(key_writer_, change, *key_row, true);
+        write_row(key_writer_, change, *key_row, true, nullptr);
     }
 
     value_buf_.Clear();
@@ -263,15 +301,17 @@ void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     } else {
         w.Null();
     }
+    json_null_before_.clear();
+    json_null_after_.clear();
     w.Key("before");
     if (change.has_before) {
-        write_row(w, change, change.before, false);
+        write_row(w, change, change.before, false, &json_null_before_);
     } else {
         w.Null();
     }
     w.Key("after");
     if (change.has_after) {
-        write_row(w, change, change.after, false);
+        write_row(w, change, change.after, false, &json_null_after_);
     } else {
         w.Null();
     }
@@ -294,6 +334,7 @@ void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     w.Key("types");
     const auto types = types_json(rel);
     w.RawValue(types.data(), types.size(), rapidjson::kObjectType);
+    write_json_nulls(w, rel);
     // The object stays open: append_event_meta() writes the remaining fields and closes it.
 }
 

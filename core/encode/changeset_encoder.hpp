@@ -81,11 +81,17 @@ class ChangesetEncoder {
     std::string_view value() const { return {value_buf_.GetString(), value_buf_.GetSize()}; }
 
   private:
+    // Writes `row` as an object. With `json_nulls`, appends to it the index of every json/jsonb
+    // column whose value is the JSON literal null (the "json_null" field).
     void write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
                    const changeset::Changeset& change, const std::vector<changeset::Value>& row,
-                   bool key_only);
-    void write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                   bool key_only, std::vector<std::uint16_t>* json_nulls);
+    // True when the value written was a json/jsonb JSON null (not SQL NULL).
+    bool write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
                      const changeset::RelationColumn& column, const changeset::Value& value);
+    // "json_null":{"before":[...],"after":[...]} when either image holds a JSON null.
+    void write_json_nulls(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                          const changeset::RelationInfo& rel);
     // The "types" object of a relation, serialised once per relation definition.
     std::string_view types_json(const changeset::RelationInfo& rel);
 
@@ -100,6 +106,9 @@ class ChangesetEncoder {
     bool has_key_ = false;
     BinaryFallback fallback_;
     std::string scratch_;  // a binary value's text form
+    // The current event's json/jsonb columns holding JSON null, by image; reused.
+    std::vector<std::uint16_t> json_null_before_;
+    std::vector<std::uint16_t> json_null_after_;
     // By RelationInfo::version (unique per definition; 0, never cached, outside a cache).
     std::unordered_map<std::uint64_t, std::string> types_json_;
     std::string types_scratch_;
