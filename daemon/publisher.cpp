@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
+#include "core/snapshot/row_patch.hpp"
 #include "core/source/stream_failure.hpp"
 
 namespace pgcs::daemon {
@@ -83,16 +86,35 @@ void Publisher::emit(const changeset::Changeset& change, const changeset::EventM
     observer_.events(changeset::op_name(change.op), names_[oid], 1,
                      encoder_.key().size() + encoder_.value().size());
     if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
-        // A change processed between a chunk's read and its watermark wins over the chunk's row.
-        if (change.op == changeset::Op::Truncated) {
-            snapshots_.on_truncate(oid);
-        } else {
-            if (encoder_.has_key()) {
-                snapshots_.on_change(oid, encoder_.key());
-            }
-            if (change.op == changeset::Op::Modified && change.has_before) {
-                snapshots_.on_change(oid, encoder_.encode_key(change, true));  // the old key
-            }
+        report_to_snapshots(change);
+    }
+}
+
+void Publisher::report_to_snapshots(const changeset::Changeset& change) {
+    // A change processed between a chunk's read and its watermark wins over the chunk's row,
+    // or patches it when its new row lacks columns (ChunkWindow).
+    const auto oid = change.relation->oid;
+    if (change.op == changeset::Op::Truncated) {
+        snapshots_.on_truncate(oid);
+        return;
+    }
+    using Kind = snapshot::RowChange::Kind;
+    snapshot::RowChange row;
+    if (change.op != changeset::Op::Deleted) {
+        // Under REPLICA IDENTITY FULL an unchanged TOAST value is in `after` (the old row's):
+        // only a value PostgreSQL did not send at all leaves the new row short.
+        const bool whole =
+            std::none_of(change.after.begin(), change.after.end(),
+                         [](const auto& v) { return v.state == changeset::Value::State::Absent; });
+        row.kind = whole ? Kind::Complete : Kind::Partial;
+        row.after = snapshot::json_member(encoder_.value(), "after").value_or("{}");
+    }
+    const std::string_view key = encoder_.has_key() ? encoder_.key() : std::string_view();
+    snapshots_.on_change(oid, key, row);
+    if (change.op == changeset::Op::Modified && change.has_before) {
+        const std::string_view old_key = encoder_.encode_key(change, true);
+        if (old_key != key) {  // the key changed: its old row is gone
+            snapshots_.on_change(oid, old_key, {});
         }
     }
 }
@@ -123,7 +145,15 @@ void Publisher::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const Commi
             continue;
         }
         const std::string_view prefix = rows.encoded.value(i);
-        value_scratch_.assign(prefix.data(), prefix.size());
+        const auto patch = chunk.patched.empty()
+                               ? chunk.patched.end()
+                               : chunk.patched.find(static_cast<std::uint32_t>(i));
+        if (patch != chunk.patched.end()) {  // the values the stream carried, laid over the row
+            value_scratch_.clear();
+            patch->second.apply(prefix, value_scratch_);
+        } else {
+            value_scratch_.assign(prefix.data(), prefix.size());
+        }
         value_scratch_.append(meta_head_);
         encode::ChangesetEncoder::append_seq(value_scratch_, seq++);
         const std::string_view key = rows.encoded.key(i);

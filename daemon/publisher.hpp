@@ -79,6 +79,8 @@ class Publisher : public source::TransactionHandler {
     }
     void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
               ack::TxnTicket ticket);
+    // What a change just encoded does to the rows of snapshot chunks in their window.
+    void report_to_snapshots(const changeset::Changeset& change);
     void emit_chunk(PendingChunk& chunk, const CommitInfo& commit, Lsn lsn, std::uint64_t& seq,
                     ack::TxnTicket ticket);
     // The topic of a relation (also of one only a snapshot has seen so far).

@@ -29,8 +29,9 @@ void ChunkWindow::rows_read(std::uint64_t id, const KeyIndex& keys, std::size_t 
     // Changes the stream processed since the read began win over the chunk's rows.
     for (std::size_t i = static_cast<std::size_t>(w.log_position - log_base_); i < log_.size();
          ++i) {
-        if (log_[i].first == w.oid) {
-            apply(w, log_[i].second);
+        const Logged& c = log_[i];
+        if (c.oid == w.oid) {
+            apply(w, c.key, {c.kind, c.after});
         }
     }
     stop_reading(w.oid);
@@ -42,6 +43,21 @@ const std::vector<bool>& ChunkWindow::dropped(std::uint64_t id) const {
         throw std::logic_error("snapshot chunk " + std::to_string(id) + " has no open window");
     }
     return it->second.dropped;
+}
+
+std::unordered_map<std::uint32_t, RowPatch> ChunkWindow::patched(std::uint64_t id) const {
+    const auto it = windows_.find(id);
+    if (it == windows_.end()) {
+        throw std::logic_error("snapshot chunk " + std::to_string(id) + " has no open window");
+    }
+    const Window& w = it->second;
+    std::unordered_map<std::uint32_t, RowPatch> out;
+    for (const auto& [row, patch] : w.carried) {
+        if (!w.dropped[row]) {
+            out.emplace(row, patch);
+        }
+    }
+    return out;
 }
 
 void ChunkWindow::close(std::uint64_t id) {
@@ -57,38 +73,53 @@ void ChunkWindow::close(std::uint64_t id) {
     unwatch(w.oid);
 }
 
-void ChunkWindow::on_change(std::uint32_t relation_oid, std::string_view key_json) {
+void ChunkWindow::on_change(std::uint32_t relation_oid, std::string_view key_json,
+                            RowChange change) {
     if (key_json.empty()) {
         return;
     }
+    if (change.kind == RowChange::Kind::Gone) {
+        change.after = {};
+    }
     for (auto& [id, w] : windows_) {
         if (w.read && w.oid == relation_oid) {
-            apply(w, key_json);
+            apply(w, key_json, change);
         }
     }
-    record(relation_oid, key_json);
+    record(relation_oid, key_json, change);
 }
 
 void ChunkWindow::on_truncate(std::uint32_t relation_oid) {
     for (auto& [id, w] : windows_) {
         if (w.read && w.oid == relation_oid) {
-            apply(w, {});
+            apply(w, {}, {});
         }
     }
-    record(relation_oid, {});
+    record(relation_oid, {}, {});
 }
 
-void ChunkWindow::apply(Window& w, std::string_view key_json) {
+void ChunkWindow::apply(Window& w, std::string_view key_json, const RowChange& change) {
     if (key_json.empty()) {
         w.dropped.assign(w.dropped.size(), true);
-    } else if (const auto row = w.keys->find(key_json); row && *row < w.dropped.size()) {
-        w.dropped[*row] = true;
+        return;
     }
+    const auto row = w.keys->find(key_json);
+    if (!row || *row >= w.dropped.size()) {
+        return;
+    }
+    // The newest change decides: only one that lacks columns leaves the row to publish, with
+    // what every change of the key carried laid over it in WAL order.
+    if (change.kind != RowChange::Kind::Gone) {
+        w.carried[*row].overlay(change.after);
+    }
+    w.dropped[*row] = change.kind != RowChange::Kind::Partial;
 }
 
-void ChunkWindow::record(std::uint32_t relation_oid, std::string_view key_json) {
+void ChunkWindow::record(std::uint32_t relation_oid, std::string_view key_json,
+                         const RowChange& change) {
     if (reading_.find(relation_oid) != reading_.end()) {
-        log_.emplace_back(relation_oid, std::string(key_json));
+        log_.push_back(
+            {relation_oid, std::string(key_json), change.kind, std::string(change.after)});
     }
 }
 

@@ -238,8 +238,9 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn, ChunkPool::Resul
     window_.rows_read(result.id, pending->second.chunk.rows_by_key, n);
 }
 
-void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view key_json) {
-    window_.on_change(relation_oid, key_json);
+void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view key_json,
+                                    RowChange change) {
+    window_.on_change(relation_oid, key_json, change);
 }
 
 void SnapshotCoordinator::on_truncate(std::uint32_t relation_oid) {
@@ -268,15 +269,20 @@ SnapshotCoordinator::PendingChunk* SnapshotCoordinator::on_watermark(std::string
     if (it == pending_.end()) {
         return nullptr;
     }
-    it->second.dropped = window_.dropped(id);  // the window ends here for the rows published
+    // The window ends here for the rows published.
+    it->second.dropped = window_.dropped(id);
+    it->second.patched = window_.patched(id);
     return &it->second;
 }
 
 void SnapshotCoordinator::on_chunk_published(PendingChunk* chunk, std::uint64_t end_lsn,
                                              std::uint64_t rows) {
     const auto t = tables_.find(chunk->table);
+    spdlog::debug("snapshot chunk {} of {} published: {} rows, {} of them patched from the stream",
+                  chunk->id, chunk->table, rows, chunk->patched.size());
     if (t != tables_.end() && t->second.progress.generation == chunk->generation) {
         t->second.rows_published += static_cast<std::int64_t>(rows);
+        t->second.rows_patched += static_cast<std::int64_t>(chunk->patched.size());
         --t->second.in_flight;
         saves_.add({end_lsn, chunk->table, chunk->generation, chunk->sequence,
                     chunk->chunk.last_key, static_cast<std::int64_t>(rows), chunk->chunk.last});
@@ -304,8 +310,10 @@ void SnapshotCoordinator::on_flushed(PGconn* catalog_conn, std::uint64_t flush_l
         store->save(s->table, s->generation, s->last_key, t->second.rows_saved, s->done);
         if (s->done) {
             spdlog::info(
-                "snapshot of {} complete: {} rows; {} chunks read in this run, up to {} at once",
-                s->table, t->second.rows_saved, t->second.next_sequence, t->second.most_reads);
+                "snapshot of {} complete: {} rows ({} patched from the stream); {} chunks read in "
+                "this run, up to {} at once",
+                s->table, t->second.rows_saved, t->second.rows_patched, t->second.next_sequence,
+                t->second.most_reads);
             finished_rows_ += t->second.rows_published;
             tables_.erase(t);
             if (hooks_.tables_remaining) {

@@ -1,11 +1,13 @@
 // Snapshots interleaved with streaming (the DBLog method, README "Snapshots"): a table is read in
 // chunks in key order; after each chunk a watermark message goes into the WAL; a streamed change
 // of a key the chunk holds, processed between the read and the watermark, drops that row from
-// the chunk (the stream carries a state at least as new); at the watermark the rest of the chunk
-// is published as `read` events inside the watermark's transaction. Progress is saved to the
-// progress table once Kafka has acknowledged the chunk. Driven by the stream loop's thread.
-// The pure parts are their own classes: ChunkWindow (which rows the stream's changes drop),
-// Watermark (the watermark's content), ProgressSaves (the order progress is saved in).
+// the chunk (the stream carries a state at least as new) or, when the newest such change lacks
+// columns (unchanged TOAST), patches it with the values the stream carried; at the watermark the
+// rest of the chunk is published as `read` events inside the watermark's transaction. Progress
+// is saved to the progress table once Kafka has acknowledged the chunk. Driven by the stream
+// loop's thread. The pure parts are their own classes: ChunkWindow (which rows the stream's
+// changes drop or patch), RowPatch (a patched row's value), Watermark (the watermark's
+// content), ProgressSaves (the order progress is saved in).
 #pragma once
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -24,6 +27,7 @@
 #include "core/snapshot/chunk_pool.hpp"
 #include "core/snapshot/chunk_window.hpp"
 #include "core/snapshot/progress_saves.hpp"
+#include "core/snapshot/row_patch.hpp"
 #include "core/snapshot/snapshot_settings.hpp"
 #include "core/snapshot/snapshot_store.hpp"
 #include "core/snapshot/table_reader.hpp"
@@ -41,7 +45,9 @@ class SnapshotCoordinator {
         std::int64_t generation = 0;
         const changeset::RelationInfo* relation = nullptr;
         Chunk chunk;
-        std::vector<bool> dropped;   // rows not to publish (ChunkWindow), set at the watermark
+        std::vector<bool> dropped;  // rows not to publish (ChunkWindow), set at the watermark
+        // Rows to publish patched from the stream (ChunkWindow), by row; set at the watermark.
+        std::unordered_map<std::uint32_t, RowPatch> patched;
         std::int64_t read_time = 0;  // PostgreSQL timestamp of the read (captured_ts)
         std::uint64_t sequence = 0;  // the table's chunks in key order, from 0
     };
@@ -74,12 +80,13 @@ class SnapshotCoordinator {
 
     // Stream hooks, in WAL order.
     bool watches(std::uint32_t relation_oid) const { return window_.watches(relation_oid); }
-    void on_change(std::uint32_t relation_oid, std::string_view key_json);
+    void on_change(std::uint32_t relation_oid, std::string_view key_json, RowChange change);
     void on_truncate(std::uint32_t relation_oid);
     void on_commit(std::uint32_t xid) { recent_.add(xid); }
     // The chunk a watermark fences, or nullptr (another slot's, another run's, or published).
     PendingChunk* on_watermark(std::string_view content);
-    // The chunk's rows were handed to Kafka in the transaction ending at `end_lsn`.
+    // The chunk's rows were handed to Kafka in the transaction ending at `end_lsn` (`rows` of
+    // them, its patched rows included).
     void on_chunk_published(PendingChunk* chunk, std::uint64_t end_lsn, std::uint64_t rows);
     // Saves the progress of chunks Kafka has acknowledged (flush watermark at or past them).
     void on_flushed(PGconn* catalog_conn, std::uint64_t flush_lsn);
@@ -124,6 +131,7 @@ class SnapshotCoordinator {
         int reads = 0;                   // chunks of the table being read now
         int most_reads = 0;              // the most at once (logged at the end)
         std::int64_t rows_published = 0;
+        std::int64_t rows_patched = 0;    // of those, patched from the stream (this run)
         std::int64_t rows_saved = 0;      // of the chunks saved (rows_done)
         std::uint64_t next_sequence = 0;  // given to the next new chunk
         std::int64_t estimated_rows = 0;
