@@ -118,7 +118,7 @@ struct Sink {
 
 }  // namespace
 
-TEST_CASE("kafka sink: every record carries pgchangeset.contract 2; tombstones have no value") {
+TEST_CASE("kafka sink: every record carries pgchangeset.contract 2, tombstones have no value") {
     MockCluster cluster;
     rd_kafka_mock_topic_create(cluster.get(), "events", 4, 1);
     Sink s(cluster.bootstraps());
