@@ -50,6 +50,7 @@ struct KafkaConfig {
     std::vector<std::pair<std::string, std::string>> properties;
     int flush_timeout_ms = 30000;  // on shutdown, how long to wait for Kafka to acknowledge
     std::string messages_topic;    // for postgres.messages; empty = <topic_prefix>.messages
+    bool tombstones = true;        // a null-value record after each deleted event
 };
 
 // Where received transactions wait for their commit (and streamed ones for Stream Commit).

@@ -27,8 +27,8 @@ constexpr std::array<std::string_view, 14> kPostgresKeys = {"conninfo",
 constexpr std::array<std::string_view, 2> kBufferKeys = {"memory_limit", "spill_directory"};
 constexpr std::array<std::string_view, 2> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms"};
 constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_lag_seconds"};
-constexpr std::array<std::string_view, 5> kKafkaKeys = {"brokers", "topic_prefix", "properties",
-                                                        "flush_timeout_ms", "messages_topic"};
+constexpr std::array<std::string_view, 6> kKafkaKeys = {
+    "brokers", "topic_prefix", "properties", "flush_timeout_ms", "messages_topic", "tombstones"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 constexpr std::array<std::string_view, 4> kSnapshotKeys = {"mode", "chunk_size", "connections",
                                                            "table"};

@@ -321,6 +321,7 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
     }
     optional_int(reader, section, "flush_timeout_ms", out.flush_timeout_ms);
     optional_text(reader, section, "messages_topic", out.messages_topic, check_topic_name);
+    optional_bool(reader, section, "tombstones", out.tombstones);
 }
 
 void read_log(YamlReader& reader, const Section& section, LogConfig& out) {

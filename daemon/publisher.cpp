@@ -5,8 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
+#include "core/changeset/key_change.hpp"
 #include "core/snapshot/row_patch.hpp"
+#include "core/source/missing_columns.hpp"
 #include "core/source/stream_failure.hpp"
 
 namespace pgcs::daemon {
@@ -59,20 +62,21 @@ const std::string& Publisher::topic_for(const changeset::RelationInfo& relation)
     return topic->second;
 }
 
-void Publisher::produce(const std::string& topic, ack::TxnTicket ticket) {
-    produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket);
+void Publisher::produce(const std::string& topic, ack::TxnTicket ticket, std::int32_t partition) {
+    produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket, partition);
 }
 
 void Publisher::produce(const std::string& topic, bool has_key, std::string_view key,
-                        std::string_view value, ack::TxnTicket ticket) {
-    while (sink_->produce(topic, has_key, key, value, ticket) == sink::ProduceResult::QueueFull) {
+                        std::string_view value, ack::TxnTicket ticket, std::int32_t partition) {
+    while (sink_->produce(topic, has_key, key, value, ticket, partition) ==
+           sink::ProduceResult::QueueFull) {
         wait_for_room_();  // back-pressure: the stream is not read meanwhile
     }
     ++events_published_;
 }
 
 void Publisher::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
-                     ack::TxnTicket ticket) {
+                     ack::TxnTicket ticket, std::int32_t partition) {
     try {
         encoder_.encode(change, meta);
     } catch (const std::exception& e) {
@@ -82,9 +86,19 @@ void Publisher::emit(const changeset::Changeset& change, const changeset::EventM
     }
     tracker_->add_events(ticket, 1);
     const auto oid = change.relation->oid;
-    produce(topic_for(*change.relation), ticket);
+    const std::string& topic = topic_for(*change.relation);
+    produce(topic, ticket, partition);
     observer_.events(changeset::op_name(change.op), names_[oid], 1,
                      encoder_.key().size() + encoder_.value().size());
+    if (change.op == changeset::Op::Deleted && settings_.tombstones && encoder_.has_key()) {
+        // Same key, so the same partition: a compacted topic then forgets the key. Counted in
+        // the transaction's ticket like an event (acknowledged only once Kafka has it too).
+        tracker_->add_events(ticket, 1);
+        while (sink_->produce_tombstone(topic, encoder_.key(), ticket) ==
+               sink::ProduceResult::QueueFull) {
+            wait_for_room_();
+        }
+    }
     if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
         report_to_snapshots(change);
     }
@@ -116,6 +130,70 @@ void Publisher::report_to_snapshots(const changeset::Changeset& change) {
         if (old_key != key) {  // the key changed: its old row is gone
             snapshots_.on_change(oid, old_key, {});
         }
+    }
+}
+
+void Publisher::emit_update(const changeset::RelationInfo& relation, const pgoutput::Update& update,
+                            changeset::EventMeta meta, std::uint64_t& seq, ack::TxnTicket ticket) {
+    changeset::build_update(relation, update, change_);
+    if (!changeset::changes_key(change_)) {
+        meta.seq = seq++;
+        emit(change_, meta, ticket);
+        return;
+    }
+    // README, "Key changes": deleted under the old key (and its tombstone), then added under
+    // the new key, with the columns PostgreSQL left out read from the table.
+    changeset::split_key_change(change_, deleted_, added_);
+    missing_row_ = source::read_missing_columns(catalog_->connection(), added_);
+    meta.seq = seq++;
+    emit(deleted_, meta, ticket);
+    meta.seq = seq++;
+    emit(added_, meta, ticket);
+    missing_row_.reset();
+}
+
+void Publisher::emit_truncate(const changeset::RelationInfo& relation, changeset::EventMeta meta,
+                              std::uint64_t& seq, ack::TxnTicket ticket) {
+    // A null key goes to any partition: one event on each, so that a consumer of any partition
+    // learns of it. Each has its own seq: (commit_lsn, seq) stays unique.
+    changeset::build_truncate(relation, change_);
+    const int partitions = partitions_of(topic_for(relation));
+    for (int p = 0; p < partitions; ++p) {
+        meta.seq = seq++;
+        emit(change_, meta, ticket, p);
+    }
+}
+
+int Publisher::partitions_of(const std::string& topic) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    auto last_warning = start;
+    for (;;) {
+        const sink::PartitionCount known = sink_->partition_count(topic, 1000);
+        if (known.count > 0) {
+            return known.count;
+        }
+        const auto now = Clock::now();
+        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
+        if (waited.count() >= sink_->partition_wait_ms(known.topic_missing)) {
+            throw StreamFailure(
+                "a TRUNCATE goes to every partition of topic '" + topic +
+                "', but Kafka did not say how many it has within " +
+                std::to_string(waited.count() / 1000) + " s: " + known.why + ". " +
+                (known.topic_missing ? "Create the topic, or enable auto.create.topics.enable on "
+                                       "the brokers; "
+                                     : "Check that the brokers are reachable; ") +
+                "nothing from that transaction on is acknowledged, and a restart resumes from the "
+                "last acknowledged commit");
+        }
+        if (now - last_warning >= std::chrono::seconds(5)) {
+            spdlog::warn(
+                "waiting for Kafka to report the partitions of topic {} (a TRUNCATE "
+                "goes to each): {}",
+                topic, known.why);
+            last_warning = now;
+        }
+        wait_for_room_();
     }
 }
 
@@ -228,9 +306,12 @@ void Publisher::on_transaction(const source::CommittedTransaction& txn) {
         const pgoutput::DecodeOptions options = txn.decode_options();
         txn.replay([&](const source::TransactionBuffer::Entry& entry) {
             const pgoutput::Message message = pgoutput::decode(entry.bytes, options);
+            const changeset::EventMeta here{commit.commit_time, entry.captured_time, commit.xid,
+                                            entry.lsn,          commit.end_lsn,      0};
             auto meta = [&] {
-                return changeset::EventMeta{commit.commit_time, entry.captured_time, commit.xid,
-                                            entry.lsn,          commit.end_lsn,      seq++};
+                changeset::EventMeta m = here;
+                m.seq = seq++;
+                return m;
             };
             if (const auto* r = std::get_if<pgoutput::Relation>(&message)) {
                 on_relation(*r);
@@ -251,8 +332,7 @@ void Publisher::on_transaction(const source::CommittedTransaction& txn) {
                 if (ignored_.contains(upd->relation_oid)) {
                     return;
                 }
-                changeset::build_update(relations_.get(upd->relation_oid), *upd, change_);
-                emit(change_, meta(), ticket);
+                emit_update(relations_.get(upd->relation_oid), *upd, here, seq, ticket);
             } else if (const auto* del = std::get_if<pgoutput::Delete>(&message)) {
                 if (ignored_.contains(del->relation_oid)) {
                     return;
@@ -264,8 +344,7 @@ void Publisher::on_transaction(const source::CommittedTransaction& txn) {
                     if (ignored_.contains(oid)) {
                         continue;
                     }
-                    changeset::build_truncate(relations_.get(oid), change_);
-                    emit(change_, meta(), ticket);
+                    emit_truncate(relations_.get(oid), here, seq, ticket);
                 }
             } else if (const auto* m = std::get_if<pgoutput::LogicalMessage>(&message)) {
                 if (publishes(*m)) {

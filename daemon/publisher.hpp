@@ -35,10 +35,12 @@ class Publisher : public source::TransactionHandler {
         std::string topic_prefix;
         std::string messages_topic;
         bool publish_messages = false;  // postgres.messages
+        bool tombstones = true;         // kafka.tombstones
     };
 
-    // `wait_for_room` is called while Kafka's queue is full (back-pressure): it serves the
-    // producer and the replication connection, and throws to give up.
+    // `wait_for_room` is called while Kafka's queue is full (back-pressure), and while a
+    // topic's partitions are not known yet (a TRUNCATE): it serves the producer and the
+    // replication connection, and throws to give up.
     Publisher(Settings settings, changeset::TypeRegistry& types, SnapshotCoordinator& snapshots,
               StreamObserver& observer, std::function<void()> wait_for_room);
 
@@ -77,18 +79,31 @@ class Publisher : public source::TransactionHandler {
     bool publishes(const pgoutput::LogicalMessage& m) const {
         return settings_.publish_messages && m.prefix != kHeartbeatPrefix;
     }
+    // One event; a deleted one is followed by its tombstone (kafka.tombstones).
     void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
-              ack::TxnTicket ticket);
+              ack::TxnTicket ticket, std::int32_t partition = sink::kAnyPartition);
     // What a change just encoded does to the rows of snapshot chunks in their window.
     void report_to_snapshots(const changeset::Changeset& change);
+    // An UPDATE: one modified event, or the two events of a key change. `meta` is the
+    // message's; each event takes the next `seq`.
+    void emit_update(const changeset::RelationInfo& relation, const pgoutput::Update& update,
+                     changeset::EventMeta meta, std::uint64_t& seq, ack::TxnTicket ticket);
+    // A TRUNCATE of one table: one truncated event on every partition of its topic, each with
+    // the next `seq`.
+    void emit_truncate(const changeset::RelationInfo& relation, changeset::EventMeta meta,
+                       std::uint64_t& seq, ack::TxnTicket ticket);
+    // The topic's partition count, waiting (and serving the loop) while Kafka does not know it.
+    int partitions_of(const std::string& topic);
     void emit_chunk(PendingChunk& chunk, const CommitInfo& commit, Lsn lsn, std::uint64_t& seq,
                     ack::TxnTicket ticket);
     // The topic of a relation (also of one only a snapshot has seen so far).
     const std::string& topic_for(const changeset::RelationInfo& relation);
     // Hands the encoder's current key and value to Kafka, waiting out a full queue.
-    void produce(const std::string& topic, ack::TxnTicket ticket);
+    void produce(const std::string& topic, ack::TxnTicket ticket,
+                 std::int32_t partition = sink::kAnyPartition);
     void produce(const std::string& topic, bool has_key, std::string_view key,
-                 std::string_view value, ack::TxnTicket ticket);
+                 std::string_view value, ack::TxnTicket ticket,
+                 std::int32_t partition = sink::kAnyPartition);
 
     Settings settings_;
     changeset::TypeRegistry& types_;
@@ -105,6 +120,9 @@ class Publisher : public source::TransactionHandler {
     std::unordered_map<std::uint32_t, std::string> names_;   // relation OID -> schema.table
     std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
     changeset::Changeset change_;
+    changeset::Changeset deleted_;     // a key change's first half
+    changeset::Changeset added_;       // and its second
+    source::PgResultPtr missing_row_;  // columns read for added_ (unchanged TOAST)
     encode::ChangesetEncoder encoder_;
     std::string value_scratch_;  // a snapshot row's value
     std::string meta_head_;      // a snapshot chunk's fields before seq

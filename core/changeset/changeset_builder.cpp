@@ -1,10 +1,12 @@
 // The builder: Insert/Update/Delete/Truncate messages + their RelationInfo -> Changeset.
 // REPLICA IDENTITY rules (docs/CORRECTNESS.md, "Replica identity"): DEFAULT/INDEX send the old
-// key ('K') only when a key column changed, and a delete's 'K' tuple has the non-key columns as
-// 'n' (not NULLs: dropped). FULL sends the whole old row ('O').
+// key ('K') only when a key column changed (or is stored out of line), and a delete's 'K' tuple
+// has the non-key columns as 'n' (not NULLs: dropped). FULL sends the whole old row ('O'). An
+// update that changes the key is split into two events by key_change.hpp.
 #include <string>
 
 #include "core/changeset/changeset.hpp"
+#include "core/changeset/key_change.hpp"
 
 namespace pgcs::changeset {
 
@@ -112,6 +114,13 @@ void build_update(const RelationInfo& relation, const pgoutput::Update& update, 
         fill_before(relation, update.old_kind, update.old_tuple, out);
     }
     fill_after(relation, update.new_tuple, out);
+    if (update.old_kind == 'K' && !changes_key(out)) {
+        // PostgreSQL also sends the old key when a key column is stored out of line, changed
+        // or not (its value was carried into `after` above). Unchanged, it is an ordinary
+        // update: `before` null under DEFAULT/INDEX, as the contract says.
+        out.has_before = false;
+        out.before.clear();
+    }
     if (update.old_kind == 'O') {
         out.has_changed = true;
         for (std::size_t i = 0; i < out.after.size(); ++i) {

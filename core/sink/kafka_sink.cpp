@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <charconv>
 
 namespace pgcs::sink {
 
@@ -76,6 +77,20 @@ KafkaSink::KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery)
     rd_kafka_queue_t* main_queue = rd_kafka_queue_get_main(rk);
     rd_kafka_queue_io_event_enable(main_queue, wake_write_.get(), "1", 1);
     rd_kafka_queue_destroy(main_queue);
+    message_timeout_ms_ = conf_ms("message.timeout.ms", message_timeout_ms_);
+    propagation_ms_ = conf_ms("topic.metadata.propagation.max.ms", propagation_ms_);
+}
+
+int KafkaSink::conf_ms(const char* name, int fallback) const {
+    std::array<char, 32> buf{};
+    std::size_t size = buf.size();
+    if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), name, buf.data(), &size) != RD_KAFKA_CONF_OK) {
+        return fallback;  // a topic property nobody set: librdkafka's default
+    }
+    int value = 0;
+    const char* end = buf.data() + std::min(size, buf.size()) - 1;  // size counts the NUL
+    const auto [ptr, ec] = std::from_chars(buf.data(), end, value);
+    return ec == std::errc() && ptr == end && value > 0 ? value : fallback;
 }
 
 KafkaSink::~KafkaSink() {
@@ -86,43 +101,96 @@ KafkaSink::~KafkaSink() {
 }
 
 rd_kafka_topic_t* KafkaSink::topic_handle(std::string_view name) {
-    auto it = topics_.find(std::string(name));
-    if (it != topics_.end()) {
+    if (const auto it = topics_.find(name); it != topics_.end()) {
         return it->second.get();
     }
-    rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), std::string(name).c_str(), nullptr);
+    const std::string owned(name);
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk_.get(), owned.c_str(), nullptr);
     if (t == nullptr) {
-        throw SinkError("cannot create Kafka topic handle '" + std::string(name) +
+        throw SinkError("cannot create Kafka topic handle '" + owned +
                         "': " + rd_kafka_err2str(rd_kafka_last_error()));
     }
-    topics_.emplace(std::string(name), t);
+    topics_.emplace(owned, t);
     return t;
 }
 
-ProduceResult KafkaSink::produce(std::string_view topic, bool has_key, std::string_view key,
-                                 std::string_view value, std::uint64_t ticket) {
+ProduceResult KafkaSink::produce_record(std::string_view topic, std::int32_t partition,
+                                        bool has_key, std::string_view key, bool has_value,
+                                        std::string_view value, std::uint64_t ticket) {
     rd_kafka_topic_t* t = topic_handle(topic);
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): librdkafka copies with MSG_F_COPY.
-    void* payload = const_cast<char*>(value.data());
-    const int rc =
-        rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload, value.size(),
-                         has_key ? key.data() : nullptr, has_key ? key.size() : 0,
-                         // The ticket travels in librdkafka's per-message opaque pointer.
-                         // NOLINTNEXTLINE(performance-no-int-to-ptr)
-                         reinterpret_cast<void*>(static_cast<std::uintptr_t>(ticket)));
-    if (rc == 0) {
+    // NOLINTBEGIN(cppcoreguidelines-pro-type-const-cast,performance-no-int-to-ptr,
+    // cppcoreguidelines-pro-type-vararg): librdkafka's varargs API copies key and value
+    // (MSG_F_COPY); the ticket travels in the per-message opaque pointer. The header is added
+    // by librdkafka (its own small allocation per record, as for the message itself).
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(has_value ? const_cast<char*>(value.data()) : nullptr,
+                         has_value ? value.size() : 0),
+        RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
+        RD_KAFKA_V_HEADER(kContractHeader, kContractVersion, 1),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(ticket))),
+        RD_KAFKA_V_END);
+    // NOLINTEND(cppcoreguidelines-pro-type-const-cast,performance-no-int-to-ptr,
+    // cppcoreguidelines-pro-type-vararg)
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         return ProduceResult::Queued;
     }
-    const rd_kafka_resp_err_t err = rd_kafka_last_error();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         return ProduceResult::QueueFull;
     }
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+        forget_partitions(topic);
+    }
     const std::string remedy = delivery_error_remedy(err);
     throw SinkError("Kafka did not accept an event for topic '" + std::string(topic) +
+                    (partition == kAnyPartition ? "" : "' partition " + std::to_string(partition)) +
                     "': " + rd_kafka_err2name(err) + " (" + rd_kafka_err2str(err) +
                     "). Nothing from that transaction on is acknowledged; " +
                     (remedy.empty() ? std::string("fix the cause") : remedy) +
                     ", then restart: the stream resumes from the last acknowledged commit");
+}
+
+void KafkaSink::forget_partitions(std::string_view topic) {
+    if (const auto it = partitions_.find(topic); it != partitions_.end()) {
+        partitions_.erase(it);  // the next partition_count() asks the cluster again
+    }
+}
+
+PartitionCount KafkaSink::partition_count(std::string_view topic, int timeout_ms) {
+    const auto now = std::chrono::steady_clock::now();
+    if (const auto it = partitions_.find(topic);
+        it != partitions_.end() && now - it->second.at < kPartitionCountAge) {
+        return {it->second.count, false, {}};
+    }
+    const rd_kafka_metadata_t* md = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk_.get(), 0, topic_handle(topic), &md, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return {0, false, std::string("no metadata from the cluster: ") + rd_kafka_err2str(err)};
+    }
+    PartitionCount out;
+    out.why = "the cluster's metadata does not list the topic";
+    for (int i = 0; i < md->topic_cnt; ++i) {
+        const rd_kafka_metadata_topic_t& t = md->topics[i];
+        if (topic != t.topic) {
+            continue;
+        }
+        if (t.err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt > 0) {
+            out.count = t.partition_cnt;
+            out.why.clear();
+        } else {
+            // UNKNOWN_TOPIC_OR_PART: no such topic, and the brokers did not create it;
+            // LEADER_NOT_AVAILABLE: being created.
+            out.topic_missing = t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+            out.why = std::string(rd_kafka_err2name(t.err)) + " (" + rd_kafka_err2str(t.err) + ")";
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (out.count > 0) {
+        partitions_.insert_or_assign(std::string(topic), KnownPartitions{out.count, now});
+    }
+    return out;
 }
 
 bool KafkaSink::reachable(int timeout_ms, std::string& why) {
@@ -162,6 +230,9 @@ void KafkaSink::drain_wakeup_fd() {
 void KafkaSink::on_delivery_cb(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg, void* opaque) {
     auto* self = static_cast<KafkaSink*>(opaque);
     const char* topic = rd_kafka_topic_name(msg->rkt);
+    if (msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+        self->forget_partitions(topic);
+    }
     self->on_delivery_({static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(msg->_private)),
                         msg->err, topic, msg->partition, msg->offset});
 }

@@ -1,10 +1,13 @@
 // The Kafka sink: one idempotent librdkafka producer. Delivery reports are the single source of
 // truth for "sent": each is handed to the DeliveryHandler with the ticket given at produce().
+// Every record carries the contract version header; partition counts come from the cluster's
+// metadata (for records sent to every partition).
 // https://github.com/confluentinc/librdkafka/blob/master/INTRODUCTION.md#message-reliability
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,6 +21,21 @@
 #include "core/base/unique_fd.hpp"
 
 namespace pgcs::sink {
+
+// The Kafka header every record carries: which version of the changeset contract it follows
+// (README, "The version a consumer reads"). ASCII digits.
+inline constexpr const char* kContractHeader = "pgchangeset.contract";
+inline constexpr const char* kContractVersion = "2";
+
+// produce()'s partition: the partitioner chooses (by key; murmur2_random by default).
+inline constexpr std::int32_t kAnyPartition = RD_KAFKA_PARTITION_UA;
+
+// What the cluster said about a topic's partitions.
+struct PartitionCount {
+    int count = 0;               // > 0 when known
+    bool topic_missing = false;  // the cluster says the topic does not exist (not created)
+    std::string why;             // when count is 0: what the cluster answered, or did not
+};
 
 struct SinkSettings {
     std::string brokers;
@@ -56,11 +74,32 @@ class KafkaSink {
     // The daemon's defaults, before user properties: idempotence, lz4, murmur2_random, ...
     static std::vector<std::pair<std::string, std::string>> default_properties();
 
-    // Queues one record (key and value are copied). `key` empty with has_key false = null key.
-    // QueueFull: nothing was queued; serve delivery reports with poll() and retry. Any other
-    // failure throws SinkError.
+    // Queues one record (key and value are copied), with the contract header. has_key false:
+    // a null key. `partition`: kAnyPartition, or a partition of the topic. QueueFull: nothing
+    // was queued; serve delivery reports with poll() and retry. Any other failure throws
+    // SinkError.
     ProduceResult produce(std::string_view topic, bool has_key, std::string_view key,
-                          std::string_view value, std::uint64_t ticket);
+                          std::string_view value, std::uint64_t ticket,
+                          std::int32_t partition = kAnyPartition) {
+        return produce_record(topic, partition, has_key, key, true, value, ticket);
+    }
+    // A tombstone: the key with a null value, on the key's partition.
+    ProduceResult produce_tombstone(std::string_view topic, std::string_view key,
+                                    std::uint64_t ticket) {
+        return produce_record(topic, kAnyPartition, true, key, false, {}, ticket);
+    }
+
+    // How many partitions `topic` has: remembered for kPartitionCountAge, then asked again of
+    // the cluster (a metadata request, which has brokers with auto.create.topics.enable create
+    // a missing topic). Waits at most `timeout_ms` for the answer; count 0 when not known (yet).
+    PartitionCount partition_count(std::string_view topic, int timeout_ms);
+    static constexpr std::chrono::seconds kPartitionCountAge{10};
+    // How long to keep asking for a topic's partitions before giving up: as long as librdkafka
+    // waits for a missing topic to appear (topic.metadata.propagation.max.ms) when the cluster
+    // says it does not exist, else as long as it tries to deliver a record (message.timeout.ms).
+    int partition_wait_ms(bool topic_missing) const {
+        return topic_missing ? propagation_ms_ : message_timeout_ms_;
+    }
 
     // Asks the cluster for its metadata: true when a broker answered within `timeout_ms`;
     // otherwise `why` says what failed.
@@ -84,7 +123,12 @@ class KafkaSink {
     const std::string& fatal_error() const { return fatal_error_; }
 
   private:
+    ProduceResult produce_record(std::string_view topic, std::int32_t partition, bool has_key,
+                                 std::string_view key, bool has_value, std::string_view value,
+                                 std::uint64_t ticket);
     rd_kafka_topic_t* topic_handle(std::string_view name);
+    int conf_ms(const char* name, int fallback) const;
+    void forget_partitions(std::string_view topic);
     static void on_delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
     static void on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
 
@@ -95,9 +139,26 @@ class KafkaSink {
         void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
     };
 
+    // Looked up by string_view without making a std::string on every produce.
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    template <typename T>
+    using ByName = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
+    struct KnownPartitions {
+        int count = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+
     DeliveryHandler on_delivery_;
     std::unique_ptr<rd_kafka_t, RkDeleter> rk_;
-    std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics_;
+    ByName<std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topics_;
+    ByName<KnownPartitions> partitions_;
+    int message_timeout_ms_ = 300000;
+    int propagation_ms_ = 30000;
     // A pipe librdkafka writes a byte to when its main queue gets an event; closed after the
     // producer is destroyed (see ~KafkaSink).
     base::UniqueFd wake_read_;

@@ -35,6 +35,9 @@ class Catalog {
   public:
     explicit Catalog(PGconn* conn) : conn_(conn) {}
 
+    // The connection it queries (for reads of table rows, see missing_columns.hpp).
+    PGconn* connection() const { return conn_; }
+
     int server_version() const;
     std::string current_database() const;
 

@@ -13,6 +13,9 @@ namespace pgcs::source {
 namespace sqlstate {
 inline constexpr std::string_view kInsufficientPrivilege = "42501";
 inline constexpr std::string_view kObjectInUse = "55006";  // e.g. a slot another process streams
+inline constexpr std::string_view kUndefinedColumn = "42703";
+inline constexpr std::string_view kUndefinedTable = "42P01";
+inline constexpr std::string_view kInvalidSchemaName = "3F000";
 }  // namespace sqlstate
 
 struct PgErrorClass {

@@ -300,7 +300,8 @@ class LoadGenerator {
 };
 
 struct CheckResult {
-    std::size_t events = 0;              // records read
+    std::size_t events = 0;              // records read, tombstones not counted
+    std::size_t tombstones = 0;          // each right after a deleted event of its key
     std::size_t duplicates = 0;          // records whose (commit_lsn, seq) came before
     std::size_t changes = 0;             // committed changes in the ledger
     std::size_t lost = 0;                // I1
@@ -331,12 +332,28 @@ inline CheckResult check(const std::string& brokers, const std::string& topic,
     std::map<std::int64_t, std::vector<Seen>> per_key;  // deduplicated, in Kafka order
     std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> last_position;
     std::set<std::pair<std::uint64_t, std::uint64_t>> positions;
+    std::map<std::int64_t, char> last_record_op;  // of each key, duplicates included
     testing::KafkaReader reader(brokers);
     r.events = reader.visit_to_end(topic, [&](Record&& rec) {
         rapidjson::Document d;
+        if (rec.null_value) {  // a tombstone: it follows its key's deleted event
+            ++r.tombstones;
+            d.Parse(rec.key.value_or("null").c_str());
+            const std::int64_t id = d.IsObject() ? d["id"].GetInt64() : -1;
+            // (Nothing before it: the broker dropped that part of the partition.)
+            if (const auto it = last_record_op.find(id);
+                it != last_record_op.end() && it->second != 'd') {
+                ++r.out_of_order;
+                note("key " + std::to_string(id) +
+                     ": a tombstone not right after its deleted event");
+            }
+            last_record_op[id] = 't';
+            return;
+        }
         d.Parse(rec.value.c_str(), rec.value.size());
         const std::string op = d["op"].GetString();
         const std::int64_t id = d["key"]["id"].GetInt64();
+        last_record_op[id] = op == "deleted" ? 'd' : 'x';
         const auto position =
             std::make_pair(parse_lsn(d["commit_lsn"].GetString()), d["seq"].GetUint64());
         if (!positions.insert(position).second) {
@@ -352,6 +369,7 @@ inline CheckResult check(const std::string& brokers, const std::string& topic,
         const char c = op == "added" ? 'a' : op == "modified" ? 'm' : 'd';
         per_key[id].push_back({c, c == 'd' ? 0 : d["after"]["v"].GetInt64()});
     });
+    r.events -= r.tombstones;
     r.dropped_by_broker = reader.dropped();
     // The ledger per key, committed changes only, in commit order.
     std::map<std::int64_t, std::vector<Seen>> expected;

@@ -32,10 +32,13 @@ struct Event {
 };
 
 // Parses records and sorts them by (commit_lsn, seq): the order PostgreSQL committed them.
+// Tombstones (null values, after deleted events) are left out: they are not events.
 std::vector<Event> events_in_commit_order(const std::vector<Record>& records) {
     std::vector<Event> events;
     for (const auto& r : records) {
-        events.push_back({r, parse_json(r.value)});
+        if (!r.null_value) {
+            events.push_back({r, parse_json(r.value)});
+        }
     }
     std::sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
         return std::make_pair(a.commit_lsn(), a.seq()) < std::make_pair(b.commit_lsn(), b.seq());
@@ -60,9 +63,19 @@ TEST_CASE("insert, update and delete under REPLICA IDENTITY DEFAULT") {
     fx.exec("UPDATE {table} SET id = 43 WHERE id = 42");
     fx.exec("DELETE FROM {table} WHERE id = 43");
 
-    auto events = events_in_commit_order(fx.read(4));
+    // added, modified, the key change (deleted + tombstone, added), deleted + tombstone
+    const auto records = fx.read(7);
+    auto events = events_in_commit_order(records);
     INFO("daemon log:\n" << fx.daemon_log());
-    REQUIRE(events.size() == 4);
+    REQUIRE(events.size() == 5);
+    std::vector<std::string> tombstones;
+    for (const auto& r : records) {
+        if (r.null_value) {
+            tombstones.push_back(r.key.value_or("null"));
+        }
+    }
+    std::sort(tombstones.begin(), tombstones.end());
+    CHECK(tombstones == std::vector<std::string>{"{\"id\":42}", "{\"id\":43}"});
 
     const Event& added = events[0];
     CHECK(added.str("op") == "added");
@@ -94,21 +107,35 @@ TEST_CASE("insert, update and delete under REPLICA IDENTITY DEFAULT") {
     CHECK(renamed.field("changed") == "null");
     CHECK(renamed.record.key == std::optional<std::string>("{\"id\":42}"));
 
-    const Event& rekeyed = events[2];
-    CHECK(rekeyed.str("op") == "modified");
-    CHECK(rekeyed.field("before") == "{\"id\":42}");  // the old key only
+    // The key change: deleted under the old key, then added under the new one.
+    const Event& old_key = events[2];
+    CHECK(old_key.str("op") == "deleted");
+    CHECK(old_key.field("before") == "{\"id\":42}");  // the old key only
+    CHECK(old_key.field("after") == "null");
+    CHECK(old_key.record.key == std::optional<std::string>("{\"id\":42}"));
+    const Event& rekeyed = events[3];
+    CHECK(rekeyed.str("op") == "added");
+    CHECK(rekeyed.field("before") == "{\"id\":42}");  // the old key: the half of a key change
     CHECK(rekeyed.field("key") == "{\"id\":43}");     // the event goes under the new key
     CHECK(rekeyed.record.key == std::optional<std::string>("{\"id\":43}"));
+    CHECK(rekeyed.doc["after"]["name"].GetString() == std::string("Bob"));  // the whole row
+    CHECK(rekeyed.str("commit_lsn") == old_key.str("commit_lsn"));
+    CHECK(rekeyed.seq() == old_key.seq() + 1);
 
-    const Event& deleted = events[3];
+    const Event& deleted = events[4];
     CHECK(deleted.str("op") == "deleted");
     CHECK(deleted.field("before") == "{\"id\":43}");  // key columns only, no fake NULLs
     CHECK(deleted.field("after") == "null");
     CHECK(deleted.record.key == std::optional<std::string>("{\"id\":43}"));
 
-    // Transactions committed one after another: distinct, increasing commit LSNs.
+    // Transactions committed one after another: distinct, increasing commit LSNs (the key
+    // change's two events share theirs).
     for (std::size_t i = 1; i < events.size(); ++i) {
-        CHECK(events[i].commit_lsn() > events[i - 1].commit_lsn());
+        if (i == 3) {
+            CHECK(events[i].commit_lsn() == events[i - 1].commit_lsn());
+        } else {
+            CHECK(events[i].commit_lsn() > events[i - 1].commit_lsn());
+        }
     }
     CHECK(fx.stop_daemon().exit_code == 0);
 }
@@ -122,7 +149,7 @@ TEST_CASE("insert, update and delete under REPLICA IDENTITY FULL") {
     fx.exec("UPDATE {table} SET name = 'Bob' WHERE id = 1");
     fx.exec("DELETE FROM {table} WHERE id = 1");
 
-    auto events = events_in_commit_order(fx.read(3));
+    auto events = events_in_commit_order(fx.read(4));  // and the delete's tombstone
     INFO("daemon log:\n" << fx.daemon_log());
     REQUIRE(events.size() == 3);
     CHECK(events[0].str("op") == "added");
@@ -150,7 +177,7 @@ TEST_CASE("several changes in one transaction share commit_lsn and xid, seq coun
     fx.exec(
         "BEGIN; INSERT INTO {table} VALUES (1, 'a'); INSERT INTO {table} VALUES (2, 'b'); "
         "UPDATE {table} SET v = 'c' WHERE id = 1; DELETE FROM {table} WHERE id = 2; COMMIT");
-    auto events = events_in_commit_order(fx.read(4));
+    auto events = events_in_commit_order(fx.read(5));  // and the delete's tombstone, no seq
     INFO("daemon log:\n" << fx.daemon_log());
     REQUIRE(events.size() == 4);
     std::vector<std::string> ops;
@@ -251,7 +278,7 @@ TEST_CASE("stop with SIGTERM, change rows while stopped, restart: nothing lost")
 
     fx.start_daemon();
     fx.exec("INSERT INTO {table} VALUES (3, 'after restart')");
-    auto records = fx.read(5);
+    auto records = fx.read(6);  // and the delete's tombstone
     INFO("daemon log:\n" << fx.daemon_log());
     auto events = events_in_commit_order(records);
     // Exactly once here: SIGTERM acknowledged what Kafka had, so nothing is repeated.
@@ -293,22 +320,28 @@ TEST_CASE("domains, enums and arrays of domains are named as such and typed as t
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("TRUNCATE publishes one truncated event with a null key") {
+TEST_CASE("TRUNCATE publishes a truncated event with a null key on every partition") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
     fx.exec("INSERT INTO {table} VALUES (1, 'a'), (2, 'b')");
     fx.exec("TRUNCATE {table}");
-    auto records = fx.read(3);
+    auto records = fx.read(2 + 4);  // the dev broker's and the test Kafka's topics have 4
     INFO("daemon log:\n" << fx.daemon_log());
     auto events = events_in_commit_order(records);
-    REQUIRE(events.size() == 3);
-    const Event& t = events[2];
-    CHECK(t.str("op") == "truncated");
-    CHECK_FALSE(t.record.key.has_value());  // a null Kafka key
-    CHECK(t.field("key") == "null");
-    CHECK(t.field("before") == "null");
-    CHECK(t.field("after") == "null");
-    CHECK(t.seq() == 0);
+    REQUIRE(events.size() == 6);
+    std::set<std::int32_t> partitions;
+    for (std::size_t i = 2; i < events.size(); ++i) {
+        const Event& t = events[i];
+        CHECK(t.str("op") == "truncated");
+        CHECK_FALSE(t.record.key.has_value());  // a null Kafka key
+        CHECK(t.field("key") == "null");
+        CHECK(t.field("before") == "null");
+        CHECK(t.field("after") == "null");
+        CHECK(t.seq() == i - 2);  // each its own seq
+        CHECK(t.str("commit_lsn") == events[2].str("commit_lsn"));
+        partitions.insert(t.record.partition);
+    }
+    CHECK(partitions == std::set<std::int32_t>{0, 1, 2, 3});
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
@@ -325,7 +358,7 @@ TEST_CASE("REPLICA IDENTITY USING INDEX keys by the index, a table without key h
     fx.exec("INSERT INTO {table} VALUES (1, 'a@example.com', 'x')");
     fx.exec("DELETE FROM {table} WHERE id = 1");
     fx.exec("INSERT INTO {table}_nokey VALUES ('free text')");
-    auto indexed = events_in_commit_order(fx.read(2));
+    auto indexed = events_in_commit_order(fx.read(3));  // and the delete's tombstone
     INFO("daemon log:\n" << fx.daemon_log());
     REQUIRE(indexed.size() == 2);
     CHECK(indexed[0].record.key == std::optional<std::string>("{\"email\":\"a@example.com\"}"));

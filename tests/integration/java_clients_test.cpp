@@ -60,11 +60,11 @@ TEST_CASE("Kafka's Java console consumer reads the contract's keys, values and p
     fx.exec("INSERT INTO {table} SELECT g, 'n' || g FROM generate_series(1, 8) g");
     fx.exec("UPDATE {table} SET name = 'changed' WHERE id = 3");
     fx.exec("DELETE FROM {table} WHERE id = 5");
-    const auto ours = fx.read(10);
-    REQUIRE(ours.size() == 10);
+    const auto ours = fx.read(11);  // and the delete's tombstone
+    REQUIRE(ours.size() == 11);
 
     const auto result = run_command(script("console-consume.sh") + " '" + brokers() + "' '" +
-                                    fx.topic() + "' 10 30000 2>/dev/null");
+                                    fx.topic() + "' 11 30000 2>/dev/null");
     INFO("console consumer output:\n" << result.output);
     REQUIRE(result.exit_code == 0);
     std::set<RecordId> theirs;
@@ -78,7 +78,12 @@ TEST_CASE("Kafka's Java console consumer reads the contract's keys, values and p
         REQUIRE(value_start > key_start);
         const std::string key = line.substr(key_start, value_start - key_start - 1);
         const std::string value = line.substr(value_start);
-        auto doc = parse_json(value);  // every value is one JSON object
+        if (value == "null") {  // the tombstone: the console consumer prints a null value so
+            CHECK(key == "{\"id\":5}");
+            theirs.emplace(partition, offset, key, value);
+            continue;
+        }
+        auto doc = parse_json(value);  // every other value is one JSON object
         CHECK(doc.IsObject());
         CHECK(doc["table"].GetString() == fx.table());
         // The key is the compact JSON of the value's key field.
@@ -90,7 +95,8 @@ TEST_CASE("Kafka's Java console consumer reads the contract's keys, values and p
     }
     std::set<RecordId> expected;
     for (const auto& r : ours) {
-        expected.emplace(r.partition, r.offset, r.key.value_or("null"), r.value);
+        expected.emplace(r.partition, r.offset, r.key.value_or("null"),
+                         r.null_value ? "null" : r.value);
     }
     CHECK(theirs == expected);
     CHECK(fx.stop_daemon().exit_code == 0);
@@ -105,7 +111,7 @@ TEST_CASE("a read_committed Java group consumer and librdkafka see the same per-
         fx.exec("UPDATE {table} SET n = " + std::to_string(round));
     }
     fx.exec("DELETE FROM {table} WHERE id % 2 = 0");
-    const std::size_t expected = 10 * 4 + 5;
+    const std::size_t expected = 10 * 4 + 5 + 5;  // the deletes' tombstones too
     const auto ours = fx.read(expected);
     REQUIRE(ours.size() == expected);
 
@@ -121,12 +127,12 @@ TEST_CASE("a read_committed Java group consumer and librdkafka see the same per-
     for (const auto& line : lines_of(result.output)) {
         auto doc = parse_json(line);
         REQUIRE(doc["key"].IsString());
-        java[doc["key"].GetString()].emplace_back(doc["partition"].GetInt(),
-                                                  doc["value"].GetString());
+        java[doc["key"].GetString()].emplace_back(
+            doc["partition"].GetInt(), doc["value"].IsNull() ? "<null>" : doc["value"].GetString());
     }
     for (const auto& r : ours) {
         REQUIRE(r.key.has_value());
-        rdkafka[*r.key].emplace_back(r.partition, r.value);
+        rdkafka[*r.key].emplace_back(r.partition, r.null_value ? "<null>" : r.value);
     }
     CHECK(java.size() == 10);
     CHECK(java == rdkafka);

@@ -29,8 +29,9 @@ constexpr const char* kTable =
 struct Reconstruction {
     std::map<std::string, std::string> rows;  // key JSON -> after JSON
     std::map<std::string, int> reads;         // key JSON -> read events
-    std::size_t events = 0;
-    std::size_t duplicate_ids = 0;  // events whose (commit_lsn, seq) was seen before
+    std::size_t events = 0;                   // not counting tombstones
+    std::size_t tombstones = 0;               // each follows a deleted event
+    std::size_t duplicate_ids = 0;            // events whose (commit_lsn, seq) was seen before
     std::string last_commit_lsn_of(const std::string& key) const {
         const auto it = commit_lsn_by_key.find(key);
         return it == commit_lsn_by_key.end() ? "" : it->second;
@@ -60,6 +61,11 @@ Reconstruction reconstruct(const std::string& topic) {
     std::set<std::pair<std::string, std::uint64_t>> ids;
     KafkaReader reader(pgcs::testing::brokers());
     reader.visit_to_end(topic, [&](Record&& rec) {
+        if (rec.null_value) {  // a tombstone: the key is gone, as for a compacted topic
+            ++r.tombstones;
+            r.rows.erase(json_text(parse_json(rec.key.value_or("null"))));
+            return;
+        }
         ++r.events;
         const auto doc = parse_json(rec.value);
         const std::string op = doc["op"].GetString();

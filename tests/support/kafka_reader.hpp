@@ -21,7 +21,30 @@ struct Record {
     std::int64_t offset = 0;
     std::optional<std::string> key;
     std::string value;
+    bool null_value = false;  // a tombstone: value is empty
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    // The value of the first header called `name`.
+    std::optional<std::string> header(const std::string& name) const {
+        for (const auto& [n, v] : headers) {
+            if (n == name) {
+                return v;
+            }
+        }
+        return std::nullopt;
+    }
 };
+
+// The records that are events (not tombstones), in the same order.
+inline std::vector<Record> without_tombstones(const std::vector<Record>& records) {
+    std::vector<Record> out;
+    for (const auto& r : records) {
+        if (!r.null_value) {
+            out.push_back(r);
+        }
+    }
+    return out;
+}
 
 class KafkaReader {
   public:
@@ -194,7 +217,26 @@ class KafkaReader {
         if (m->key != nullptr) {
             r.key = std::string(static_cast<const char*>(m->key), m->key_len);
         }
-        r.value = std::string(static_cast<const char*>(m->payload), m->len);
+        if (m->payload != nullptr) {
+            r.value = std::string(static_cast<const char*>(m->payload), m->len);
+        } else {
+            r.null_value = true;
+        }
+        rd_kafka_headers_t* headers = nullptr;
+        // rd_kafka_message_headers() parses them into the message it belongs to: not const.
+        if (rd_kafka_message_headers(const_cast<rd_kafka_message_t*>(m), &headers) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const char* name = nullptr;
+            const void* value = nullptr;
+            std::size_t size = 0;
+            for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                                    RD_KAFKA_RESP_ERR_NO_ERROR;
+                 ++i) {
+                r.headers.emplace_back(
+                    name, value != nullptr ? std::string(static_cast<const char*>(value), size)
+                                           : std::string());
+            }
+        }
         return r;
     }
 

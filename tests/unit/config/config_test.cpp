@@ -751,6 +751,15 @@ TEST_CASE("capture keys: streaming, binary, messages, partitions and the buffer"
                    "does not allow");
 }
 
+TEST_CASE("kafka.tombstones: on by default, a boolean", "[config]") {
+    CHECK(load(kMinimal).kafka.tombstones);
+    CHECK_FALSE(load(minimal_with("", "  tombstones: false\n")).kafka.tombstones);
+    CHECK(load(minimal_with("", "  tombstones: yes\n")).kafka.tombstones);
+    expect_problem(minimal_with("", "  tombstones: sometimes\n"), 6, "kafka.tombstones",
+                   "expected true or false");
+    expect_problem(minimal_with("", "  tombstone: false\n"), 6, "kafka.tombstone", "did you mean");
+}
+
 TEST_CASE("snapshot keys: modes, chunk size, progress table", "[config]") {
     const Config defaults = load(kMinimal);
     CHECK(defaults.snapshot.mode == pgcs::config::SnapshotMode::Initial);

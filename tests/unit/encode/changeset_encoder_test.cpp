@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 
+#include "core/changeset/key_change.hpp"
 #include "core/encode/civil_date.hpp"
 
 using namespace pgcs;
@@ -117,6 +118,34 @@ TEST_CASE("deleted under DEFAULT: key-only before, null after, key from before")
     CHECK(v.find(R"("op":"deleted")") != std::string::npos);
     CHECK(v.find(R"("key":{"id":42},"before":{"id":42},"after":null,"changed":null,)") !=
           std::string::npos);
+}
+
+TEST_CASE("a key change: deleted under the old key, then added with before under the new key") {
+    Fixture f;
+    const auto& rel = f.define('d');
+    pgoutput::Update upd{std::nullopt,
+                         1,
+                         'K',
+                         {{'t', "42"}, {'n', ""}, {'n', ""}},
+                         {{'t', "43"}, {'t', "Bob"}, {'t', "free"}}};
+    changeset::build_update(rel, upd, f.cs);
+    changeset::Changeset deleted;
+    changeset::Changeset added;
+    changeset::split_key_change(f.cs, deleted, added);
+    f.encoder.encode(deleted, f.meta);
+    CHECK(f.encoder.key() == R"({"id":42})");
+    CHECK(std::string(f.encoder.value())
+              .find(R"({"op":"deleted","schema":"public","table":"users","key":{"id":42},)"
+                    R"("before":{"id":42},"after":null,"changed":null,"unchanged_toast":[],)") !=
+          std::string::npos);
+    f.meta.seq = 4;
+    f.encoder.encode(added, f.meta);
+    CHECK(f.encoder.key() == R"({"id":43})");
+    CHECK(std::string(f.encoder.value())
+              .find(R"({"op":"added","schema":"public","table":"users","key":{"id":43},)"
+                    R"("before":{"id":42},"after":{"id":43,"name":"Bob","plan":"free"},)"
+                    R"("changed":null,"unchanged_toast":[],)") != std::string::npos);
+    CHECK(std::string(f.encoder.value()).find(R"("seq":4})") != std::string::npos);
 }
 
 TEST_CASE("a table without key and a truncate have a null key") {
