@@ -1,5 +1,6 @@
 // An independent librdkafka consumer for tests: reads every partition of a topic from the
-// beginning (explicit assignment, no group) and keeps each record with its partition/offset.
+// beginning (explicit assignment, no group) and keeps each record with its partition/offset,
+// headers, and whether its value is null (a tombstone).
 #pragma once
 
 #include <librdkafka/rdkafka.h>
@@ -21,6 +22,19 @@ struct Record {
     std::int64_t offset = 0;
     std::optional<std::string> key;
     std::string value;
+    bool null_value = false;  // a tombstone: no value at all (value is then "")
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    // The last value of header `name`, if the record has it.
+    std::optional<std::string> header(const std::string& name) const {
+        std::optional<std::string> found;
+        for (const auto& [n, v] : headers) {
+            if (n == name) {
+                found = v;
+            }
+        }
+        return found;
+    }
 };
 
 class KafkaReader {
@@ -194,7 +208,24 @@ class KafkaReader {
         if (m->key != nullptr) {
             r.key = std::string(static_cast<const char*>(m->key), m->key_len);
         }
-        r.value = std::string(static_cast<const char*>(m->payload), m->len);
+        if (m->payload == nullptr) {
+            r.null_value = true;
+        } else {
+            r.value = std::string(static_cast<const char*>(m->payload), m->len);
+        }
+        rd_kafka_headers_t* headers = nullptr;
+        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const char* name = nullptr;
+            const void* value = nullptr;
+            std::size_t size = 0;
+            for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                                    RD_KAFKA_RESP_ERR_NO_ERROR;
+                 ++i) {
+                r.headers.emplace_back(
+                    name,
+                    value == nullptr ? "" : std::string(static_cast<const char*>(value), size));
+            }
+        }
         return r;
     }
 
