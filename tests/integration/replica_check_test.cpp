@@ -289,10 +289,11 @@ void replica_check(bool tombstones) {
         CHECK(n.contract_headers == n.records);
         CHECK(n.key_changes > 0);
         CHECK(n.key_changing_modified == 0);
-        // Two TRUNCATEs committed (a third rolled back to a savepoint), each on every partition.
+        // Each committed TRUNCATE (two; a third is rolled back to a savepoint) on every partition.
         const auto partitions =
             reader.watermarks(run.topic(load.table('d')), Clock::now() + seconds(30)).size();
-        CHECK(op_count("truncated") == 2 * partitions);
+        CHECK(load.truncates() > 0);
+        CHECK(op_count("truncated") == static_cast<std::size_t>(load.truncates()) * partitions);
         CHECK(n.json_nulls > 0);
         CHECK((n.tombstones > 0) == tombstones);
     }

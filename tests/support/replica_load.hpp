@@ -104,7 +104,12 @@ class ReplicaLoad {
                 pg.exec("SET lock_timeout = '2s'");
                 std::mt19937 rng(seed + static_cast<unsigned>(t));
                 for (int i = 0; i < transactions; ++i) {
-                    run(pg, transaction(rng, t, i, transactions));
+                    const std::string sql = transaction(rng, t, i, transactions);
+                    const bool truncates = sql.find("TRUNCATE") != std::string::npos &&
+                                           sql.find("ROLLBACK TO") == std::string::npos;
+                    if (run(pg, sql) && truncates) {
+                        ++truncates_;
+                    }
                     ++done_;
                     std::this_thread::sleep_for(std::chrono::milliseconds(8));
                 }
@@ -135,6 +140,9 @@ class ReplicaLoad {
                 " AND id % 1000 = 0; DELETE FROM " + f + " WHERE id > " + last + " - 100; COMMIT");
     }
 
+    // TRUNCATEs of d that committed.
+    int truncates() const { return truncates_; }
+
     // Transactions committed, and failures (deadlocks, lock timeouts, key collisions) by message.
     std::string report() {
         std::lock_guard lock(mutex_);
@@ -147,15 +155,17 @@ class ReplicaLoad {
     }
 
   private:
-    void run(PgClient& pg, const std::string& sql) {
+    // Whether the transaction committed.
+    bool run(PgClient& pg, const std::string& sql) {
         const std::string error = pg.try_exec(sql);
         if (error.empty()) {
-            return;
+            return true;
         }
         pg.try_exec("ROLLBACK");
         std::lock_guard lock(mutex_);
         ++failed_;
         ++failures_[error.substr(0, error.find_first_of("\n:"))];
+        return false;
     }
 
     static long pick(std::mt19937& rng, long from, long to) {
@@ -343,6 +353,7 @@ class ReplicaLoad {
     std::atomic<long> next_id_[6] = {kToastRows + 1, kToastRows + 1, kRows + 1,
                                      kRows + 1,      kJsonRows + 1,  kRows + 1};
     std::atomic<int> done_{0};
+    std::atomic<int> truncates_{0};
     int total_ = 0;
     std::mutex mutex_;
     int failed_ = 0;
