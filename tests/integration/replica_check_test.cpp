@@ -77,6 +77,7 @@ class ReplicaRun {
     }
 
     ~ReplicaRun() {
+        load_.join();  // writers left running by a failed REQUIRE
         daemon_.reset();
         try {
             target_.reset();
@@ -221,17 +222,30 @@ void replica_check(bool tombstones) {
     ReplicaLoad& load = run.load();
     run.start_daemon();  // the initial snapshot starts, the writers with it
 
-    load.start(4, 1000, std::random_device{}(), pg_conninfo());
-    std::atomic<bool> bulk_committed{false};
+    const unsigned seed = std::random_device{}();
+    load.start(4, 1000, seed, pg_conninfo());
+    std::atomic<bool> bulk_done{false};
+    std::string bulk_error;  // written before bulk_done
     std::thread bulk([&] {
         wait_until([&] { return load.progress() >= 0.15; }, seconds(120));
-        PgClient pg(pg_conninfo());
-        load.run_bulk(pg);
-        bulk_committed = true;
+        try {
+            PgClient pg(pg_conninfo());
+            load.run_bulk(pg);
+        } catch (const std::exception& e) {
+            bulk_error = e.what();
+        }
+        bulk_done = true;
     });
+    struct Join {  // also when a REQUIRE below ends the test early
+        std::thread& thread;
+        ~Join() { thread.join(); }
+    } join_bulk{bulk};
     // kill -9 while the daemon publishes the large transaction (a quarter of it is in Kafka);
     // later a clean stop.
-    wait_until([&] { return bulk_committed.load(); }, seconds(120));
+    wait_until([&] { return bulk_done.load(); }, seconds(180));
+    REQUIRE(bulk_done);
+    INFO("the large transaction: " << bulk_error.substr(0, 300));
+    REQUIRE(bulk_error.empty());
     KafkaReader watch(run.brokers_address());
     const std::string bulk_topic = run.topic(load.table('f'));
     wait_until([&] { return watch.records_written(bulk_topic) >= ReplicaLoad::kBulkRows / 4; },
@@ -244,7 +258,6 @@ void replica_check(bool tombstones) {
     CHECK(run.stop_daemon(SIGTERM).exit_code == 0);
     run.start_daemon();
     load.join();
-    bulk.join();
     const std::string load_report = load.report();
     run.wait_caught_up();
     CHECK(run.stop_daemon(SIGTERM).exit_code == 0);
@@ -263,10 +276,10 @@ void replica_check(bool tombstones) {
     const ApplyCounts& n = applier.counts();
     std::ostringstream summary;
     summary << "replica check (contract " << run.contract() << ", " << broker_kind()
-            << ", tombstones " << (tombstones ? "on" : "off") << "): " << load_report << "; "
-            << n.records << " records, " << n.duplicates << " duplicates dropped, " << n.tombstones
-            << " tombstones, " << n.contract_headers << " with contract header 2, "
-            << n.other_contract << " with another, " << n.key_changes
+            << ", tombstones " << (tombstones ? "on" : "off") << ", seed " << seed
+            << "): " << load_report << "; " << n.records << " records, " << n.duplicates
+            << " duplicates dropped, " << n.tombstones << " tombstones, " << n.contract_headers
+            << " with contract header 2, " << n.other_contract << " with another, " << n.key_changes
             << " key changes (added with before), " << n.key_changing_modified
             << " key-changing modified, " << n.json_nulls << " JSON nulls; ops:";
     for (const auto& [op, count] : n.ops) {

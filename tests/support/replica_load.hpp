@@ -38,6 +38,10 @@ class ReplicaLoad {
     ReplicaLoad(std::string prefix, ReplicaFeatures features)
         : p_(std::move(prefix)), features_(features) {}
 
+    ~ReplicaLoad() { join(); }
+    ReplicaLoad(const ReplicaLoad&) = delete;
+    ReplicaLoad& operator=(const ReplicaLoad&) = delete;
+
     std::string table(char which) const { return p_ + "_" + which; }
 
     // The tables as the replica compares them, and their definitions (without replica identity
