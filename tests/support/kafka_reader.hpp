@@ -1,5 +1,6 @@
 // An independent librdkafka consumer for tests: reads every partition of a topic from the
-// beginning (explicit assignment, no group) and keeps each record with its partition/offset.
+// beginning (explicit assignment, no group) and keeps each record with its partition/offset,
+// headers, and whether its value is null (a tombstone).
 #pragma once
 
 #include <librdkafka/rdkafka.h>

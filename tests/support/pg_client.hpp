@@ -33,6 +33,18 @@ class PgClient {
         }
     }
 
+    // Runs `sql`; returns PostgreSQL's error message, or "" when it succeeded. For callers that
+    // handle failures themselves (writers that roll back, an applier with long batches).
+    std::string try_exec(const std::string& sql) {
+        auto r = run(sql);
+        const auto st = PQresultStatus(r.get());
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            return "";
+        }
+        const std::string message = PQerrorMessage(conn_.get());
+        return message.empty() ? "failed without a message" : message;
+    }
+
     // The first column of the first row, or "" when there is no row / it is NULL.
     std::string value(const std::string& sql) {
         auto r = run(sql);
