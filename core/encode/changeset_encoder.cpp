@@ -239,9 +239,12 @@ void put_meta_head(Out& out, const changeset::EventMeta& meta) {
     put(out, "\",\"seq\":");
 }
 
+// `seq`, then the last field: the version of the changeset contract the event follows.
 template <typename Out>
 void put_seq(Out& out, std::uint64_t seq) {
     put_uint(out, seq);
+    put(out, ",\"contract\":");
+    put_uint(out, kContractVersion);
     put(out, "}");
 }
 
@@ -408,6 +411,8 @@ void ChangesetEncoder::encode_message(const MessageEvent& m) {
     } else {
         w.Null();
     }
+    w.Key("contract");
+    w.Uint(kContractVersion);
     w.EndObject();
 }
 

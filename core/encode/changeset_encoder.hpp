@@ -17,6 +17,10 @@
 
 namespace pgcs::encode {
 
+// The version of the changeset contract every event follows: its last field, `"contract":2`
+// (README, "The version a consumer reads").
+inline constexpr unsigned kContractVersion = 2;
+
 // "2026-11-23T10:00:00.123456Z": a PostgreSQL timestamp (µs since 2000-01-01 UTC), always six
 // fraction digits.
 std::string format_timestamp(std::int64_t pg_micros);

@@ -120,15 +120,13 @@ ProduceResult KafkaSink::produce_record(std::string_view topic, std::int32_t par
     rd_kafka_topic_t* t = topic_handle(topic);
     // NOLINTBEGIN(cppcoreguidelines-pro-type-const-cast,performance-no-int-to-ptr,
     // cppcoreguidelines-pro-type-vararg): librdkafka's varargs API copies key and value
-    // (MSG_F_COPY); the ticket travels in the per-message opaque pointer. The header is added
-    // by librdkafka (its own small allocation per record, as for the message itself).
+    // (MSG_F_COPY); the ticket travels in the per-message opaque pointer.
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_RKT(t), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(has_value ? const_cast<char*>(value.data()) : nullptr,
                          has_value ? value.size() : 0),
         RD_KAFKA_V_KEY(has_key ? key.data() : nullptr, has_key ? key.size() : 0),
-        RD_KAFKA_V_HEADER(kContractHeader, kContractVersion, 1),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(ticket))),
         RD_KAFKA_V_END);
     // NOLINTEND(cppcoreguidelines-pro-type-const-cast,performance-no-int-to-ptr,

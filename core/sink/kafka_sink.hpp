@@ -1,7 +1,6 @@
 // The Kafka sink: one idempotent librdkafka producer. Delivery reports are the single source of
 // truth for "sent": each is handed to the DeliveryHandler with the ticket given at produce().
-// Every record carries the contract version header; partition counts come from the cluster's
-// metadata (for records sent to every partition).
+// Partition counts come from the cluster's metadata (for records sent to every partition).
 // https://github.com/confluentinc/librdkafka/blob/master/INTRODUCTION.md#message-reliability
 #pragma once
 
@@ -21,11 +20,6 @@
 #include "core/base/unique_fd.hpp"
 
 namespace pgcs::sink {
-
-// The Kafka header every record carries: which version of the changeset contract it follows
-// (README, "The version a consumer reads"). ASCII digits.
-inline constexpr const char* kContractHeader = "pgchangeset.contract";
-inline constexpr const char* kContractVersion = "2";
 
 // produce()'s partition: the partitioner chooses (by key; murmur2_random by default).
 inline constexpr std::int32_t kAnyPartition = RD_KAFKA_PARTITION_UA;
@@ -74,7 +68,7 @@ class KafkaSink {
     // The daemon's defaults, before user properties: idempotence, lz4, murmur2_random, ...
     static std::vector<std::pair<std::string, std::string>> default_properties();
 
-    // Queues one record (key and value are copied), with the contract header. has_key false:
+    // Queues one record (key and value are copied). has_key false:
     // a null key. `partition`: kAnyPartition, or a partition of the topic. QueueFull: nothing
     // was queued; serve delivery reports with poll() and retry. Any other failure throws
     // SinkError.

@@ -26,8 +26,8 @@ struct ApplyCounts {
     std::size_t records = 0;
     std::size_t duplicates = 0;              // (commit_lsn, seq) seen before on the partition
     std::size_t tombstones = 0;              // null values
-    std::size_t contract_headers = 0;        // records with pgchangeset.contract: 2
-    std::size_t other_contract = 0;          // a pgchangeset.contract other than 2: not applied
+    std::size_t contract_headers = 0;        // events with "contract":2
+    std::size_t other_contract = 0;          // events of another contract version: not applied
     std::size_t key_changes = 0;             // `added` with a non-null `before`
     std::size_t key_changing_modified = 0;   // `modified` whose `before` has another key (v1)
     std::size_t json_nulls = 0;              // columns set to JSON null from `json_null`
@@ -43,12 +43,15 @@ class ReplicaApplier {
 
     void apply(const Record& r) {
         ++counts_.records;
-        if (const auto version = r.header("pgchangeset.contract")) {
-            if (*version != "2") {
+        if (!r.null_value) {
+            // The contract version is the value's last field; a consumer applies only the
+            // versions it knows.
+            if (r.value.ends_with(",\"contract\":2}")) {
+                ++counts_.contract_headers;
+            } else {
                 ++counts_.other_contract;
                 return;
             }
-            ++counts_.contract_headers;
         }
         Partition& part = partitions_[{r.topic, r.partition}];
         const std::string key = r.key.value_or("null");

@@ -93,7 +93,7 @@ TEST_CASE("a modified event under FULL is the contract's example") {
         R"("after":{"id":42,"name":"Bob","plan":"free"},"changed":["name"],)"
         R"("unchanged_toast":["plan"],"types":{"id":"int8","name":"text","plan":"text"},)"
         R"("commit_ts":"2000-01-01T00:00:00.000000Z","captured_ts":"2000-01-01T00:00:00.000001Z",)"
-        R"("xid":742,"lsn":"0/16B3748","commit_lsn":"0/16B3800","seq":3})");
+        R"("xid":742,"lsn":"0/16B3748","commit_lsn":"0/16B3800","seq":3,"contract":2})");
 }
 
 TEST_CASE("unchanged TOAST under DEFAULT is absent from after and listed") {
@@ -145,7 +145,7 @@ TEST_CASE("a key change: deleted under the old key, then added with before under
               .find(R"({"op":"added","schema":"public","table":"users","key":{"id":43},)"
                     R"("before":{"id":42},"after":{"id":43,"name":"Bob","plan":"free"},)"
                     R"("changed":null,"unchanged_toast":[],)") != std::string::npos);
-    CHECK(std::string(f.encoder.value()).find(R"("seq":4})") != std::string::npos);
+    CHECK(std::string(f.encoder.value()).find(R"("seq":4,"contract":2})") != std::string::npos);
 }
 
 TEST_CASE("a table without key and a truncate have a null key") {
@@ -230,7 +230,7 @@ TEST_CASE("a read event encoded in two steps equals the one-step encoding") {
         R"("unchanged_toast":[],"types":{"id":"int8","name":"text","plan":"text"},)"
         R"("commit_ts":"1999-12-31T23:59:59.999999Z","captured_ts":"2000-01-01T00:02:03.456789Z",)"
         R"("xid":4294967295,"lsn":"FFFFFFFF/1","commit_lsn":"0/16B3800",)"
-        R"("seq":18446744073709551615})");
+        R"("seq":18446744073709551615,"contract":2})");
 
     encode::ChangesetEncoder other(f.types);
     other.encode_without_meta(f.cs);
