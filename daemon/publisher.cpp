@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "core/changeset/key_change.hpp"
 #include "core/snapshot/row_patch.hpp"
@@ -100,36 +99,8 @@ void Publisher::emit(const changeset::Changeset& change, const changeset::EventM
         }
     }
     if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
-        report_to_snapshots(change);
-    }
-}
-
-void Publisher::report_to_snapshots(const changeset::Changeset& change) {
-    // A change processed between a chunk's read and its watermark wins over the chunk's row,
-    // or patches it when its new row lacks columns (ChunkWindow).
-    const auto oid = change.relation->oid;
-    if (change.op == changeset::Op::Truncated) {
-        snapshots_.on_truncate(oid);
-        return;
-    }
-    using Kind = snapshot::RowChange::Kind;
-    snapshot::RowChange row;
-    if (change.op != changeset::Op::Deleted) {
-        // Under REPLICA IDENTITY FULL an unchanged TOAST value is in `after` (the old row's):
-        // only a value PostgreSQL did not send at all leaves the new row short.
-        const bool whole =
-            std::none_of(change.after.begin(), change.after.end(),
-                         [](const auto& v) { return v.state == changeset::Value::State::Absent; });
-        row.kind = whole ? Kind::Complete : Kind::Partial;
-        row.after = snapshot::json_member(encoder_.value(), "after").value_or("{}");
-    }
-    const std::string_view key = encoder_.has_key() ? encoder_.key() : std::string_view();
-    snapshots_.on_change(oid, key, row);
-    if (change.op == changeset::Op::Modified && change.has_before) {
-        const std::string_view old_key = encoder_.encode_key(change, true);
-        if (old_key != key) {  // the key changed: its old row is gone
-            snapshots_.on_change(oid, old_key, {});
-        }
+        snapshots_.on_stream_change(change, encoder_.has_key() ? encoder_.key() : "",
+                                    encoder_.value());
     }
 }
 
@@ -157,43 +128,10 @@ void Publisher::emit_truncate(const changeset::RelationInfo& relation, changeset
     // A null key goes to any partition: one event on each, so that a consumer of any partition
     // learns of it. Each has its own seq: (commit_lsn, seq) stays unique.
     changeset::build_truncate(relation, change_);
-    const int partitions = partitions_of(topic_for(relation));
+    const int partitions = sink_->wait_for_partition_count(topic_for(relation), wait_for_room_);
     for (int p = 0; p < partitions; ++p) {
         meta.seq = seq++;
         emit(change_, meta, ticket, p);
-    }
-}
-
-int Publisher::partitions_of(const std::string& topic) {
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    auto last_warning = start;
-    for (;;) {
-        const sink::PartitionCount known = sink_->partition_count(topic, 1000);
-        if (known.count > 0) {
-            return known.count;
-        }
-        const auto now = Clock::now();
-        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
-        if (waited.count() >= sink_->partition_wait_ms(known.topic_missing)) {
-            throw StreamFailure(
-                "a TRUNCATE goes to every partition of topic '" + topic +
-                "', but Kafka did not say how many it has within " +
-                std::to_string(waited.count() / 1000) + " s: " + known.why + ". " +
-                (known.topic_missing ? "Create the topic, or enable auto.create.topics.enable on "
-                                       "the brokers; "
-                                     : "Check that the brokers are reachable; ") +
-                "nothing from that transaction on is acknowledged, and a restart resumes from the "
-                "last acknowledged commit");
-        }
-        if (now - last_warning >= std::chrono::seconds(5)) {
-            spdlog::warn(
-                "waiting for Kafka to report the partitions of topic {} (a TRUNCATE "
-                "goes to each): {}",
-                topic, known.why);
-            last_warning = now;
-        }
-        wait_for_room_();
     }
 }
 

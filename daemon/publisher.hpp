@@ -82,8 +82,6 @@ class Publisher : public source::TransactionHandler {
     // One event; a deleted one is followed by its tombstone (kafka.tombstones).
     void emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
               ack::TxnTicket ticket, std::int32_t partition = sink::kAnyPartition);
-    // What a change just encoded does to the rows of snapshot chunks in their window.
-    void report_to_snapshots(const changeset::Changeset& change);
     // An UPDATE: one modified event, or the two events of a key change. `meta` is the
     // message's; each event takes the next `seq`.
     void emit_update(const changeset::RelationInfo& relation, const pgoutput::Update& update,
@@ -92,8 +90,6 @@ class Publisher : public source::TransactionHandler {
     // the next `seq`.
     void emit_truncate(const changeset::RelationInfo& relation, changeset::EventMeta meta,
                        std::uint64_t& seq, ack::TxnTicket ticket);
-    // The topic's partition count, waiting (and serving the loop) while Kafka does not know it.
-    int partitions_of(const std::string& topic);
     void emit_chunk(PendingChunk& chunk, const CommitInfo& commit, Lsn lsn, std::uint64_t& seq,
                     ack::TxnTicket ticket);
     // The topic of a relation (also of one only a snapshot has seen so far).

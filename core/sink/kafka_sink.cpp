@@ -191,6 +191,40 @@ PartitionCount KafkaSink::partition_count(std::string_view topic, int timeout_ms
     return out;
 }
 
+int KafkaSink::wait_for_partition_count(std::string_view topic,
+                                        const std::function<void()>& serve) {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    auto last_warning = start;
+    for (;;) {
+        const PartitionCount known = partition_count(topic, 1000);
+        if (known.count > 0) {
+            return known.count;
+        }
+        const auto now = Clock::now();
+        const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
+        if (waited.count() >= partition_wait_ms(known.topic_missing)) {
+            throw SinkError(
+                "a TRUNCATE goes to every partition of topic '" + std::string(topic) +
+                "', but Kafka did not say how many it has within " +
+                std::to_string(waited.count() / 1000) + " s: " + known.why + ". " +
+                (known.topic_missing ? "Create the topic, or enable auto.create.topics.enable on "
+                                       "the brokers; "
+                                     : "Check that the brokers are reachable; ") +
+                "nothing from that transaction on is acknowledged, and a restart resumes from the "
+                "last acknowledged commit");
+        }
+        if (now - last_warning >= std::chrono::seconds(5)) {
+            spdlog::warn(
+                "waiting for Kafka to report the partitions of topic {} (a TRUNCATE "
+                "goes to each): {}",
+                topic, known.why);
+            last_warning = now;
+        }
+        serve();
+    }
+}
+
 bool KafkaSink::reachable(int timeout_ms, std::string& why) {
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, nullptr, &md, timeout_ms);

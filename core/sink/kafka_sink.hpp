@@ -94,6 +94,11 @@ class KafkaSink {
     int partition_wait_ms(bool topic_missing) const {
         return topic_missing ? propagation_ms_ : message_timeout_ms_;
     }
+    // partition_count(), asked again until Kafka knows it (for a TRUNCATE, which goes to every
+    // partition), calling `serve` between the attempts (the caller's loop: delivery reports,
+    // status updates) and warning every 5 s; throws SinkError, with what to do, once
+    // partition_wait_ms() has passed.
+    int wait_for_partition_count(std::string_view topic, const std::function<void()>& serve);
 
     // Asks the cluster for its metadata: true when a broker answered within `timeout_ms`;
     // otherwise `why` says what failed.

@@ -238,6 +238,29 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn, ChunkPool::Resul
     window_.rows_read(result.id, pending->second.chunk.rows_by_key, n);
 }
 
+void SnapshotCoordinator::on_stream_change(const changeset::Changeset& change,
+                                           std::string_view key_json, std::string_view value_json) {
+    // A change processed between a chunk's read and its watermark wins over the chunk's row,
+    // or patches it when its new row lacks columns (ChunkWindow). A key change comes as two
+    // changes: the old key's `deleted`, the new key's `added`.
+    const auto oid = change.relation->oid;
+    if (change.op == changeset::Op::Truncated) {
+        on_truncate(oid);
+        return;
+    }
+    RowChange row;
+    if (change.op != changeset::Op::Deleted) {
+        // Under REPLICA IDENTITY FULL an unchanged TOAST value is in `after` (the old row's):
+        // only a value PostgreSQL did not send at all leaves the new row short.
+        const bool whole =
+            std::none_of(change.after.begin(), change.after.end(),
+                         [](const auto& v) { return v.state == changeset::Value::State::Absent; });
+        row.kind = whole ? RowChange::Kind::Complete : RowChange::Kind::Partial;
+        row.after = json_member(value_json, "after").value_or("{}");
+    }
+    on_change(oid, key_json, row);
+}
+
 void SnapshotCoordinator::on_change(std::uint32_t relation_oid, std::string_view key_json,
                                     RowChange change) {
     window_.on_change(relation_oid, key_json, change);

@@ -82,6 +82,11 @@ class SnapshotCoordinator {
     bool watches(std::uint32_t relation_oid) const { return window_.watches(relation_oid); }
     void on_change(std::uint32_t relation_oid, std::string_view key_json, RowChange change);
     void on_truncate(std::uint32_t relation_oid);
+    // A change the stream just encoded (`key_json`: its Kafka key, "" for none; `value_json`:
+    // its event) of a watched table: a TRUNCATE, or what the change does to its key's row (the
+    // kind, and the new row's `after`).
+    void on_stream_change(const changeset::Changeset& change, std::string_view key_json,
+                          std::string_view value_json);
     void on_commit(std::uint32_t xid) { recent_.add(xid); }
     // The chunk a watermark fences, or nullptr (another slot's, another run's, or published).
     PendingChunk* on_watermark(std::string_view content);
