@@ -91,15 +91,55 @@ bool is_json_null(const changeset::TypeInfo& type, std::string_view text) {
 
 }  // namespace
 
-bool ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
-                                   const changeset::RelationColumn& column, const Value& value) {
+namespace {
+
+// The kinds whose values are text PostgreSQL passes on as stored (text types, enums, "anything
+// else", json, arrays, hstore): in a database whose encoding is not UTF8 (SQL_ASCII) that text
+// need not be UTF-8. Every other kind's text is ASCII or is refused by its parser.
+bool holds_free_text(changeset::ValueKind kind) {
+    using changeset::ValueKind;
+    return kind == ValueKind::String || kind == ValueKind::Json || kind == ValueKind::Array ||
+           kind == ValueKind::Hstore;
+}
+
+// Standard base64 (RFC 4648, padded) of `bytes` into `out`, reusing its capacity.
+void base64_into(std::string_view bytes, std::string& out) {
+    out.resize((bytes.size() + 2) / 3 * 4 + 1);
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+unsigned ChangesetEncoder::write_text(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                                      const changeset::TypeInfo& type, std::string_view text) {
+    if (holds_free_text(type.kind)) {
+        if (!detail::is_valid_utf8(text)) {
+            // Lossless and never a stop: the raw bytes as base64, the column named in "not_utf8".
+            base64_into(text, base64_);
+            w.String(base64_.data(), static_cast<rapidjson::SizeType>(base64_.size()));
+            return kNotUtf8;
+        }
+        if (type.kind == changeset::ValueKind::String) {  // checked: no second scan
+            w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+            return 0;
+        }
+    }
+    write_text_value(w, *types_, type, text);
+    return is_json_null(type, text) ? kJsonNull : 0;
+}
+
+unsigned ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                                       const changeset::RelationColumn& column,
+                                       const Value& value) {
     switch (value.state) {
         case Value::State::Null:
             w.Null();
-            return false;
+            return 0;
         case Value::State::Text:
-            write_text_value(w, *types_, *column.type, value.data);
-            return is_json_null(*column.type, value.data);
+            return write_text(w, *column.type, value.data);
         case Value::State::Binary: {
             const std::span<const std::byte> bytes(
                 reinterpret_cast<const std::byte*>(value.data.data()), value.data.size());
@@ -111,8 +151,7 @@ bool ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w
                 }
                 scratch_ = fallback_(column.type->oid, bytes);
             }
-            write_text_value(w, *types_, *column.type, scratch_);
-            return is_json_null(*column.type, scratch_);
+            return write_text(w, *column.type, scratch_);
         }
         case Value::State::Absent:
             break;
@@ -122,7 +161,8 @@ bool ChangesetEncoder::write_value(rapidjson::Writer<rapidjson::StringBuffer>& w
 
 void ChangesetEncoder::write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
                                  const Changeset& change, const std::vector<Value>& row,
-                                 bool key_only, std::vector<std::uint16_t>* json_nulls) {
+                                 bool key_only, std::vector<std::uint16_t>* json_nulls,
+                                 std::vector<std::uint16_t>* not_utf8) {
     const auto& columns = change.relation->columns;
     w.StartObject();
     for (std::size_t i = 0; i < row.size(); ++i) {
@@ -130,32 +170,38 @@ void ChangesetEncoder::write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
             continue;
         }
         w.Key(columns[i].name.data(), static_cast<rapidjson::SizeType>(columns[i].name.size()));
-        if (write_value(w, columns[i], row[i]) && json_nulls != nullptr) {
+        const unsigned notes = write_value(w, columns[i], row[i]);
+        if ((notes & kJsonNull) != 0 && json_nulls != nullptr) {
             json_nulls->push_back(static_cast<std::uint16_t>(i));
+        }
+        if ((notes & kNotUtf8) != 0 && not_utf8 != nullptr) {
+            not_utf8->push_back(static_cast<std::uint16_t>(i));
         }
     }
     w.EndObject();
 }
 
-void ChangesetEncoder::write_json_nulls(rapidjson::Writer<rapidjson::StringBuffer>& w,
-                                        const changeset::RelationInfo& rel) {
-    if (json_null_before_.empty() && json_null_after_.empty()) {
+void ChangesetEncoder::write_column_lists(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                                          const changeset::RelationInfo& rel, const char* name,
+                                          const std::vector<std::uint16_t>& before,
+                                          const std::vector<std::uint16_t>& after) {
+    if (before.empty() && after.empty()) {
         return;  // the common case: no field at all
     }
     auto names = [&](const std::vector<std::uint16_t>& idx) {
         w.StartArray();
         for (auto i : idx) {
-            const auto& name = rel.columns[i].name;
-            w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+            const auto& column = rel.columns[i].name;
+            w.String(column.data(), static_cast<rapidjson::SizeType>(column.size()));
         }
         w.EndArray();
     };
-    w.Key("json_null");
+    w.Key(name);
     w.StartObject();
     w.Key("before");
-    names(json_null_before_);
+    names(before);
     w.Key("after");
-    names(json_null_after_);
+    names(after);
     w.EndObject();
 }
 
@@ -196,7 +242,7 @@ std::string_view ChangesetEncoder::encode_key(const Changeset& change, bool from
     }
     other_key_buf_.Clear();
     rapidjson::Writer<rapidjson::StringBuffer> w(other_key_buf_);
-    write_row(w, change, row, true, nullptr);
+    write_row(w, change, row, true, nullptr, nullptr);
     return {other_key_buf_.GetString(), other_key_buf_.GetSize()};
 }
 
@@ -284,7 +330,7 @@ void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     key_buf_.Clear();
     if (has_key_) {
         key_writer_.Reset(key_buf_);
-        write_row(key_writer_, change, *key_row, true, nullptr);
+        write_row(key_writer_, change, *key_row, true, nullptr, nullptr);
     }
 
     value_buf_.Clear();
@@ -306,15 +352,17 @@ void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     }
     json_null_before_.clear();
     json_null_after_.clear();
+    not_utf8_before_.clear();
+    not_utf8_after_.clear();
     w.Key("before");
     if (change.has_before) {
-        write_row(w, change, change.before, false, &json_null_before_);
+        write_row(w, change, change.before, false, &json_null_before_, &not_utf8_before_);
     } else {
         w.Null();
     }
     w.Key("after");
     if (change.has_after) {
-        write_row(w, change, change.after, false, &json_null_after_);
+        write_row(w, change, change.after, false, &json_null_after_, &not_utf8_after_);
     } else {
         w.Null();
     }
@@ -337,13 +385,14 @@ void ChangesetEncoder::encode_without_meta(const Changeset& change) {
     w.Key("types");
     const auto types = types_json(rel);
     w.RawValue(types.data(), types.size(), rapidjson::kObjectType);
-    write_json_nulls(w, rel);
+    write_column_lists(w, rel, "json_null", json_null_before_, json_null_after_);
+    write_column_lists(w, rel, "not_utf8", not_utf8_before_, not_utf8_after_);
     // The object stays open: append_event_meta() writes the remaining fields and closes it.
 }
 
 namespace {
 
-void write_text(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
+void write_plain(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
     w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
@@ -353,14 +402,18 @@ void ChangesetEncoder::encode_message(const MessageEvent& m) {
     key_buf_.Clear();
     value_buf_.Clear();
     has_key_ = true;
-    if (!detail::is_valid_utf8(m.prefix)) {
-        throw std::invalid_argument("the message prefix is not valid UTF-8");
+    // A prefix that is not UTF-8 (an SQL_ASCII database) is written as base64, like content.
+    const bool prefix_text = detail::is_valid_utf8(m.prefix);
+    std::string_view prefix = m.prefix;
+    if (!prefix_text) {
+        base64_into(m.prefix, base64_);
+        prefix = base64_;
     }
     {
         rapidjson::Writer<rapidjson::StringBuffer> k(key_buf_);
         k.StartObject();
         k.Key("prefix");
-        write_text(k, m.prefix);
+        write_plain(k, prefix);
         k.EndObject();
     }
     rapidjson::Writer<rapidjson::StringBuffer> w(value_buf_);
@@ -368,27 +421,27 @@ void ChangesetEncoder::encode_message(const MessageEvent& m) {
     w.Key("op");
     w.String("message");
     w.Key("prefix");
-    write_text(w, m.prefix);
+    write_plain(w, prefix);
+    if (!prefix_text) {
+        w.Key("prefix_encoding");
+        w.String("base64");
+    }
     w.Key("transactional");
     w.Bool(m.transactional);
     const bool text = detail::is_valid_utf8(m.content);
     w.Key("content");
     if (text) {
-        write_text(w, m.content);
+        write_plain(w, m.content);
     } else {
-        std::string b64((m.content.size() + 2) / 3 * 4 + 1, '\0');
-        const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
-                                      reinterpret_cast<const unsigned char*>(m.content.data()),
-                                      static_cast<int>(m.content.size()));
-        b64.resize(static_cast<std::size_t>(n));
-        write_text(w, b64);
+        base64_into(m.content, base64_);
+        write_plain(w, base64_);
     }
     w.Key("content_encoding");
     w.String(text ? "utf8" : "base64");
     auto optional_string = [&](const char* key, const std::optional<std::string>& v) {
         w.Key(key);
         if (v) {
-            write_text(w, *v);
+            write_plain(w, *v);
         } else {
             w.Null();
         }

@@ -75,7 +75,8 @@ class ChangesetEncoder {
     std::string_view encode_key(const changeset::Changeset& change, bool from_before);
 
     // Encodes a message event: key {"prefix": ...}; value see the README ("Logical decoding
-    // messages"). The content is text when it is valid UTF-8, else base64.
+    // messages"). The content is text when it is valid UTF-8, else base64; so is the prefix
+    // (then with "prefix_encoding":"base64").
     void encode_message(const MessageEvent& message);
 
     // False when the event has no key (a table without primary key or identity index, or a
@@ -86,16 +87,25 @@ class ChangesetEncoder {
 
   private:
     // Writes `row` as an object. With `json_nulls`, appends to it the index of every json/jsonb
-    // column whose value is the JSON literal null (the "json_null" field).
+    // column whose value is the JSON literal null (the "json_null" field); with `not_utf8`, of
+    // every column written as the base64 of its text because that text is not UTF-8.
     void write_row(rapidjson::Writer<rapidjson::StringBuffer>& w,
                    const changeset::Changeset& change, const std::vector<changeset::Value>& row,
-                   bool key_only, std::vector<std::uint16_t>* json_nulls);
-    // True when the value written was a json/jsonb JSON null (not SQL NULL).
-    bool write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
-                     const changeset::RelationColumn& column, const changeset::Value& value);
-    // "json_null":{"before":[...],"after":[...]} when either image holds a JSON null.
-    void write_json_nulls(rapidjson::Writer<rapidjson::StringBuffer>& w,
-                          const changeset::RelationInfo& rel);
+                   bool key_only, std::vector<std::uint16_t>* json_nulls,
+                   std::vector<std::uint16_t>* not_utf8);
+    // What write_value() wrote besides the plain JSON form.
+    static constexpr unsigned kJsonNull = 1;  // a json/jsonb JSON null (not SQL NULL)
+    static constexpr unsigned kNotUtf8 = 2;   // the base64 of text that is not valid UTF-8
+    unsigned write_value(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                         const changeset::RelationColumn& column, const changeset::Value& value);
+    // `text`, a value of `type` in PostgreSQL's text form, as write_value() writes it.
+    unsigned write_text(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                        const changeset::TypeInfo& type, std::string_view text);
+    // `name`:{"before":[...],"after":[...]} when either image lists a column.
+    static void write_column_lists(rapidjson::Writer<rapidjson::StringBuffer>& w,
+                                   const changeset::RelationInfo& rel, const char* name,
+                                   const std::vector<std::uint16_t>& before,
+                                   const std::vector<std::uint16_t>& after);
     // The "types" object of a relation, serialised once per relation definition.
     std::string_view types_json(const changeset::RelationInfo& rel);
 
@@ -113,6 +123,10 @@ class ChangesetEncoder {
     // The current event's json/jsonb columns holding JSON null, by image; reused.
     std::vector<std::uint16_t> json_null_before_;
     std::vector<std::uint16_t> json_null_after_;
+    // The same for columns written as base64 because their text is not UTF-8 ("not_utf8").
+    std::vector<std::uint16_t> not_utf8_before_;
+    std::vector<std::uint16_t> not_utf8_after_;
+    std::string base64_;  // reused
     // By RelationInfo::version (unique per definition; 0, never cached, outside a cache).
     std::unordered_map<std::uint64_t, std::string> types_json_;
     std::string types_scratch_;

@@ -84,6 +84,19 @@ PgConnPtr connect(const ConnectionSettings& settings, bool replication) {
         throw PgError(
             "cannot connect to PostgreSQL (" + mask_conninfo(settings.conninfo) + "): " + msg, "");
     }
+    // An SQL_ASCII database stores bytes without an encoding: converting them to UTF8 the
+    // server refuses any byte >= 0x80 ("invalid byte sequence"), in the walsender too, so the
+    // stream could never pass such a row. The bytes as stored instead; the encoder writes text
+    // that is not UTF-8 as base64 (README, "not_utf8").
+    if (const char* enc = PQparameterStatus(conn.get(), "server_encoding");
+        enc != nullptr && std::string_view(enc) == "SQL_ASCII") {
+        const PgResultPtr r(PQexec(conn.get(), "SET client_encoding TO 'SQL_ASCII'"));
+        if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+            throw PgError(
+                std::string("cannot set client_encoding SQL_ASCII: ") + PQerrorMessage(conn.get()),
+                "");
+        }
+    }
     return conn;
 }
 

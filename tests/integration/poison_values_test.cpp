@@ -1,0 +1,91 @@
+// Values that once stopped the daemon for good: text that is not UTF-8 (an SQL_ASCII database)
+// arrives as base64 named in "not_utf8", and the daemon streams the next transaction.
+#include <string>
+
+#include "support/capture_fixture.hpp"
+
+using pgcs::testing::CaptureFixture;
+using pgcs::testing::parse_json;
+using pgcs::testing::PgClient;
+using pgcs::testing::pg_conninfo;
+
+namespace {
+
+// A database of its own, created with `options` and dropped (with its connections) at the end.
+// Declared before the fixture that uses it, so the fixture's slot is gone when it is dropped.
+struct ScratchDatabase {
+    std::string name;
+    ScratchDatabase(std::string db, const std::string& options) : name(std::move(db)) {
+        PgClient(pg_conninfo()).exec("CREATE DATABASE " + name + " " + options);
+    }
+    ~ScratchDatabase() {
+        try {
+            PgClient(pg_conninfo()).exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+        } catch (const std::exception& e) {
+            WARN("clean-up: " << e.what());
+        }
+    }
+    std::string conninfo() const { return pg_conninfo() + " dbname=" + name; }
+};
+
+}  // namespace
+
+TEST_CASE("SQL_ASCII: text that is not UTF-8 arrives as base64 in not_utf8, streaming goes on") {
+    const std::string suffix = pgcs::testing::unique_suffix();
+    ScratchDatabase db("ascii_" + suffix,
+                       "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+    CaptureFixture fx("SELECT 1");  // the table lives in the SQL_ASCII database
+    fx.conninfo_extra = " dbname=" + db.name;
+    PgClient ascii(db.conninfo());
+    ascii.exec(fx.replace_table(
+        "CREATE TABLE {table} (id int PRIMARY KEY, note text, tag varchar(10), ok text)"));
+    fx.start_daemon();
+
+    // 'caf' then 0xC3: half of an 'é', the bytes as stored.
+    ascii.exec(fx.replace_table("INSERT INTO {table} VALUES (1, E'caf\\xc3', 'plain', 'x')"));
+    ascii.exec(fx.replace_table("INSERT INTO {table} VALUES (2, 'fine', E'\\xff', 'y')"));
+    const auto records = fx.read(2);
+    INFO("daemon log:\n" << fx.daemon_log());
+    REQUIRE(records.size() == 2);
+
+    const auto first = parse_json(records[0].value);
+    CHECK(std::string(first["after"]["note"].GetString()) == "Y2Fmww==");  // base64 of caf\xc3
+    CHECK(std::string(first["after"]["tag"].GetString()) == "plain");
+    CHECK(pgcs::testing::json_text(first["not_utf8"]) == R"({"before":[],"after":["note"]})");
+    CHECK(records[0].key == R"({"id":1})");
+
+    // The next transaction arrived, and one with only valid text has no not_utf8 field.
+    const auto second = parse_json(records[1].value);
+    CHECK(std::string(second["after"]["tag"].GetString()) == "/w==");
+    CHECK(pgcs::testing::json_text(second["not_utf8"]) == R"({"before":[],"after":["tag"]})");
+    ascii.exec(fx.replace_table("INSERT INTO {table} VALUES (3, 'clean', 'z', 'w')"));
+    const auto all = fx.read(3);
+    REQUIRE(all.size() == 3);
+    const auto third = parse_json(all[2].value);
+    CHECK(third["after"]["id"].GetInt() == 3);
+    CHECK_FALSE(third.HasMember("not_utf8"));
+    CHECK(fx.daemon_running());
+}
+
+TEST_CASE("SQL_ASCII: a key column that is not UTF-8 is base64 in the Kafka key") {
+    const std::string suffix = pgcs::testing::unique_suffix();
+    ScratchDatabase db("asciikey_" + suffix,
+                       "ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+    CaptureFixture fx("SELECT 1");
+    fx.conninfo_extra = " dbname=" + db.name;
+    fx.postgres_extra = "  binary: true\n";
+    PgClient ascii(db.conninfo());
+    ascii.exec(fx.replace_table("CREATE TABLE {table} (k text PRIMARY KEY, v int)"));
+    fx.start_daemon();
+    ascii.exec(fx.replace_table("INSERT INTO {table} VALUES (E'caf\\xc3', 1)"));
+    ascii.exec(fx.replace_table("DELETE FROM {table}"));
+    const auto records = fx.read(3);  // added, deleted and its tombstone
+    INFO("daemon log:\n" << fx.daemon_log());
+    REQUIRE(records.size() == 3);
+    for (const auto& r : records) {
+        CHECK(r.key == R"({"k":"Y2Fmww=="})");
+    }
+    const auto deleted = parse_json(records[1].value);
+    CHECK(std::string(deleted["op"].GetString()) == "deleted");
+    CHECK(pgcs::testing::json_text(deleted["not_utf8"]) == R"({"before":["k"],"after":[]})");
+}
