@@ -31,9 +31,38 @@ void Publisher::bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed
     handed_out_ = handed_out;
 }
 
+void Publisher::on_type(const pgoutput::Type& type) {
+    if (type_names_.size() >= 4096 && !type_names_.contains(type.oid)) {
+        type_names_.clear();  // many types: start over rather than grow
+    }
+    type_names_[type.oid] = std::string(type.name);
+}
+
+void Publisher::register_dropped_type(std::uint32_t oid) {
+    const auto known = type_names_.find(oid);
+    changeset::CatalogType t;
+    t.oid = oid;
+    t.name = known != type_names_.end() ? known->second : "unknown type OID " + std::to_string(oid);
+    if (settings_.binary) {
+        // Its values come in their binary send form, which only the type's functions could
+        // print: written as bytes (base64), like a domain over bytea.
+        t.typtype = 'd';
+        t.base_oid = 17;  // bytea
+    }
+    types_.add(t);
+    spdlog::warn(
+        "type {} (OID {}) is no longer in the catalog (dropped since the transaction "
+        "being published used it): its values are written as {}",
+        t.name, oid,
+        settings_.binary ? "the base64 of their binary send form"
+                         : "PostgreSQL's text form (a string)");
+}
+
 void Publisher::on_relation(const pgoutput::Relation& relation) {
     for (const auto& c : relation.columns) {
-        catalog_->resolve_type(c.type_oid, types_);
+        if (!catalog_->resolve_type(c.type_oid, types_)) {
+            register_dropped_type(c.type_oid);
+        }
     }
     std::vector<std::string> pk;
     if (changeset::RelationCache::needs_catalog_key(relation.replica_identity)) {
@@ -288,9 +317,9 @@ void Publisher::on_transaction(const source::CommittedTransaction& txn) {
                 if (publishes(*m)) {
                     publish_message(*m, &commit, entry.captured_time, seq++, ticket);
                 }
-            } else if (!std::holds_alternative<pgoutput::Type>(message) &&
-                       !std::holds_alternative<pgoutput::Origin>(message)) {
-                // Types are resolved from the catalog when a Relation names them.
+            } else if (const auto* ty = std::get_if<pgoutput::Type>(&message)) {
+                on_type(*ty);  // its name, for a type dropped before its Relation is read
+            } else if (!std::holds_alternative<pgoutput::Origin>(message)) {
                 throw StreamFailure("unexpected pgoutput message '" +
                                     std::string(1, static_cast<char>(entry.bytes[0])) +
                                     "' inside transaction " + std::to_string(commit.xid) + " at " +

@@ -36,6 +36,7 @@ class Publisher : public source::TransactionHandler {
         std::string messages_topic;
         bool publish_messages = false;  // postgres.messages
         bool tombstones = true;         // kafka.tombstones
+        bool binary = false;            // postgres.binary: values in their send form
     };
 
     // `wait_for_room` is called while Kafka's queue is full (back-pressure), and while a
@@ -54,6 +55,7 @@ class Publisher : public source::TransactionHandler {
     void on_skipped(pgoutput::Xid xid, Lsn end_lsn) override;
     void on_aborted(pgoutput::Xid xid, std::size_t messages) override;
     void on_relation(const pgoutput::Relation& relation) override;
+    void on_type(const pgoutput::Type& type);
     void on_message(const pgoutput::LogicalMessage& message, std::int64_t received_time) override;
 
     // The rows of the keyless tables of a new slot, read under its exported snapshot: one
@@ -64,6 +66,9 @@ class Publisher : public source::TransactionHandler {
     std::uint64_t events_published() const { return events_published_; }
 
   private:
+    // Registers a column type pg_type no longer has, named as its Type message said: written
+    // as PostgreSQL's text form (in binary mode, the base64 of its send form).
+    void register_dropped_type(std::uint32_t oid);
     struct CommitInfo {
         pgoutput::Xid xid;
         std::int64_t commit_time;
@@ -114,6 +119,9 @@ class Publisher : public source::TransactionHandler {
     changeset::RelationCache relations_;
     std::unordered_map<std::uint32_t, std::string> topics_;  // relation OID -> topic
     std::unordered_map<std::uint32_t, std::string> names_;   // relation OID -> schema.table
+    // Type OID -> the name its last pgoutput Type message gave: what a type the catalog no
+    // longer has is called (see register_dropped_type).
+    std::unordered_map<std::uint32_t, std::string> type_names_;
     std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
     changeset::Changeset change_;
     changeset::Changeset deleted_;     // a key change's first half

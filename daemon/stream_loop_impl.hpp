@@ -49,7 +49,7 @@ class StreamLoop {
           publisher_({config.kafka.topic_prefix,
                       config.kafka.messages_topic.empty() ? config.kafka.topic_prefix + ".messages"
                                                           : config.kafka.messages_topic,
-                      config.postgres.messages, config.kafka.tombstones},
+                      config.postgres.messages, config.kafka.tombstones, config.postgres.binary},
                      types_, snapshots_, observer_, [this] { wait_for_room(); }) {}
 
     int run();

@@ -186,7 +186,10 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
     try {
         t.description = reader_->describe(p.table, settings_.publication);
         for (const auto& c : t.description.columns) {
-            catalog.resolve_type(c.type_oid, types_);
+            if (!catalog.resolve_type(c.type_oid, types_)) {
+                throw std::runtime_error("type OID " + std::to_string(c.type_oid) + " of " +
+                                         p.table + " is not in pg_type (dropped meanwhile?)");
+            }
         }
         t.relation =
             &relations_.define(t.description.relation(), t.description.primary_key, types_);

@@ -189,17 +189,16 @@ std::vector<std::string> Catalog::index_columns(std::uint32_t relation_oid,
     return out;
 }
 
-void Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const {
+bool Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const {
     if (registry.find(oid) != nullptr) {
-        return;
+        return true;
     }
     auto res = exec(conn_,
                     "SELECT typname, typtype, typbasetype, typelem, typcategory, typdelim "
                     "FROM pg_type WHERE oid = $1::oid",
                     {std::to_string(oid)});
     if (PQntuples(res.get()) == 0) {
-        throw std::runtime_error("type OID " + std::to_string(oid) +
-                                 " is not in pg_type (dropped while streaming?)");
+        return false;
     }
     changeset::CatalogType t;
     t.oid = oid;
@@ -210,13 +209,15 @@ void Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry)
     t.element_oid =
         t.category == 'A' ? static_cast<std::uint32_t>(std::stoul(PQgetvalue(res.get(), 0, 3))) : 0;
     t.delimiter = PQgetvalue(res.get(), 0, 5)[0];
-    if (t.typtype == 'd' && t.base_oid != 0) {
-        resolve_type(t.base_oid, registry);
+    // A type's base and element cannot be dropped while it exists.
+    if (t.typtype == 'd' && t.base_oid != 0 && !resolve_type(t.base_oid, registry)) {
+        return false;
     }
-    if (t.element_oid != 0) {
-        resolve_type(t.element_oid, registry);
+    if (t.element_oid != 0 && !resolve_type(t.element_oid, registry)) {
+        return false;
     }
     registry.add(t);
+    return true;
 }
 
 ExportedSnapshot create_slot_exporting(const ConnectionSettings& settings,

@@ -63,8 +63,9 @@ class Catalog {
     std::vector<std::string> replica_identity_index(std::uint32_t relation_oid) const;
 
     // Adds `oid` (and the types it depends on: a domain's base, an array's element) to
-    // `registry` unless it is known already.
-    void resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const;
+    // `registry` unless it is known already. False, the registry as it was, when pg_type no
+    // longer has it (dropped since the transaction being decoded used it).
+    bool resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const;
 
   private:
     // Columns of the relation's index flagged `which` (a pg_index boolean column).
