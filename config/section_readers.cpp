@@ -6,6 +6,8 @@
 #include <charconv>
 #include <limits>
 
+#include "config/conninfo_rules.hpp"
+#include "config/kafka_properties.hpp"
 #include "config/value_rules.hpp"
 
 namespace pgcs::config::detail {
@@ -250,6 +252,9 @@ void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& o
             reader.problem(find(section, "conninfo")->value_line(), "postgres.conninfo",
                            "must not be empty; give a libpq connection string, e.g. "
                            "\"host=db.internal dbname=app user=cdc\"");
+        } else if (std::optional<std::string> error = check_conninfo(*conninfo)) {
+            reader.problem(find(section, "conninfo")->value_line(), "postgres.conninfo",
+                           std::move(*error));
         } else {
             out.conninfo = std::move(*conninfo);
         }

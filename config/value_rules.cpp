@@ -16,12 +16,6 @@ bool is_ascii_letter(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
-    });
-}
-
 // Reads one identifier at `pos` the way PostgreSQL's scanner does: a double-quoted identifier
 // ("" is a quote) is taken as written, an unquoted one is folded to lower case.
 // https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS
@@ -249,34 +243,6 @@ std::optional<TableName> parse_table_name(std::string_view text, std::string& er
         }
     }
     error = "'" + std::string(text) + "' is not a table name of the form schema.table: " + problem;
-    return std::nullopt;
-}
-
-std::optional<std::string> check_kafka_property(std::string_view name, std::string_view value) {
-    if (name == "bootstrap.servers" || name == "metadata.broker.list") {
-        return "the daemon sets " + std::string(name) +
-               " from kafka.brokers; remove this property and list the brokers in "
-               "kafka.brokers";
-    }
-    if (name == "enable.idempotence" &&
-        !(iequals(value, "true") || iequals(value, "t") || value == "1")) {
-        return std::string(
-            "must stay true: without the idempotent producer a retried send can duplicate or "
-            "reorder the events of one key; remove this property");
-    }
-    if ((name == "acks" || name == "request.required.acks") &&
-        !(iequals(value, "all") || value == "-1")) {
-        return "'" + std::string(value) +
-               "' would let Kafka confirm an event that a broker failure can still lose, after "
-               "the daemon has let PostgreSQL discard its WAL; the daemon needs " +
-               std::string(name) + "=all (or -1): remove this property";
-    }
-    if (name == "delivery.report.only.error" &&
-        !(iequals(value, "false") || iequals(value, "f") || value == "0")) {
-        return std::string(
-            "must stay false: the daemon confirms progress to PostgreSQL only from successful "
-            "delivery reports; remove this property");
-    }
     return std::nullopt;
 }
 

@@ -1,6 +1,6 @@
 // Validation of single configuration values: PostgreSQL object names, the Kafka topic prefix,
-// the log level and the librdkafka properties the daemon owns. Each check returns the
-// problem's message, or std::nullopt when the value is fine.
+// the log level (kafka.properties: kafka_properties.hpp). Each check returns the problem's
+// message, or std::nullopt when the value is fine.
 #pragma once
 
 #include <cstdint>
@@ -31,10 +31,6 @@ std::optional<std::string> check_brokers(std::string_view brokers);
 // Parses "schema.table" (either part may be a double-quoted identifier); on failure returns
 // std::nullopt and sets `error`.
 std::optional<TableName> parse_table_name(std::string_view text, std::string& error);
-
-// Rejects librdkafka properties that would break the daemon's delivery guarantee or that it
-// sets itself from other keys.
-std::optional<std::string> check_kafka_property(std::string_view name, std::string_view value);
 
 // metrics.listen: "host:port" with an IPv4 address, a host name or [IPv6], port 1..65535.
 std::optional<std::string> check_listen_address(const std::string& value);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/sink/kafka_sink.hpp"
 #include "daemon/daemon_observer.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/snapshot_command.hpp"
@@ -170,6 +171,17 @@ int main(int argc, char** argv) {
             std::cerr << p.to_string() << "\n";
         }
         return kExitConfig;
+    }
+    if (args.command == "check-config" || args.command == "run") {
+        // How the properties combine (e.g. message.timeout.ms below linger.ms): librdkafka
+        // decides, without connecting; `run` would refuse the same at start.
+        try {
+            pgcs::sink::KafkaSink::check_configuration(
+                {config.kafka.brokers, config.kafka.properties});
+        } catch (const pgcs::sink::SinkConfigError& e) {
+            std::cerr << args.config << ": " << e.what() << "\n";
+            return kExitConfig;
+        }
     }
     if (args.command == "check-config") {
         std::cout << args.config << ": ok\n";

@@ -295,6 +295,9 @@ int StreamLoop::run() {
     try {
         sink_.emplace(sink::SinkSettings{config_.kafka.brokers, config_.kafka.properties},
                       [this](const sink::DeliveryReport& r) { on_delivery(r); });
+    } catch (const sink::SinkConfigError& e) {
+        spdlog::error("{}", e.what());
+        return kExitConfig;
     } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         return kExitFailure;

@@ -53,8 +53,9 @@ struct StopFlags {
     std::atomic<bool>& reload;
 };
 
-// Streams until `stop` becomes true (exit 0) or a permanent failure (logged; exit 1).
-// Transient PostgreSQL failures are retried with backoff.
+// Streams until `stop` becomes true (exit 0) or a permanent failure (logged; exit 1; exit 2
+// when librdkafka refuses the producer's configuration). Transient PostgreSQL failures are retried
+// with backoff.
 int run_stream(const config::Config& config, StopFlags flags, StreamObserver& observer);
 
 }  // namespace pgcs::daemon

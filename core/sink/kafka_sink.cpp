@@ -35,18 +35,18 @@ void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::stri
     std::array<char, 512> err{};
     if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err.data(), err.size()) !=
         RD_KAFKA_CONF_OK) {
-        throw SinkError("kafka property '" + key + "': " + err.data());
+        throw SinkConfigError("kafka property '" + key + "': " + err.data());
     }
 }
 
-}  // namespace
-
-KafkaSink::KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery)
-    : on_delivery_(std::move(on_delivery)) {
+// The producer's configuration: brokers, the daemon's defaults, then the user's properties.
+rd_kafka_conf_t* build_conf(const SinkSettings& settings, bool with_brokers) {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     try {
-        set_property(conf, "bootstrap.servers", settings.brokers);
-        for (const auto& [k, v] : default_properties()) {
+        if (with_brokers) {
+            set_property(conf, "bootstrap.servers", settings.brokers);
+        }
+        for (const auto& [k, v] : KafkaSink::default_properties()) {
             set_property(conf, k, v);
         }
         for (const auto& [k, v] : settings.properties) {
@@ -56,6 +56,32 @@ KafkaSink::KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery)
         rd_kafka_conf_destroy(conf);
         throw;
     }
+    return conf;
+}
+
+extern "C" void ignore_log(const rd_kafka_t* /*rk*/, int /*level*/, const char* /*fac*/,
+                           const char* /*buf*/) {}
+
+}  // namespace
+
+void KafkaSink::check_configuration(const SinkSettings& settings) {
+    // Without bootstrap.servers the client has no broker to connect to: librdkafka checks how
+    // the properties combine (rd_kafka_new) and nothing leaves the process.
+    rd_kafka_conf_t* conf = build_conf(settings, false);
+    rd_kafka_conf_set_log_cb(conf, &ignore_log);
+    std::array<char, 512> err{};
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
+    if (rk == nullptr) {
+        rd_kafka_conf_destroy(conf);
+        throw SinkConfigError(std::string("kafka.properties: librdkafka refuses them together: ") +
+                              err.data() + "; fix kafka.properties");
+    }
+    rd_kafka_destroy(rk);
+}
+
+KafkaSink::KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery)
+    : on_delivery_(std::move(on_delivery)) {
+    rd_kafka_conf_t* conf = build_conf(settings, true);
     rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::on_delivery_cb);
     rd_kafka_conf_set_error_cb(conf, &KafkaSink::on_error_cb);
     rd_kafka_conf_set_opaque(conf, this);
@@ -64,7 +90,8 @@ KafkaSink::KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery)
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
     if (rk == nullptr) {
         rd_kafka_conf_destroy(conf);
-        throw SinkError(std::string("cannot create the Kafka producer: ") + err.data());
+        throw SinkConfigError(std::string("kafka.properties: librdkafka refuses them together: ") +
+                              err.data() + "; fix kafka.properties");
     }
     rk_.reset(rk);
 

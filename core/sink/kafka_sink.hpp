@@ -43,6 +43,13 @@ class SinkError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// librdkafka refused the producer's configuration: a property, or how properties combine.
+// A restart cannot help (the daemon exits with its configuration status).
+class SinkConfigError : public SinkError {
+  public:
+    using SinkError::SinkError;
+};
+
 struct DeliveryReport {
     std::uint64_t ticket;
     rd_kafka_resp_err_t error;  // RD_KAFKA_RESP_ERR_NO_ERROR when acknowledged
@@ -67,6 +74,10 @@ class KafkaSink {
 
     // The daemon's defaults, before user properties: idempotence, lz4, murmur2_random, ...
     static std::vector<std::pair<std::string, std::string>> default_properties();
+
+    // Throws SinkConfigError when librdkafka would refuse this producer's configuration (the
+    // same defaults and properties as the constructor); connects to nothing.
+    static void check_configuration(const SinkSettings& settings);
 
     // Queues one record (key and value are copied). has_key false:
     // a null key. `partition`: kAnyPartition, or a partition of the topic. QueueFull: nothing

@@ -195,9 +195,12 @@ TEST_CASE("unknown keys are reported with a suggestion", "[config]") {
                        "unknown key; 'kafka' accepts brokers, topic_prefix, properties, "
                        "flush_timeout_ms");
     }
-    SECTION("kafka.properties takes any librdkafka property") {
-        Config config = load(minimal_with("", "  properties:\n    some.future.property: x\n"));
+    SECTION("kafka.properties takes any property librdkafka knows") {
+        Config config =
+            load(minimal_with("", "  properties:\n    sticky.partitioning.linger.ms: 7\n"));
         REQUIRE(config.kafka.properties.size() == 1);
+        expect_problem(minimal_with("", "  properties:\n    some.future.property: x\n"), 7,
+                       "kafka.properties.some.future.property", "has no such property");
     }
 }
 
@@ -261,11 +264,12 @@ TEST_CASE("missing required keys are reported at their parent", "[config]") {
     SECTION("a missing key in a present section: the section's line") {
         expect_problem("postgres:\n  slot: s\nkafka:\n  brokers: k\n  topic_prefix: app\n", 1,
                        "postgres.conninfo", "required key is missing; add it under 'postgres:'");
-        expect_problem("postgres:\n  conninfo: c\n\nkafka:\n  brokers: k\n", 4,
+        expect_problem("postgres:\n  conninfo: dbname=c\n\nkafka:\n  brokers: k\n", 4,
                        "kafka.topic_prefix", "required key is missing");
     }
     SECTION("a missing section: the top-level map's line") {
-        std::vector<ConfigProblem> problems = problems_of("# comment\npostgres:\n  conninfo: c\n");
+        std::vector<ConfigProblem> problems =
+            problems_of("# comment\npostgres:\n  conninfo: dbname=c\n");
         REQUIRE(problems.size() == 2);
         CHECK(problems[0].line == 2);
         CHECK(problems[0].key == "kafka.brokers");
@@ -332,20 +336,23 @@ TEST_CASE("invalid values", "[config]") {
               std::vector<TableName>{{"a\"b", "T.1"}, {"s", "t_$2"}});
     }
     SECTION("topic_prefix: Kafka's topic characters, room for schema and table") {
-        expect_problem("postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: app/x\n", 5,
-                       "kafka.topic_prefix", "contains '/', which Kafka does not allow");
-        std::string yaml = "postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: " +
-                           std::string(122, 'x') + "\n";
+        expect_problem(
+            "postgres:\n  conninfo: dbname=c\nkafka:\n  brokers: k\n  topic_prefix: app/x\n", 5,
+            "kafka.topic_prefix", "contains '/', which Kafka does not allow");
+        std::string yaml =
+            "postgres:\n  conninfo: dbname=c\nkafka:\n  brokers: k\n  topic_prefix: " +
+            std::string(122, 'x') + "\n";
         expect_problem(yaml, 5, "kafka.topic_prefix", "use at most 121");
-        yaml = "postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: " +
+        yaml = "postgres:\n  conninfo: dbname=c\nkafka:\n  brokers: k\n  topic_prefix: " +
                std::string(121, 'x') + "\n";
         CHECK(load(yaml).kafka.topic_prefix.size() == 121);
-        expect_problem("postgres:\n  conninfo: c\nkafka:\n  brokers: k\n  topic_prefix: ''\n", 5,
-                       "kafka.topic_prefix", "must not be empty");
+        expect_problem(
+            "postgres:\n  conninfo: dbname=c\nkafka:\n  brokers: k\n  topic_prefix: ''\n", 5,
+            "kafka.topic_prefix", "must not be empty");
     }
     SECTION("brokers: not empty, no empty entry") {
         expect_problem(
-            "postgres:\n  conninfo: c\nkafka:\n  brokers: 'a:1,,b:2'\n  topic_prefix: "
+            "postgres:\n  conninfo: dbname=c\nkafka:\n  brokers: 'a:1,,b:2'\n  topic_prefix: "
             "t\n",
             4, "kafka.brokers", "has an empty entry");
     }
@@ -368,7 +375,7 @@ TEST_CASE("kafka.properties keep file order and become text", "[config]") {
     check.crcs: False
     client.id: "yes"
     api.version.request: off
-    message.max.bytes: 0x10
+    message.max.bytes: 0x100000
     enable.idempotence: true
     acks: all
 )"));
@@ -380,7 +387,7 @@ TEST_CASE("kafka.properties keep file order and become text", "[config]") {
                                          {"check.crcs", "false"},
                                          {"client.id", "yes"},  // quoted: passed as written
                                          {"api.version.request", "false"},
-                                         {"message.max.bytes", "0x10"},
+                                         {"message.max.bytes", "0x100000"},
                                          {"enable.idempotence", "true"},
                                          {"acks", "all"},
                                      });
@@ -463,14 +470,14 @@ log:
 
 TEST_CASE("file-level problems", "[config]") {
     SECTION("a YAML syntax error is one problem with yaml-cpp's line") {
-        std::vector<ConfigProblem> problems =
-            problems_of("postgres:\n  conninfo: c\n  tables: [a.b, c.d\nkafka:\n  brokers: k\n");
+        std::vector<ConfigProblem> problems = problems_of(
+            "postgres:\n  conninfo: dbname=c\n  tables: [a.b, c.d\nkafka:\n  brokers: k\n");
         REQUIRE(problems.size() == 1);
         CHECK(problems[0].line == 4);
         CHECK(problems[0].key.empty());
         CHECK_THAT(problems[0].message, Catch::StartsWith("YAML syntax error: "));
         CHECK_THAT(problems[0].to_string(), Catch::StartsWith("test.yaml:4: YAML syntax error"));
-        problems = problems_of("postgres:\n  conninfo: c\n\t slot: x\n");
+        problems = problems_of("postgres:\n  conninfo: dbname=c\n\t slot: x\n");
         REQUIRE(problems.size() == 1);
         CHECK(problems[0].line == 3);
     }
@@ -529,12 +536,14 @@ kafka:
     }
     SECTION("$${ is a literal ${, other $ stay as written") {
         Config config = load(minimal_with("",
-                                          "  properties:\n    a: \"$${PGCS_HOST}\"\n    b: "
-                                          "pa$$word$\n    c: $PGCS_HOST\n"),
+                                          "  properties:\n    client.id: \"$${PGCS_HOST}\"\n    "
+                                          "sasl.password: pa$$word$\n    sasl.username: "
+                                          "$PGCS_HOST\n"),
                              env);
         CHECK(config.kafka.properties ==
-              std::vector<std::pair<std::string, std::string>>{
-                  {"a", "${PGCS_HOST}"}, {"b", "pa$$word$"}, {"c", "$PGCS_HOST"}});
+              std::vector<std::pair<std::string, std::string>>{{"client.id", "${PGCS_HOST}"},
+                                                               {"sasl.password", "pa$$word$"},
+                                                               {"sasl.username", "$PGCS_HOST"}});
     }
     SECTION("bad references") {
         expect_problem(minimal_with("  slot: ${1X}\n"), 3, "postgres.slot",
@@ -634,7 +643,7 @@ TEST_CASE("load_config_file reports an unreadable file on line 0", "[config]") {
 
 TEST_CASE("load_config_file problems name the file", "[config]") {
     TempDir dir;
-    fs::path path = dir.write("c.yaml", "postgres:\n  conninfo: c\n");
+    fs::path path = dir.write("c.yaml", "postgres:\n  conninfo: dbname=c\n");
     try {
         load_config_file(path.string(), kNoEnv);
         FAIL("expected a ConfigError");
