@@ -36,7 +36,8 @@ std::optional<TableName> parse_table_name(std::string_view text, std::string& er
 // sets itself from other keys.
 std::optional<std::string> check_kafka_property(std::string_view name, std::string_view value);
 
-// metrics.listen: "host:port" with an IPv4 address, a host name or [IPv6], port 1..65535.
+// metrics.listen: "host:port" with an IPv4 address or a host name, port 1..65535; IPv6
+// ("[::1]:9187") is refused: Debian's libcivetweb is built without IPv6.
 std::optional<std::string> check_listen_address(const std::string& value);
 
 }  // namespace pgcs::config::detail

@@ -12,8 +12,9 @@ namespace pgcs::daemon {
 
 class MetricsServer {
   public:
-    // Listens on "host:port" ("[::1]:port" for IPv6). Throws std::runtime_error naming the
-    // address when it cannot listen (port in use, bad address).
+    // Listens on "host:port" (IPv4 address or host name; IPv6 only if civetweb was built with
+    // it, which Debian's is not). Throws std::runtime_error naming the address when it cannot
+    // listen (port in use, bad address, IPv6 without IPv6 support).
     MetricsServer(const std::string& listen, const Metrics& metrics, double ready_max_lag_seconds);
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;
