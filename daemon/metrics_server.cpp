@@ -85,8 +85,22 @@ MetricsServer::MetricsServer(const std::string& listen, const Metrics& metrics,
                                  " (metrics.listen): this build of civetweb has no IPv6; listen "
                                  "on an IPv4 address or a host name, e.g. 127.0.0.1:9187");
     }
-    const char* options[] = {"listening_ports",   listen.c_str(), "num_threads", "2",
-                             "enable_keep_alive", "no",           nullptr};
+    // Each connection holds one of civetweb's worker threads until its request has arrived
+    // and been answered. Enough threads that 50 idle or slow clients leave some free, and a
+    // request timeout that frees a thread held by a client who does not send its request
+    // within 2 s in all (slowloris included); no keep-alive, so an idle client holds nothing
+    // once answered. Limits in README.md, "Metrics and health".
+    const char* options[] = {"listening_ports",
+                             listen.c_str(),
+                             "num_threads",
+                             "64",
+                             "request_timeout_ms",
+                             "2000",
+                             "enable_keep_alive",
+                             "no",
+                             "keep_alive_timeout_ms",
+                             "500",
+                             nullptr};
     mg_init_library(0);
     mg_callbacks callbacks{};
     callbacks.log_message = quiet_log;

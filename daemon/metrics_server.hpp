@@ -1,5 +1,6 @@
 // /metrics, /healthz and /readyz over HTTP with civetweb (Debian's libcivetweb), on
-// metrics.listen. Requests are served on civetweb's own threads, reading Metrics only.
+// metrics.listen. Requests are served on civetweb's own threads (64, each request bounded to
+// 2 s), reading Metrics only.
 #pragma once
 
 #include <string>

@@ -144,3 +144,68 @@ TEST_CASE("an IPv6 address is refused with the reason: Debian's civetweb has no 
                       Catch::Contains("(metrics.listen): this build of civetweb has no IPv6") &&
                           Catch::Contains("127.0.0.1:9187"));
 }
+
+TEST_CASE("50 idle or stalled clients do not keep /healthz, /readyz and /metrics from answering") {
+    Metrics metrics;
+    metrics.set_streaming(true);
+    const int port = free_port();
+    MetricsServer server("127.0.0.1:" + std::to_string(port), metrics, 5.0);
+
+    // 25 connect and send nothing; 25 send half a request line and stall.
+    std::vector<int> slow;
+    for (int i = 0; i < 50; ++i) {
+        slow.push_back(connect_to(port));
+        if (i % 2 == 1) {
+            const std::string half = "GET /metr";
+            REQUIRE(write(slow.back(), half.data(), half.size()) ==
+                    static_cast<ssize_t>(half.size()));
+        }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all 50 taken by the server
+
+    for (const char* path : {"/healthz", "/readyz", "/metrics"}) {
+        INFO(path);
+        const auto start = std::chrono::steady_clock::now();
+        const std::string response = http(port, "GET", path);
+        const auto took = std::chrono::steady_clock::now() - start;
+        CHECK(starts_with(response, "HTTP/1.1 200"));
+        CHECK(took < std::chrono::seconds(2));
+    }
+
+    // The request timeout (2 s for the whole request) then closes every stalled connection.
+    const auto start = std::chrono::steady_clock::now();
+    for (const int fd : slow) {
+        char buf[512];
+        ssize_t n = 0;
+        while ((n = read(fd, buf, sizeof buf)) > 0) {
+        }
+        CHECK(n == 0);  // closed by the server, not our 10 s read timeout
+        close(fd);
+    }
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+}
+
+TEST_CASE("a client trickling its request a byte at a time is cut off after 2 s") {
+    Metrics metrics;
+    const int port = free_port();
+    MetricsServer server("127.0.0.1:" + std::to_string(port), metrics, 5.0);
+    const int fd = connect_to(port);
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    const auto start = std::chrono::steady_clock::now();
+    // One byte every 250 ms: the whole line would take 10 s. Stop when the server has closed
+    // the connection (a write fails) or after 5 s.
+    for (std::size_t i = 0; i < request.size(); ++i) {
+        if (send(fd, &request[i], 1, MSG_NOSIGNAL) != 1 ||
+            std::chrono::steady_clock::now() - start > std::chrono::seconds(5)) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    char buf[512];
+    ssize_t n = 0;
+    while ((n = read(fd, buf, sizeof buf)) > 0) {
+    }
+    CHECK((n == 0 || errno == ECONNRESET));  // closed by the server, not our read timeout
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+    close(fd);
+}
