@@ -248,7 +248,9 @@ std::optional<TableName> parse_table_name(std::string_view text, std::string& er
 
 std::optional<std::string> check_listen_address(const std::string& value) {
     const auto colon = value.rfind(':');
-    const std::string advice = "; give host:port, e.g. 127.0.0.1:9187 or [::1]:9187";
+    const std::string advice =
+        "; give host:port with an IPv4 address or a host name, e.g. 127.0.0.1:9187 or "
+        "0.0.0.0:9187";
     if (colon == std::string::npos || colon == 0) {
         return "'" + value + "' is not host:port" + advice;
     }
@@ -260,11 +262,12 @@ std::optional<std::string> check_listen_address(const std::string& value) {
         number > 65535) {
         return "port '" + port + "' is not a number 1..65535" + advice;
     }
-    if (host.front() == '[') {
-        if (host.back() != ']' || host.size() < 3) {
-            return "'" + host + "' is not a bracketed IPv6 address" + advice;
-        }
-        return std::nullopt;
+    if (host.front() == '[' || host.find(':') != std::string::npos) {
+        // Debian's libcivetweb (1.15) is built without USE_IPV6: it cannot listen on IPv6.
+        return "'" + host +
+               "' is an IPv6 address, and the HTTP server (Debian's libcivetweb) is built "
+               "without IPv6" +
+               advice;
     }
     for (char c : host) {
         const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

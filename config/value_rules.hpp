@@ -32,7 +32,8 @@ std::optional<std::string> check_brokers(std::string_view brokers);
 // std::nullopt and sets `error`.
 std::optional<TableName> parse_table_name(std::string_view text, std::string& error);
 
-// metrics.listen: "host:port" with an IPv4 address, a host name or [IPv6], port 1..65535.
+// metrics.listen: "host:port" with an IPv4 address or a host name, port 1..65535; IPv6
+// ("[::1]:9187") is refused: Debian's libcivetweb is built without IPv6.
 std::optional<std::string> check_listen_address(const std::string& value);
 
 }  // namespace pgcs::config::detail

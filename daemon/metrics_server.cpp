@@ -12,13 +12,20 @@ namespace pgcs::daemon {
 
 namespace {
 
+bool is_head(mg_connection* conn) {
+    return std::strcmp(mg_get_request_info(conn)->request_method, "HEAD") == 0;
+}
+
+// HEAD gets the headers GET would get, Content-Length included, and no body (RFC 9110 9.3.2).
 int reply(mg_connection* conn, int status, const char* reason, const char* type,
           const std::string& body) {
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
               status, reason, type, body.size());
-    mg_write(conn, body.data(), body.size());
+    if (!is_head(conn)) {
+        mg_write(conn, body.data(), body.size());
+    }
     return status;
 }
 
@@ -73,9 +80,28 @@ int quiet_log(const mg_connection* /*conn*/, const char* /*message*/) {
 MetricsServer::MetricsServer(const std::string& listen, const Metrics& metrics,
                              double ready_max_lag_seconds)
     : metrics_(metrics), ready_max_lag_seconds_(ready_max_lag_seconds) {
+    if (!listen.empty() && listen.front() == '[' && mg_check_feature(MG_FEATURES_IPV6) == 0) {
+        throw std::runtime_error("cannot serve metrics on " + listen +
+                                 " (metrics.listen): this build of civetweb has no IPv6; listen "
+                                 "on an IPv4 address or a host name, e.g. 127.0.0.1:9187");
+    }
+    // Each connection holds one of civetweb's worker threads until its request has arrived
+    // and been answered. Enough threads that 50 idle or slow clients leave some free, and a
+    // request timeout that frees a thread held by a client who does not send its request
+    // within 2 s in all (slowloris included); no keep-alive, so an idle client holds nothing
+    // once answered. Limits in README.md, "Metrics and health".
+    const char* options[] = {"listening_ports",
+                             listen.c_str(),
+                             "num_threads",
+                             "64",
+                             "request_timeout_ms",
+                             "2000",
+                             "enable_keep_alive",
+                             "no",
+                             "keep_alive_timeout_ms",
+                             "500",
+                             nullptr};
     mg_init_library(0);
-    const char* options[] = {"listening_ports",   listen.c_str(), "num_threads", "2",
-                             "enable_keep_alive", "no",           nullptr};
     mg_callbacks callbacks{};
     callbacks.log_message = quiet_log;
     ctx_ = mg_start(&callbacks, nullptr, options);

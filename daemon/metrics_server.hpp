@@ -1,5 +1,6 @@
 // /metrics, /healthz and /readyz over HTTP with civetweb (Debian's libcivetweb), on
-// metrics.listen. Requests are served on civetweb's own threads, reading Metrics only.
+// metrics.listen. Requests are served on civetweb's own threads (64, each request bounded to
+// 2 s), reading Metrics only.
 #pragma once
 
 #include <string>
@@ -12,8 +13,9 @@ namespace pgcs::daemon {
 
 class MetricsServer {
   public:
-    // Listens on "host:port" ("[::1]:port" for IPv6). Throws std::runtime_error naming the
-    // address when it cannot listen (port in use, bad address).
+    // Listens on "host:port" (IPv4 address or host name; IPv6 only if civetweb was built with
+    // it, which Debian's is not). Throws std::runtime_error naming the address when it cannot
+    // listen (port in use, bad address, IPv6 without IPv6 support).
     MetricsServer(const std::string& listen, const Metrics& metrics, double ready_max_lag_seconds);
     ~MetricsServer();
     MetricsServer(const MetricsServer&) = delete;

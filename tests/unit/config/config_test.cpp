@@ -688,14 +688,14 @@ TEST_CASE("service keys: defaults, values and mistakes", "[config]") {
     const Config set = load(minimal_with("  create_publication: false\n  create_slot: no\n"
                                          "  heartbeat_interval_ms: 0\n  read_timeout_ms: 5000\n") +
                             "reconnect:\n  initial_backoff_ms: 100\n  max_backoff_ms: 2000\n"
-                            "metrics:\n  listen: \"[::1]:9187\"\n  ready_max_lag_seconds: 2.5\n");
+                            "metrics:\n  listen: \"0.0.0.0:9187\"\n  ready_max_lag_seconds: 2.5\n");
     CHECK_FALSE(set.postgres.create_publication);
     CHECK_FALSE(set.postgres.create_slot);
     CHECK(set.postgres.heartbeat_interval_ms == 0);
     CHECK(set.postgres.read_timeout_ms == 5000);
     CHECK(set.reconnect.initial_backoff_ms == 100);
     CHECK(set.reconnect.max_backoff_ms == 2000);
-    CHECK(set.metrics.listen == "[::1]:9187");
+    CHECK(set.metrics.listen == "0.0.0.0:9187");
     CHECK(set.metrics.ready_max_lag_seconds == 2.5);
 
     expect_problem(minimal_with("  create_slot: maybe\n"), 3, "postgres.create_slot",
@@ -710,6 +710,11 @@ TEST_CASE("service keys: defaults, values and mistakes", "[config]") {
                    8, "reconnect.max_backoff_ms", "at least reconnect.initial_backoff_ms");
     expect_problem(std::string(kMinimal) + "metrics:\n  listen: localhost\n", 7, "metrics.listen",
                    "host:port");
+    // Debian's libcivetweb cannot listen on IPv6: refused here, not when the daemon starts.
+    expect_problem(std::string(kMinimal) + "metrics:\n  listen: \"[::1]:9187\"\n", 7,
+                   "metrics.listen", "built without IPv6");
+    expect_problem(std::string(kMinimal) + "metrics:\n  listen: \"::1:9187\"\n", 7,
+                   "metrics.listen", "built without IPv6");
     expect_problem(std::string(kMinimal) + "metrics:\n  listen: 127.0.0.1:99999\n", 7,
                    "metrics.listen", "1..65535");
     expect_problem(std::string(kMinimal) + "metrics:\n  ready_max_lag_seconds: 0\n", 7,
