@@ -171,6 +171,11 @@ int main(int argc, char** argv) {
         }
         return kExitConfig;
     }
+    if (args.command != "run") {
+        for (const std::string& warning : config.warnings) {
+            std::cerr << "pgchangeset: warning: " << warning << "\n";
+        }
+    }
     if (args.command == "check-config") {
         std::cout << args.config << ": ok\n";
         return 0;
@@ -186,6 +191,9 @@ int main(int argc, char** argv) {
     setup_logging(args.log_level.empty() ? config.log.level : args.log_level);
     install_signal_handlers();
     spdlog::info("pgchangeset {} starting", PGCS_VERSION);
+    for (const std::string& warning : config.warnings) {
+        spdlog::warn("{}", warning);
+    }
     pgcs::daemon::Metrics metrics;
     std::unique_ptr<pgcs::daemon::MetricsServer> metrics_server;
     if (!config.metrics.listen.empty()) {
