@@ -90,3 +90,33 @@ TEST_CASE("a wrong ${VAR} password with ' port=1' in it: exit 1, no part of it l
     CHECK_FALSE(contains(r.log, sfx));
     CHECK_FALSE(contains(r.log, "port=1"));
 }
+
+TEST_CASE("snapshot --table with a bad name: exit 2 saying what is wrong") {
+    const std::string config = write_temp_file(
+        "config.yaml", "postgres:\n  conninfo: \"" + pg_conninfo() + "\"\nkafka:\n  brokers: \"" +
+                           brokers() + "\"\n  topic_prefix: ops\n");
+    auto snapshot = [&](const std::string& table) {
+        DaemonProcess command(
+            {bin_dir() + "/pgchangeset", "snapshot", "--config", config, "--table", table},
+            "/tmp/pgcs-test-" + unique_suffix() + ".log");
+        return command.wait(std::chrono::seconds(30));
+    };
+    const struct {
+        std::string table;
+        std::string message;
+    } cases[] = {
+        {"a.b.c", "'a.b.c' is not a table name of the form schema.table: has more than two parts"},
+        {"public.", "'public.' is not a table name of the form schema.table: a name is missing"},
+        {"\"unterminated", "a double-quoted name is not closed"},
+        {"users", "the schema is missing; write schema.table, e.g. public.users"},
+        {"public.no_such_" + unique_suffix(), "there is no table \"public\".\"no_such_"},
+    };
+    for (const auto& c : cases) {
+        const RunResult r = snapshot(c.table);
+        INFO(c.table << ": " << r.log);
+        CHECK(r.exit_code == 2);
+        CHECK(contains(r.log, "pgchangeset: --table"));
+        CHECK(contains(r.log, c.message));
+        CHECK_FALSE(contains(r.log, "ERROR:"));  // no raw PostgreSQL error
+    }
+}
