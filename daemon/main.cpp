@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/source/transaction_buffer.hpp"
 #include "daemon/daemon_observer.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/snapshot_command.hpp"
@@ -193,6 +194,16 @@ int main(int argc, char** argv) {
     spdlog::info("pgchangeset {} starting", PGCS_VERSION);
     for (const std::string& warning : config.warnings) {
         spdlog::warn("{}", warning);
+    }
+    // Checked now, not when the first transaction over buffer.memory_limit arrives.
+    if (auto problem = pgcs::source::spill_directory_problem(config.buffer.spill_directory)) {
+        spdlog::error(
+            "buffer.spill_directory: {}; transactions larger than buffer.memory_limit are "
+            "written there: create the folder, make it writable by the daemon's user (under "
+            "systemd, list it in ReadWritePaths= of the unit; /var/tmp is the unit's own "
+            "private one), or set buffer.spill_directory to one that is",
+            *problem);
+        return kExitConfig;
     }
     pgcs::daemon::Metrics metrics;
     std::unique_ptr<pgcs::daemon::MetricsServer> metrics_server;

@@ -120,3 +120,28 @@ TEST_CASE("snapshot --table with a bad name: exit 2 saying what is wrong") {
         CHECK_FALSE(contains(r.log, "ERROR:"));  // no raw PostgreSQL error
     }
 }
+
+TEST_CASE("run with a spill directory it cannot write to exits 2 at start, naming it") {
+    const std::string sfx = unique_suffix();
+    const std::string not_a_folder = write_temp_file("spill-file", "x");
+    for (const std::string& spill :
+         {"/tmp/pgcs-no-such-dir-" + sfx, not_a_folder, std::string("/proc")}) {
+        const std::string slot = "pgcs_" + sfx;
+        const std::string config = write_temp_file(
+            "config.yaml", "postgres:\n  conninfo: \"" + pg_conninfo() + "\"\n  slot: " + slot +
+                               "\n  publication: " + slot +
+                               "\n  tables: [public.whatever]\nkafka:\n  brokers: \"" + brokers() +
+                               "\"\n  topic_prefix: ops\nbuffer:\n  spill_directory: " + spill +
+                               "\n");
+        DaemonProcess daemon({bin_dir() + "/pgchangeset", "run", "--config", config},
+                             "/tmp/pgcs-test-" + unique_suffix() + ".log");
+        const RunResult r = daemon.wait(std::chrono::seconds(30));
+        INFO(spill << ": " << r.log);
+        CHECK(r.exit_code == 2);
+        CHECK(contains(r.log, "buffer.spill_directory: "));
+        CHECK(contains(r.log, spill));
+        CHECK(contains(r.log, "ReadWritePaths="));
+        // Nothing was attempted: no connection, so no "no such table" for public.whatever.
+        CHECK_FALSE(contains(r.log, "whatever"));
+    }
+}
