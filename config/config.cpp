@@ -6,13 +6,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "config/bounded_file.hpp"
 #include "config/section_readers.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -39,31 +36,11 @@ std::string describe(const std::vector<ConfigProblem>& problems) {
     throw ConfigError(std::move(problems));
 }
 
-// Reads a whole file; on failure returns std::nullopt and sets `error` to the reason.
-std::optional<std::string> read_file(const fs::path& path, std::string& error) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-        error = "it is a directory, not a file";
-        return std::nullopt;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = std::strerror(errno);
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) {
-        error = std::strerror(errno);
-        return std::nullopt;
-    }
-    return std::move(text).str();
-}
-
 // Sets postgres.password from the first line of postgres.password_file, resolved against
-// `config_dir` when relative.
+// `config_dir` when relative; warns, as libpq does for ~/.pgpass, when others may read it.
 void read_password_file(detail::YamlReader& reader, const YAML::Node& root,
-                        const fs::path& config_dir, PostgresConfig& pg) {
+                        const fs::path& config_dir, PostgresConfig& pg,
+                        std::vector<std::string>& warnings) {
     int line = 0;
     if (root.IsMap() && root["postgres"].IsMap()) {
         line = detail::line_of(root["postgres"]["password_file"].Mark());
@@ -74,15 +51,22 @@ void read_password_file(detail::YamlReader& reader, const YAML::Node& root,
     }
     pg.password_file = path.string();
     std::string error;
-    std::optional<std::string> text = read_file(path, error);
-    if (!text) {
+    std::optional<detail::FileText> file =
+        detail::read_bounded_file(path.string(), detail::kMaxPasswordFileBytes, error);
+    if (!file) {
         reader.problem(line, "postgres.password_file",
                        "cannot read the password file '" + path.string() + "': " + error +
                            "; put the password on the first line of that file, or fix the path "
                            "(a relative path starts from the config file's folder)");
         return;
     }
-    std::string password = text->substr(0, text->find('\n'));
+    if ((file->mode & 077) != 0) {
+        warnings.push_back("the password file '" + path.string() +
+                           "' is readable or writable by group or others; make it private: "
+                           "chmod 600 (owned by the daemon's user), or under systemd use "
+                           "LoadCredential= and password_file: ${CREDENTIALS_DIRECTORY}/NAME");
+    }
+    std::string password = file->text.substr(0, file->text.find('\n'));
     if (!password.empty() && password.back() == '\r') {
         password.pop_back();
     }
@@ -147,7 +131,7 @@ Config load(std::string_view yaml, const std::string& file_name, const EnvLookup
         std::none_of(problems.begin(), problems.end(),
                      [](const ConfigProblem& p) { return p.key == "postgres.password_file"; })) {
         detail::YamlReader password_reader(file_name, env);
-        read_password_file(password_reader, root, *config_dir, config.postgres);
+        read_password_file(password_reader, root, *config_dir, config.postgres, config.warnings);
         for (ConfigProblem& problem : password_reader.take_problems()) {
             problems.push_back(std::move(problem));
         }
@@ -185,8 +169,9 @@ Config load_config_string(std::string_view yaml, const std::string& file_name,
 
 Config load_config_file(const std::string& path, const EnvLookup& env) {
     std::string error;
-    std::optional<std::string> text = read_file(path, error);
-    if (!text) {
+    std::optional<detail::FileText> file =
+        detail::read_bounded_file(path, detail::kMaxConfigFileBytes, error);
+    if (!file) {
         fail({ConfigProblem{path, 0, "",
                             "cannot read the configuration file: " + error +
                                 "; check the path given to --config and the file's permissions"}});
@@ -195,7 +180,7 @@ Config load_config_file(const std::string& path, const EnvLookup& env) {
     if (config_dir.empty()) {
         config_dir = ".";
     }
-    return load(*text, path, env, &config_dir);
+    return load(file->text, path, env, &config_dir);
 }
 
 namespace {

@@ -96,6 +96,9 @@ struct Config {
     MetricsConfig metrics;
     LogConfig log;
     SnapshotConfig snapshot;
+    // Not a key: what load_config_file noticed that is allowed but unwise (a password file
+    // others can read), one message each, for the caller to log.
+    std::vector<std::string> warnings;
 };
 
 // One problem found in a configuration file.
@@ -127,7 +130,8 @@ std::optional<std::string> process_env(const std::string& name);
 Config load_config_string(std::string_view yaml, const std::string& file_name,
                           const EnvLookup& env = process_env);
 
-// Reads, parses and validates a file (and reads password_file if set). Throws ConfigError.
+// Reads, parses and validates a file (and reads password_file if set). Throws ConfigError; a
+// file that is not a regular file, or larger than 1 MiB (a password file: 64 KiB), is one.
 Config load_config_file(const std::string& path, const EnvLookup& env = process_env);
 
 }  // namespace pgcs::config

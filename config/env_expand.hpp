@@ -20,4 +20,13 @@ struct EnvExpansion {
 // stays as written. A substituted value is not expanded again.
 EnvExpansion expand_env(std::string_view text, const EnvLookup& env);
 
+// expand_env() for postgres.conninfo: a variable's text becomes exactly the text of the
+// parameter value it stands in, whatever it contains, so that a variable can never add or
+// change another parameter. In the keyword=value form, inside a value, `\`, `'` and white
+// space are backslash-escaped (libpq reads `\c` as `c`, quoted or not) and an empty value
+// that is the whole value becomes `''`; a reference where a keyword goes is pasted as it is
+// (the variable holds connection-string text: `conninfo: ${PGCS_CONNINFO}`). In the URI form
+// (`postgresql://`, `postgres://`) a variable is percent-encoded.
+EnvExpansion expand_conninfo(std::string_view text, const EnvLookup& env);
+
 }  // namespace pgcs::config::detail

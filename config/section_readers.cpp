@@ -20,7 +20,8 @@ const Entry* find(const Section& section, std::string_view key) {
 
 // A required text value: reports it when missing, empty or of the wrong kind.
 std::optional<std::string> required_text(YamlReader& reader, const Section& section,
-                                         std::string_view key, std::string_view example) {
+                                         std::string_view key, std::string_view example,
+                                         Expansion how = Expansion::Plain) {
     std::string path = section.name + "." + std::string(key);
     const Entry* entry = find(section, key);
     if (entry == nullptr) {
@@ -39,7 +40,7 @@ std::optional<std::string> required_text(YamlReader& reader, const Section& sect
             "has no value but is required; e.g. " + std::string(key) + ": " + std::string(example));
         return std::nullopt;
     }
-    return reader.text(*entry);
+    return reader.text(*entry, how);
 }
 
 // An optional text value checked by `rule`; `out` keeps its default when the key is absent.
@@ -246,8 +247,9 @@ Section open_section(YamlReader& reader, const std::map<std::string, Entry, std:
 }
 
 void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& out) {
-    if (std::optional<std::string> conninfo = required_text(
-            reader, section, "conninfo", "\"host=db.internal dbname=app user=cdc\"")) {
+    if (std::optional<std::string> conninfo =
+            required_text(reader, section, "conninfo", "\"host=db.internal dbname=app user=cdc\"",
+                          Expansion::Conninfo)) {
         if (conninfo->find_first_not_of(" \t") == std::string::npos) {
             reader.problem(find(section, "conninfo")->value_line(), "postgres.conninfo",
                            "must not be empty; give a libpq connection string, e.g. "

@@ -97,12 +97,12 @@ bool YamlReader::is_section(const Entry& entry) {
     return false;
 }
 
-std::optional<std::string> YamlReader::text(const Entry& entry) {
-    return text(entry.value, entry.path, entry.value_line());
+std::optional<std::string> YamlReader::text(const Entry& entry, Expansion how) {
+    return text(entry.value, entry.path, entry.value_line(), how);
 }
 
 std::optional<std::string> YamlReader::text(const YAML::Node& value, const std::string& path,
-                                            int line) {
+                                            int line, Expansion how) {
     if (!value.IsScalar()) {
         problem(line, path,
                 value.IsNull() ? std::string("has no value; give one, or remove the key to use "
@@ -110,12 +110,13 @@ std::optional<std::string> YamlReader::text(const YAML::Node& value, const std::
                                : "expected a single value, got " + std::string(kind_of(value)));
         return std::nullopt;
     }
-    return expand(value.Scalar(), path, line);
+    return expand(value.Scalar(), path, line, how);
 }
 
 std::optional<std::string> YamlReader::expand(const std::string& raw, const std::string& path,
-                                              int line) {
-    EnvExpansion expanded = expand_env(raw, env_);
+                                              int line, Expansion how) {
+    EnvExpansion expanded =
+        how == Expansion::Conninfo ? expand_conninfo(raw, env_) : expand_env(raw, env_);
     for (std::string& error : expanded.errors) {
         problem(line, path, std::move(error));
     }

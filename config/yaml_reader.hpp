@@ -31,6 +31,9 @@ struct Entry {
     int value_line() const;
 };
 
+// How ${VAR} is expanded in a value: as plain text, or escaped for a libpq connection string.
+enum class Expansion { Plain, Conninfo };
+
 class YamlReader {
   public:
     YamlReader(std::string file, const EnvLookup& env) : file_(std::move(file)), env_(env) {}
@@ -53,14 +56,16 @@ class YamlReader {
 
     // The value as text with ${VAR} expanded. Reports an empty value, a map or a list, and
     // every bad ${...} reference.
-    std::optional<std::string> text(const Entry& entry);
-    std::optional<std::string> text(const YAML::Node& value, const std::string& path, int line);
+    std::optional<std::string> text(const Entry& entry, Expansion how = Expansion::Plain);
+    std::optional<std::string> text(const YAML::Node& value, const std::string& path, int line,
+                                    Expansion how = Expansion::Plain);
 
     // A whole number above zero that fits an int.
     std::optional<int> positive_int(const Entry& entry);
 
     // ${VAR} expansion of one value, reporting each bad reference on `line`.
-    std::optional<std::string> expand(const std::string& raw, const std::string& path, int line);
+    std::optional<std::string> expand(const std::string& raw, const std::string& path, int line,
+                                      Expansion how = Expansion::Plain);
 
   private:
     std::string file_;

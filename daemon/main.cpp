@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "core/sink/kafka_sink.hpp"
+#include "core/source/transaction_buffer.hpp"
 #include "daemon/daemon_observer.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/snapshot_command.hpp"
@@ -172,6 +173,11 @@ int main(int argc, char** argv) {
         }
         return kExitConfig;
     }
+    if (args.command != "run") {
+        for (const std::string& warning : config.warnings) {
+            std::cerr << "pgchangeset: warning: " << warning << "\n";
+        }
+    }
     if (args.command == "check-config" || args.command == "run") {
         // How the properties combine (e.g. message.timeout.ms below linger.ms): librdkafka
         // decides, without connecting; `run` would refuse the same at start.
@@ -198,6 +204,19 @@ int main(int argc, char** argv) {
     setup_logging(args.log_level.empty() ? config.log.level : args.log_level);
     install_signal_handlers();
     spdlog::info("pgchangeset {} starting", PGCS_VERSION);
+    for (const std::string& warning : config.warnings) {
+        spdlog::warn("{}", warning);
+    }
+    // Checked now, not when the first transaction over buffer.memory_limit arrives.
+    if (auto problem = pgcs::source::spill_directory_problem(config.buffer.spill_directory)) {
+        spdlog::error(
+            "buffer.spill_directory: {}; transactions larger than buffer.memory_limit are "
+            "written there: create the folder, make it writable by the daemon's user (under "
+            "systemd, list it in ReadWritePaths= of the unit; /var/tmp is the unit's own "
+            "private one), or set buffer.spill_directory to one that is",
+            *problem);
+        return kExitConfig;
+    }
     pgcs::daemon::Metrics metrics;
     std::unique_ptr<pgcs::daemon::MetricsServer> metrics_server;
     if (!config.metrics.listen.empty()) {

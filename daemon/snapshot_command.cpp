@@ -3,15 +3,42 @@
 
 #include <algorithm>
 
+#include "config/value_rules.hpp"
 #include "core/snapshot/snapshot_store.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/pg_connection.hpp"
 
 namespace pgcs::daemon {
+namespace {
+
+// A name as a double-quoted SQL identifier, e.g. "My ""odd"" name".
+std::string quoted_identifier(const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+        out += c;
+        if (c == '"') {
+            out += '"';
+        }
+    }
+    return out + "\"";
+}
+
+}  // namespace
 
 int run_snapshot_request(const config::Config& config, const std::string& table,
                          const std::string& condition, std::ostream& out, std::ostream& err) {
     const auto& pg = config.postgres;
+    // The name is checked before anything connects: PostgreSQL's own errors for a bad name
+    // ("improper relation name") say less, and exited 1 as if the server had failed.
+    std::string name_error;
+    const std::optional<config::TableName> name =
+        config::detail::parse_table_name(table, name_error);
+    if (!name) {
+        err << "pgchangeset: --table: " << name_error << "\n";
+        return 2;
+    }
+    const std::string regclass =
+        quoted_identifier(name->schema) + "." + quoted_identifier(name->table);
     try {
         source::PgConnPtr conn =
             source::connect({pg.conninfo, pg.password, "pgchangeset-snapshot-request"}, false);
@@ -21,9 +48,17 @@ int run_snapshot_request(const config::Config& config, const std::string& table,
                 << catalog.server_version() << ")\n";
             return 1;
         }
+        auto found = source::exec(conn.get(), "SELECT to_regclass($1) IS NOT NULL", {regclass});
+        if (std::string(PQgetvalue(found.get(), 0, 0)) != "t") {
+            err << "pgchangeset: --table " << table << ": there is no table " << regclass
+                << " in database " << catalog.current_database()
+                << " (a name without double quotes is folded to lower case: write "
+                   "'\"MySchema\".\"MyTable\"' for upper case); check the name\n";
+            return 2;
+        }
         std::vector<source::TableName> resolved;
         try {
-            resolved = catalog.resolve_tables({table});
+            resolved = catalog.resolve_tables({regclass});
         } catch (const source::PgError&) {
             throw;
         } catch (const std::exception& e) {

@@ -16,8 +16,11 @@ std::string session_options() {
 }
 
 std::string mask_conninfo(const std::string& conninfo) {
-    static const std::regex kPassword(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S+))",
-                                      std::regex::icase);
+    // A value is quoted ('...', unterminated: to the end) or runs to white space; either may
+    // hold backslash escapes (`\ ` is part of the value), as libpq reads them.
+    static const std::regex kPassword(
+        R"((password\s*=\s*)('(?:[^'\\]|\\[\s\S])*'?|(?:\\[\s\S]|[^\s\\])+\\?))",
+        std::regex::icase);
     std::string out = std::regex_replace(conninfo, kPassword, "$1********");
     // URI form: postgresql://user:secret@host
     static const std::regex kUriPassword(R"((://[^:/@]*:)[^@]*@)");

@@ -2,6 +2,7 @@
 #include "core/source/transaction_buffer.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,7 +25,42 @@ void put(std::byte*& p, const void* value, std::size_t n) {
     p += n;
 }
 
+// An unlinked temporary file in `directory`; not valid (errno set) when none can be created.
+base::UniqueFd open_spill_file(const std::string& directory) {
+    base::UniqueFd fd;
+#ifdef O_TMPFILE
+    fd.reset(::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+#endif
+    if (!fd) {  // no O_TMPFILE here: create, then unlink at once
+        std::string path = directory + "/pgchangeset-spill-XXXXXX";
+        fd.reset(::mkostemp(path.data(), O_CLOEXEC));
+        if (fd) {
+            ::unlink(path.c_str());
+        }
+    }
+    return fd;
+}
+
 }  // namespace
+
+std::optional<std::string> spill_directory_problem(const std::string& directory) {
+    struct stat st {};
+    if (::stat(directory.c_str(), &st) != 0) {
+        return "cannot use " + directory + " (" + errno_text() + ")";
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return directory + " is not a directory";
+    }
+    base::UniqueFd fd = open_spill_file(directory);
+    if (!fd) {
+        return "cannot create a file in " + directory + " (" + errno_text() + ")";
+    }
+    const char byte = 0;
+    if (::write(fd.get(), &byte, 1) != 1) {
+        return "cannot write a file in " + directory + " (" + errno_text() + ")";
+    }
+    return std::nullopt;
+}
 
 TransactionBuffer::TransactionBuffer(MemoryBudget& budget, std::string spill_directory)
     : budget_(&budget), directory_(std::move(spill_directory)) {}
@@ -96,16 +132,7 @@ void TransactionBuffer::append(std::uint64_t lsn, std::int64_t captured_time, st
 }
 
 void TransactionBuffer::spill() {
-#ifdef O_TMPFILE
-    fd_.reset(::open(directory_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-#endif
-    if (!fd_) {  // no O_TMPFILE here: create, then unlink at once
-        std::string path = directory_ + "/pgchangeset-spill-XXXXXX";
-        fd_.reset(::mkostemp(path.data(), O_CLOEXEC));
-        if (fd_) {
-            ::unlink(path.c_str());
-        }
-    }
+    fd_ = open_spill_file(directory_);
     if (!fd_) {
         throw SpillError("cannot create a spill file in " + directory_ + " (" + errno_text() +
                          "): a transaction is larger than buffer.memory_limit; make the folder "

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,11 @@ class SpillError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
 };
+
+// Why transactions cannot spill to `directory` (missing, not a directory, no file can be
+// created and written there), or std::nullopt when they can: checked at start, so that the
+// first large transaction does not find out. Leaves nothing behind.
+std::optional<std::string> spill_directory_problem(const std::string& directory);
 
 class TransactionBuffer {
   public:

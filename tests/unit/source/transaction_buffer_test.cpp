@@ -2,8 +2,11 @@
 // unlinked file past the budget, replay from disk, reuse after clear, and a folder it cannot use.
 #include "core/source/transaction_buffer.hpp"
 
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -133,4 +136,30 @@ TEST_CASE("spill files leave nothing behind in the folder", "[buffer]") {
         CHECK(std::filesystem::is_empty(dir));  // unlinked while open
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("spill_directory_problem: a folder transactions can spill to, checked up front",
+          "[source][spill]") {
+    using pgcs::source::spill_directory_problem;
+    namespace fs = std::filesystem;
+    std::string pattern = (fs::temp_directory_path() / "pgcs_spill_check_XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    const fs::path dir = pattern;
+    CHECK_FALSE(spill_directory_problem(dir.string()));
+    CHECK(fs::is_empty(dir));  // nothing left behind
+
+    auto missing = spill_directory_problem((dir / "absent").string());
+    REQUIRE(missing);
+    CHECK_THAT(*missing, Catch::Contains("absent (No such file or directory)"));
+
+    const fs::path file = dir / "file";
+    { std::ofstream(file) << "x"; }
+    auto not_dir = spill_directory_problem(file.string());
+    REQUIRE(not_dir);
+    CHECK_THAT(*not_dir, Catch::Contains("is not a directory"));
+
+    auto proc = spill_directory_problem("/proc");
+    REQUIRE(proc);
+    CHECK_THAT(*proc, Catch::Contains("cannot create a file in /proc"));
+    fs::remove_all(dir);
 }
