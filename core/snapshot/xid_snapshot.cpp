@@ -65,9 +65,10 @@ bool RecentXids::any_published_while_running(const XidSnapshot& s, std::uint64_t
     const std::uint64_t end = std::min(before, added_);
     const std::uint64_t begin = added_ > ring_.size() ? added_ - ring_.size() : 0;
     for (std::uint64_t i = begin; i < end; ++i) {
-        const std::uint32_t xid = ring_[i % ring_.size()];
-        if (std::any_of(s.xip.begin(), s.xip.end(),
-                        [xid](std::uint64_t x) { return static_cast<std::uint32_t>(x) == xid; })) {
+        // Running at the snapshot (in xip), or not yet completed when it was taken (at or past
+        // xmax): a transaction's commit can reach the WAL, and the stream, before PostgreSQL
+        // marks it completed for new snapshots.
+        if (s.may_hide(ring_[i % ring_.size()])) {
             return true;
         }
     }

@@ -32,8 +32,9 @@ class RecentXids {
     void add(std::uint32_t xid);
     // How many were ever added: a position to check against later.
     std::uint64_t added() const { return added_; }
-    // Whether one of the snapshot's running transactions was published before position
-    // `before` (added() when the read began; later ones are the stream's to handle).
+    // Whether a transaction the snapshot may not see (running, or at or past its xmax: see
+    // XidSnapshot::may_hide) was published before position `before` (added() when the read
+    // began; later ones are the stream's to handle).
     bool any_published_while_running(const XidSnapshot& s, std::uint64_t before) const;
 
   private:

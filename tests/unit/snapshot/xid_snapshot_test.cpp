@@ -56,13 +56,29 @@ TEST_CASE("the ring finds a published transaction that a snapshot saw running") 
     CHECK(ring.any_published_while_running(*s, ring.added()));
     // Published after the read began: not this check's (the stream drops those keys).
     CHECK_FALSE(ring.any_published_while_running(*s, 2));
-    // Four more push 107 out of a ring of four.
-    for (std::uint32_t x : {111U, 112U, 113U, 114U}) {
+    // Four more (completed before the snapshot) push 107 out of a ring of four.
+    for (std::uint32_t x : {104U, 105U, 106U, 108U}) {
         ring.add(x);
     }
     CHECK_FALSE(ring.any_published_while_running(*s, ring.added()));
     ring.add(103);
     CHECK(ring.any_published_while_running(*s, ring.added()));
+}
+
+TEST_CASE("the ring finds a published transaction the snapshot had not seen completed yet") {
+    // Seen in a run: transaction 499509 reached the stream (its commit record was decoded and
+    // published) just before a chunk was read, but PostgreSQL had not yet marked it completed
+    // for new snapshots: the chunk's snapshot was 499509:499509: (xmax = the transaction, no
+    // xip), so its rows lacked that transaction's changes, and no window held them.
+    RecentXids ring(8);
+    const auto s = XidSnapshot::parse("499509:499509:");
+    REQUIRE(s);
+    ring.add(499507);
+    ring.add(499508);
+    CHECK_FALSE(ring.any_published_while_running(*s, ring.added()));
+    ring.add(499509);
+    CHECK(ring.any_published_while_running(*s, ring.added()));
+    CHECK_FALSE(ring.any_published_while_running(*s, 2));  // published after the read began
 }
 
 TEST_CASE("snapshot progress keys round-trip through their JSON form") {
