@@ -58,17 +58,45 @@ void Publisher::register_dropped_type(std::uint32_t oid) {
                          : "PostgreSQL's text form (a string)");
 }
 
+std::vector<std::string> Publisher::catalog_key(const pgoutput::Relation& relation) {
+    if (!changeset::RelationCache::needs_catalog_key(relation.replica_identity)) {
+        return {};  // DEFAULT, INDEX: pgoutput flags the key columns itself
+    }
+    // Asked once per Relation message: the answer stays with this definition of the table
+    // until the next Relation message for it (README, "Keys under REPLICA IDENTITY FULL").
+    if (auto pk = catalog_->primary_key_if_exists(relation.oid)) {
+        return std::move(*pk);
+    }
+    const std::string name = std::string(relation.schema) + "." + std::string(relation.name);
+    auto known = relations_.key_columns(relation.oid);
+    const bool first = gone_tables_.insert(relation.oid).second;
+    if (known) {
+        if (first) {
+            spdlog::info(
+                "table {} (OID {}) is no longer in the catalog (dropped since the transaction "
+                "being published changed it): its events keep the key of its earlier "
+                "definition ({} column(s))",
+                name, relation.oid, known->size());
+        }
+        return std::move(*known);
+    }
+    if (first) {
+        spdlog::warn(
+            "table {} (OID {}) is no longer in the catalog (dropped since the transaction being "
+            "published changed it) and has REPLICA IDENTITY {}: the stream does not say which "
+            "columns were its primary key, so its events have a null key",
+            name, relation.oid, relation.replica_identity == 'f' ? "FULL" : "NOTHING");
+    }
+    return {};
+}
+
 void Publisher::on_relation(const pgoutput::Relation& relation) {
     for (const auto& c : relation.columns) {
         if (!catalog_->resolve_type(c.type_oid, types_)) {
             register_dropped_type(c.type_oid);
         }
     }
-    std::vector<std::string> pk;
-    if (changeset::RelationCache::needs_catalog_key(relation.replica_identity)) {
-        pk = catalog_->primary_key(relation.oid);
-    }
-    const auto& info = relations_.define(relation, pk, types_);
+    const auto& info = relations_.define(relation, catalog_key(relation), types_);
     if (snapshots_.is_progress_table(info.schema, info.name)) {
         ignored_.insert(relation.oid);  // a publication of every table includes it
     } else {

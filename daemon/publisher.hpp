@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "core/ack/ack_tracker.hpp"
 #include "core/changeset/changeset.hpp"
@@ -97,6 +98,9 @@ class Publisher : public source::TransactionHandler {
                        std::uint64_t& seq, ack::TxnTicket ticket);
     void emit_chunk(PendingChunk& chunk, const CommitInfo& commit, Lsn lsn, std::uint64_t& seq,
                     ack::TxnTicket ticket);
+    // The primary key define() needs under REPLICA IDENTITY FULL or NOTHING, from the catalog;
+    // for a table already dropped, the key last known for its OID, else none (a warning).
+    std::vector<std::string> catalog_key(const pgoutput::Relation& relation);
     // The topic of a relation (also of one only a snapshot has seen so far).
     const std::string& topic_for(const changeset::RelationInfo& relation);
     // Hands the encoder's current key and value to Kafka, waiting out a full queue.
@@ -122,6 +126,7 @@ class Publisher : public source::TransactionHandler {
     // Type OID -> the name its last pgoutput Type message gave: what a type the catalog no
     // longer has is called (see register_dropped_type).
     std::unordered_map<std::uint32_t, std::string> type_names_;
+    std::unordered_set<std::uint32_t> gone_tables_;  // dropped tables already logged
     std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
     changeset::Changeset change_;
     changeset::Changeset deleted_;     // a key change's first half

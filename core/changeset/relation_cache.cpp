@@ -46,6 +46,20 @@ const RelationInfo* RelationCache::find(Oid oid) const {
     return it == relations_.end() ? nullptr : it->second.get();
 }
 
+std::optional<std::vector<std::string>> RelationCache::key_columns(Oid oid) const {
+    const RelationInfo* r = find(oid);
+    if (r == nullptr) {
+        return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (const auto& c : r->columns) {
+        if (c.is_key) {
+            out.push_back(c.name);
+        }
+    }
+    return out;
+}
+
 const RelationInfo& RelationCache::get(Oid oid) const {
     const RelationInfo* r = find(oid);
     if (r == nullptr) {

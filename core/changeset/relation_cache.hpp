@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -50,6 +51,10 @@ class RelationCache {
     // Throws UnknownRelation if no Relation message defined `oid`.
     const RelationInfo& get(Oid oid) const;
     const RelationInfo* find(Oid oid) const;
+
+    // The key column names of the current definition of `oid`, in column order (empty: no
+    // key); nullopt when no Relation message defined it.
+    std::optional<std::vector<std::string>> key_columns(Oid oid) const;
 
     // Whether define() needs the catalog's primary key for this replica identity.
     static bool needs_catalog_key(char replica_identity) {

@@ -169,6 +169,28 @@ std::vector<std::string> Catalog::primary_key(std::uint32_t relation_oid) const 
     return index_columns(relation_oid, "indisprimary");
 }
 
+std::optional<std::vector<std::string>> Catalog::primary_key_if_exists(
+    std::uint32_t relation_oid) const {
+    // No row: no such relation. One row with a NULL name: a relation without a primary key.
+    auto res = exec(conn_,
+                    "SELECT a.attname FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid "
+                    "AND i.indisprimary LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND "
+                    "a.attnum = ANY(i.indkey) WHERE c.oid = $1::oid "
+                    "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                    {std::to_string(relation_oid)});
+    const int rows = PQntuples(res.get());
+    if (rows == 0) {
+        return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (int i = 0; i < rows; ++i) {
+        if (PQgetisnull(res.get(), i, 0) == 0) {
+            out.emplace_back(PQgetvalue(res.get(), i, 0));
+        }
+    }
+    return out;
+}
+
 std::vector<std::string> Catalog::replica_identity_index(std::uint32_t relation_oid) const {
     return index_columns(relation_oid, "indisreplident");
 }

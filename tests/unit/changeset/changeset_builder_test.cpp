@@ -55,6 +55,24 @@ TEST_CASE("relation cache: key columns from flags, or from the catalog under FUL
     CHECK_THROWS_AS(cache.get(1), changeset::UnknownRelation);
 }
 
+TEST_CASE("relation cache: the catalog is needed under FULL/NOTHING only, and the last key known") {
+    // DEFAULT and INDEX: pgoutput's flags are the key, so a dropped table keeps its key.
+    CHECK_FALSE(changeset::RelationCache::needs_catalog_key('d'));
+    CHECK_FALSE(changeset::RelationCache::needs_catalog_key('i'));
+    CHECK(changeset::RelationCache::needs_catalog_key('f'));
+    CHECK(changeset::RelationCache::needs_catalog_key('n'));
+
+    changeset::TypeRegistry types;
+    changeset::RelationCache cache;
+    CHECK_FALSE(cache.key_columns(16400).has_value());  // never defined
+    cache.define(users('f'), {"name", "id"}, types);
+    CHECK(cache.key_columns(16400) == std::vector<std::string>{"id", "name"});  // column order
+    cache.define(users('d'), {}, types);
+    CHECK(cache.key_columns(16400) == std::vector<std::string>{"id"});
+    cache.define(users('n'), {}, types);
+    CHECK(cache.key_columns(16400) == std::vector<std::string>{});  // known: no key
+}
+
 TEST_CASE("relation cache accepts a redefinition of the same OID") {
     changeset::TypeRegistry types;
     changeset::RelationCache cache;
