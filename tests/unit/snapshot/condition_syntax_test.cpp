@@ -29,7 +29,7 @@ TEST_CASE("condition syntax: ordinary expressions pass") {
     }
 }
 
-TEST_CASE("condition syntax: comments, ';' and unbalanced parentheses or quotes are refused") {
+TEST_CASE("condition syntax: comments, semicolons and unbalanced parentheses or quotes are refused") {
     CHECK(error_of("id > 0) --").find("closes a parenthesis it did not open") != std::string::npos);
     CHECK(error_of("id > 0 --").find("comment ('--')") != std::string::npos);
     CHECK(error_of("id > 0 /* x */").find("comment ('/*')") != std::string::npos);
