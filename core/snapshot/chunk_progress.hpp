@@ -17,12 +17,13 @@ struct ChunkOutcome {
     std::vector<std::string> last_key;  // the key the next chunk starts after
     bool last = false;                  // the table's last chunk
     std::size_t rows = 0;               // rows it returned
-    int limit = 0;                      // its row limit (0: bounded by a key range instead)
+    int limit = 0;  // its row limit in key order (0: bounded by a key range instead; a keyless
+                    // table's ranges of blocks hold about, not at most, that many rows)
 };
 
 // What is wrong with the chunk (a sentence), or std::nullopt when it made progress.
 inline std::optional<std::string> chunk_progress_error(const ChunkOutcome& c) {
-    if (c.limit > 0 && c.rows > static_cast<std::size_t>(c.limit)) {
+    if (c.keyed && c.limit > 0 && c.rows > static_cast<std::size_t>(c.limit)) {
         return "a chunk returned " + std::to_string(c.rows) + " rows, more than its limit of " +
                std::to_string(c.limit) + ": its query did not keep the key range and row limit";
     }
