@@ -11,6 +11,7 @@
 
 #include "config/bounded_file.hpp"
 #include "config/section_readers.hpp"
+#include "config/topic_collisions.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace pgcs::config {
@@ -127,6 +128,18 @@ Config load(std::string_view yaml, const std::string& file_name, const EnvLookup
                           config.snapshot);
 
     std::vector<ConfigProblem> problems = reader.take_problems();
+    if (auto collision = detail::messages_topic_collision(config.kafka)) {
+        const YAML::Node kafka = root["kafka"];
+        const YAML::Node key = kafka.IsMap() ? kafka["messages_topic"] : YAML::Node();
+        problems.push_back(
+            {file_name, key ? detail::line_of(key.Mark()) : 0, "kafka.messages_topic", *collision});
+    }
+    if (auto collision = detail::table_topic_collision(config.postgres, config.kafka)) {
+        const YAML::Node postgres = root["postgres"];
+        const YAML::Node key = postgres.IsMap() ? postgres["tables"] : YAML::Node();
+        problems.push_back(
+            {file_name, key ? detail::line_of(key.Mark()) : 0, "postgres.tables", *collision});
+    }
     if (config_dir != nullptr && !config.postgres.password_file.empty() &&
         std::none_of(problems.begin(), problems.end(),
                      [](const ConfigProblem& p) { return p.key == "postgres.password_file"; })) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/base/topic_name.hpp"
 #include "core/changeset/key_change.hpp"
 #include "core/snapshot/row_patch.hpp"
 #include "core/source/missing_columns.hpp"
@@ -103,7 +104,7 @@ void Publisher::on_relation(const pgoutput::Relation& relation) {
         ignored_.erase(relation.oid);
     }
     names_[relation.oid] = info.schema + "." + info.name;
-    topics_[relation.oid] = settings_.topic_prefix + "." + names_[relation.oid];
+    topics_[relation.oid] = base::table_topic(settings_.topic_prefix, info.schema, info.name);
     spdlog::debug("relation {} (OID {}, replica identity '{}', {} columns)", names_[relation.oid],
                   info.oid, info.replica_identity, info.columns.size());
 }
@@ -112,7 +113,9 @@ const std::string& Publisher::topic_for(const changeset::RelationInfo& relation)
     auto topic = topics_.find(relation.oid);
     if (topic == topics_.end()) {  // a snapshot of a table the stream has not described yet
         names_[relation.oid] = relation.schema + "." + relation.name;
-        topic = topics_.emplace(relation.oid, settings_.topic_prefix + "." + names_[relation.oid])
+        topic = topics_
+                    .emplace(relation.oid, base::table_topic(settings_.topic_prefix,
+                                                             relation.schema, relation.name))
                     .first;
     }
     return topic->second;

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "config/value_rules.hpp"
+#include "core/snapshot/condition_syntax.hpp"
 #include "core/snapshot/snapshot_store.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/pg_connection.hpp"
@@ -35,6 +36,12 @@ int run_snapshot_request(const config::Config& config, const std::string& table,
         config::detail::parse_table_name(table, name_error);
     if (!name) {
         err << "pgchangeset: --table: " << name_error << "\n";
+        return 2;
+    }
+    // The condition's shape is checked before anything connects, and PostgreSQL checks it as
+    // an expression below: nothing is recorded unless both pass.
+    if (auto error = snapshot::condition_syntax_error(condition)) {
+        err << "pgchangeset: " << *error << "\n";
         return 2;
     }
     const std::string regclass =
@@ -77,7 +84,7 @@ int run_snapshot_request(const config::Config& config, const std::string& table,
         if (!condition.empty()) {
             try {
                 source::exec(conn.get(),
-                             "EXPLAIN SELECT 1 FROM " + quoted + " WHERE (" + condition + ")");
+                             "EXPLAIN SELECT 1 FROM " + quoted + " WHERE (\n" + condition + "\n)");
             } catch (const source::PgError& e) {
                 err << "pgchangeset: --where is not a valid condition on " << quoted << ": "
                     << e.what() << "\n";

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/snapshot/chunk_progress.hpp"
 #include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 
@@ -181,6 +182,20 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn, ChunkPool::Resul
         return;
     }
     ActiveTable& table = t->second;
+    // The request cannot be read on (a bad condition, the table changed): say so, go on.
+    auto fail_table = [&](const std::string& why) {
+        spdlog::error("snapshot of {} failed: {}", info.table, why);
+        if (catalog_conn == nullptr) {
+            ensure_reader();
+            catalog_conn = reader_->conn();
+        }
+        SnapshotStore(catalog_conn, progress_table_, settings_.slot)
+            .fail(info.table, info.generation, why);
+        ++failed_;
+        drop_pending(info.table);
+        tables_.erase(t);
+        close_window();
+    };
     if (!result.chunk) {
         if (!result.permanent &&
             source::classify_pg_error(result.sqlstate, result.error).retry_statement) {
@@ -189,19 +204,26 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn, ChunkPool::Resul
             read_again();
             retry_after_ = Clock::now() + std::chrono::seconds(1);
         } else {
-            // The request cannot be read (a bad condition, the table changed): say so, go on.
-            spdlog::error("snapshot of {} failed: {}", info.table, result.error);
-            if (catalog_conn == nullptr) {
-                ensure_reader();
-                catalog_conn = reader_->conn();
-            }
-            SnapshotStore(catalog_conn, progress_table_, settings_.slot)
-                .fail(info.table, info.generation, result.error);
-            ++failed_;
-            drop_pending(info.table);
-            tables_.erase(t);
+            fail_table(result.error);
+            return;
         }
         close_window();
+        return;
+    }
+    ChunkOutcome outcome;
+    outcome.keyed = table.description.keyed();
+    outcome.after = info.range.after;
+    outcome.last_key = result.chunk->last_key;
+    outcome.last = result.chunk->last;
+    outcome.rows = result.chunk->is_encoded || !result.chunk->rows
+                       ? result.chunk->encoded.size()
+                       : static_cast<std::size_t>(PQntuples(result.chunk->rows.get()));
+    outcome.limit = info.range.range == Range::Limit ? settings_.chunk_size : 0;
+    if (auto why = chunk_progress_error(outcome)) {
+        fail_table(*why + (table.progress.condition.empty()
+                               ? std::string("; request the snapshot again")
+                               : "; check the condition '" + table.progress.condition +
+                                     "' and request the snapshot again"));
         return;
     }
     if (recent_.any_published_while_running(result.chunk->snapshot, info.published_before)) {

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/snapshot/condition_syntax.hpp"
 #include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
 #include "core/source/stream_failure.hpp"
@@ -184,6 +185,10 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
     t.rows_published = p.rows;
     t.rows_saved = p.rows;
     try {
+        // A condition recorded without `snapshot` (by hand) is checked as that command does.
+        if (auto error = condition_syntax_error(p.condition)) {
+            throw std::runtime_error(*error + "; then request the snapshot again");
+        }
         t.description = reader_->describe(p.table, settings_.publication);
         for (const auto& c : t.description.columns) {
             if (!catalog.resolve_type(c.type_oid, types_)) {

@@ -185,7 +185,9 @@ Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
         add(t.row_filter);
     }
     if (!condition.empty()) {
-        add("(" + condition + ")");
+        // Always one parenthesised expression; the line breaks end any comment that
+        // condition_syntax_error missed, so it cannot hide the key range or the limit.
+        add("(\n" + condition + "\n)");
     }
     std::vector<const char*> values;
     std::vector<Oid> types;
