@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "support/capture_fixture.hpp"
 
 using namespace pgcs::testing;
@@ -173,7 +175,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "an event over the topic's max.message.bytes halts the daemon; raising the limit on "
+    "an event over the topic's max.message.bytes halts the daemon, raising the limit on "
     "the broker unblocks it without a restart",
     "[kafka-only]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
@@ -205,21 +207,37 @@ TEST_CASE(
         CHECK(contains(ready, "on public." + fx.table() + " (key {\"id\":2})"));
         CHECK(contains(http_get(port, "/metrics"), "\npgchangeset_halted 1\n"));
         CHECK(slot_not_past(fx, before));
-        CHECK(fx.read(2, std::chrono::seconds(3)).size() == 1);
     }
+    // The refused event is not in Kafka; the one after it may be (its transaction is produced
+    // on each try, before the refusal comes back), but it is not acknowledged: it comes again.
+    auto count_key = [](const std::vector<Record>& records, const std::string& key) {
+        return std::count_if(records.begin(), records.end(),
+                             [&](const Record& r) { return r.key.value_or("") == key; });
+    };
+    const auto halted = fx.read(100, std::chrono::seconds(3));
+    CHECK(count_key(halted, "{\"id\":1}") == 1);
+    CHECK(count_key(halted, "{\"id\":2}") == 0);
+
     set_topic_config(fx.topic(), "max.message.bytes", "1000000");
-    const auto records = fx.read(3, std::chrono::seconds(60));
-    const std::string log = fx.daemon_log();
-    INFO(log);
-    REQUIRE(records.size() == 3);
-    CHECK(contains(records[1].value, "\"id\":2"));
-    CHECK(contains(records[2].value, "\"after\""));
-    CHECK(fx.wait_for_log("no longer halted"));
+    REQUIRE(fx.wait_for_log("no longer halted", std::chrono::seconds(60)));
     CHECK(contains(http_get(port, "/metrics"), "\npgchangeset_halted 0\n"));
     CHECK(http_get(port, "/readyz").rfind("HTTP/1.1 200", 0) == 0);
     CHECK(fx.daemon_running());
     fx.exec("INSERT INTO {table} VALUES (4, 'goes on')");
-    CHECK(fx.read(4).size() == 4);
+    std::vector<Record> records;
+    for (int i = 0; i < 12 && count_key(records, "{\"id\":4}") == 0; ++i) {
+        records = fx.read(1000, std::chrono::seconds(5));
+    }
+    const std::string log = fx.daemon_log();
+    INFO(log);
+    CHECK(count_key(records, "{\"id\":2}") == 1);
+    CHECK(count_key(records, "{\"id\":3}") >= 1);
+    CHECK(count_key(records, "{\"id\":4}") == 1);
+    for (const auto& r : records) {
+        if (r.key.value_or("") == "{\"id\":2}") {
+            CHECK(r.value.size() > 32000);
+        }
+    }
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
