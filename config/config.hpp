@@ -62,6 +62,9 @@ struct BufferConfig {
 struct ReconnectConfig {
     int initial_backoff_ms = 500;  // capped exponential backoff with jitter
     int max_backoff_ms = 30000;
+    // Halted on an event Kafka refuses for its size: how long until that transaction is tried
+    // again (README, "Halted on an event too large").
+    int halted_retry_ms = 60000;
 };
 
 struct MetricsConfig {

@@ -25,7 +25,8 @@ constexpr std::array<std::string_view, 14> kPostgresKeys = {"conninfo",
                                                             "messages",
                                                             "publish_via_partition_root"};
 constexpr std::array<std::string_view, 2> kBufferKeys = {"memory_limit", "spill_directory"};
-constexpr std::array<std::string_view, 2> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms"};
+constexpr std::array<std::string_view, 3> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms",
+                                                            "halted_retry_ms"};
 constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_lag_seconds"};
 constexpr std::array<std::string_view, 6> kKafkaKeys = {
     "brokers", "topic_prefix", "properties", "flush_timeout_ms", "messages_topic", "tombstones"};

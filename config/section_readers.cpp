@@ -338,6 +338,7 @@ void read_log(YamlReader& reader, const Section& section, LogConfig& out) {
 void read_reconnect(YamlReader& reader, const Section& section, ReconnectConfig& out) {
     optional_int(reader, section, "initial_backoff_ms", out.initial_backoff_ms);
     optional_int(reader, section, "max_backoff_ms", out.max_backoff_ms);
+    optional_int(reader, section, "halted_retry_ms", out.halted_retry_ms);
     if (out.max_backoff_ms < out.initial_backoff_ms) {
         const Entry* entry = find(section, "max_backoff_ms");
         reader.problem(entry != nullptr ? entry->value_line() : section.line,

@@ -59,6 +59,11 @@ void DaemonObserver::progress(const StreamProgress& p) {
     }
 }
 
+void DaemonObserver::halted(const HaltInfo& info) {
+    metrics_.set_halted({info.reason, info.table, info.topic, info.key, info.bytes});
+    notifier_.kick_watchdog();
+}
+
 void DaemonObserver::kafka_error() {
     metrics_.count_kafka_error();
 }

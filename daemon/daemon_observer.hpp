@@ -32,6 +32,10 @@ class DaemonObserver : public StreamObserver {
     void snapshot_tables_remaining(std::size_t tables) override {
         metrics_.set_snapshot_tables_remaining(tables);
     }
+    void halted(const HaltInfo& info) override;
+    // Halted is not stuck: the watchdog is kicked, systemd does not restart the daemon.
+    void halted_waiting() override { notifier_.kick_watchdog(); }
+    void resumed() override { metrics_.clear_halted(); }
 
   private:
     Metrics& metrics_;

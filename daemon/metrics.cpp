@@ -72,6 +72,27 @@ void Metrics::count_snapshot_rows(std::string_view table, std::uint64_t rows) {
     it->second += rows;
 }
 
+void Metrics::set_halted(Halted h) {
+    std::lock_guard lock(halted_mutex_);
+    halted_ = std::make_unique<Halted>(std::move(h));
+}
+
+void Metrics::clear_halted() {
+    std::lock_guard lock(halted_mutex_);
+    halted_.reset();
+}
+
+std::string Metrics::halted_line() const {
+    std::lock_guard lock(halted_mutex_);
+    if (!halted_) {
+        return "";
+    }
+    return "halted (" + halted_->reason + "): an event of " + std::to_string(halted_->bytes) +
+           " bytes on " + halted_->table + " (key " +
+           (halted_->key.empty() ? std::string("null") : halted_->key) +
+           ") is too large for Kafka; see the log for what to do\n";
+}
+
 void Metrics::count_reconnect(std::string_view target) {
     (target == "kafka" ? reconnects_kafka_ : reconnects_postgres_)
         .fetch_add(1, std::memory_order_relaxed);
@@ -121,6 +142,23 @@ std::string Metrics::render() const {
     header(out, "pgchangeset_snapshot_tables_remaining", "gauge",
            "Tables whose snapshot is requested and not finished.");
     sample(out, "pgchangeset_snapshot_tables_remaining", snapshot_tables_.load());
+    {
+        std::lock_guard lock(halted_mutex_);
+        header(out, "pgchangeset_halted", "gauge",
+               "1 while halted on an event Kafka refuses for its size (retried on a timer).");
+        sample(out, "pgchangeset_halted", static_cast<std::uint64_t>(halted_ ? 1 : 0));
+        header(out, "pgchangeset_halted_event_bytes", "gauge",
+               "While halted: the size (key + value) of the event refused, with why, its table, "
+               "topic and key.");
+        if (halted_) {
+            sample(out,
+                   "pgchangeset_halted_event_bytes{reason=\"" + escape_label(halted_->reason) +
+                       "\",table=\"" + escape_label(halted_->table) + "\",topic=\"" +
+                       escape_label(halted_->topic) + "\",key=\"" + escape_label(halted_->key) +
+                       "\"}",
+                   halted_->bytes);
+        }
+    }
     header(out, "pgchangeset_up", "gauge", "1 while streaming from PostgreSQL.");
     sample(out, "pgchangeset_up", static_cast<std::uint64_t>(up_.load()));
     return out;

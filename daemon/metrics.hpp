@@ -35,6 +35,20 @@ class Metrics {
         snapshot_tables_.store(n, std::memory_order_relaxed);
     }
 
+    // Halted on an event too large: why, and the event (README, "Halted on an event too
+    // large"); cleared with clear_halted().
+    struct Halted {
+        std::string reason;  // broker_message_size, producer_message_max_bytes, ...
+        std::string table;
+        std::string topic;
+        std::string key;
+        std::uint64_t bytes = 0;
+    };
+    void set_halted(Halted h);
+    void clear_halted();
+    // The readiness line while halted ("" when not halted).
+    std::string halted_line() const;
+
     bool streaming() const { return up_.load(std::memory_order_relaxed) == 1; }
     double lag_seconds() const { return lag_seconds_.load(std::memory_order_relaxed); }
 
@@ -67,6 +81,8 @@ class Metrics {
     std::atomic<std::uint64_t> inflight_{0};
     std::map<std::string, std::uint64_t, std::less<>> snapshot_rows_;  // under events_mutex_
     std::atomic<std::uint64_t> snapshot_tables_{0};
+    mutable std::mutex halted_mutex_;
+    std::unique_ptr<Halted> halted_;  // under halted_mutex_
 };
 
 }  // namespace pgcs::daemon

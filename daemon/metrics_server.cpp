@@ -48,6 +48,9 @@ int handle(mg_connection* conn, void* cbdata, const char* which) {
         return reply(conn, 200, "OK", "text/plain", "ok\n");
     }
     const Metrics& m = server->metrics();
+    if (const std::string halted = m.halted_line(); !halted.empty()) {
+        return reply(conn, 503, "Service Unavailable", "text/plain", halted);
+    }
     if (!m.streaming()) {
         return reply(conn, 503, "Service Unavailable", "text/plain", "not streaming\n");
     }

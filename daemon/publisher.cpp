@@ -16,6 +16,31 @@ namespace pgcs::daemon {
 
 using source::StreamFailure;
 
+HaltInfo halt_info(sink::SizeLimit limit, std::string_view topic, bool has_key,
+                   std::string_view key, std::size_t bytes, std::string what) {
+    HaltInfo h;
+    switch (limit) {
+        case sink::SizeLimit::Broker:
+            h.reason = "broker_message_size";
+            break;
+        case sink::SizeLimit::Producer:
+            h.reason = "producer_message_max_bytes";
+            h.restart_needed = true;
+            break;
+        case sink::SizeLimit::Queue:
+            h.reason = "producer_queue_size";
+            h.restart_needed = true;
+            break;
+    }
+    h.topic = std::string(topic);
+    if (has_key) {
+        h.key = std::string(key.substr(0, 256));
+    }
+    h.bytes = bytes;
+    h.what = std::move(what);
+    return h;
+}
+
 Publisher::Publisher(Settings settings, changeset::TypeRegistry& types,
                      SnapshotCoordinator& snapshots, StreamObserver& observer,
                      std::function<void()> wait_for_room)
@@ -127,11 +152,31 @@ void Publisher::produce(const std::string& topic, ack::TxnTicket ticket, std::in
 
 void Publisher::produce(const std::string& topic, bool has_key, std::string_view key,
                         std::string_view value, ack::TxnTicket ticket, std::int32_t partition) {
-    while (sink_->produce(topic, has_key, key, value, ticket, partition) ==
-           sink::ProduceResult::QueueFull) {
-        wait_for_room_();  // back-pressure: the stream is not read meanwhile
+    try {
+        while (sink_->produce(topic, has_key, key, value, ticket, partition) ==
+               sink::ProduceResult::QueueFull) {
+            wait_for_room_();  // back-pressure: the stream is not read meanwhile
+        }
+    } catch (const sink::EventTooLarge& e) {
+        HaltInfo h = halt_info(e.limit(), topic, has_key, key, e.bytes(), e.what());
+        h.table = table_of_topic(topic);
+        h.end_lsn = tracker_->end_lsn(ticket);
+        throw EventRefused(std::move(h));
     }
     ++events_published_;
+}
+
+std::string Publisher::table_of_topic(std::string_view topic) const {
+    if (topic == settings_.messages_topic) {
+        return "(messages)";
+    }
+    for (const auto& [oid, name] : topics_) {  // only when halting: a scan is cheap enough
+        if (name == topic) {
+            const auto table = names_.find(oid);
+            return table != names_.end() ? table->second : std::string(topic);
+        }
+    }
+    return std::string(topic);
 }
 
 void Publisher::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,

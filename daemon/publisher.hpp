@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -26,6 +27,20 @@
 namespace pgcs::daemon {
 
 using snapshot::SnapshotCoordinator;
+
+// An event Kafka or librdkafka refuses for its size: the stream halts (see HaltInfo).
+class EventRefused : public std::runtime_error {
+  public:
+    explicit EventRefused(HaltInfo info) : std::runtime_error(info.what), info_(std::move(info)) {}
+    const HaltInfo& info() const { return info_; }
+
+  private:
+    HaltInfo info_;
+};
+
+// The HaltInfo of an event over `limit` ("" table and end_lsn 0: the caller fills them in).
+HaltInfo halt_info(sink::SizeLimit limit, std::string_view topic, bool has_key,
+                   std::string_view key, std::size_t bytes, std::string what);
 
 // The prefix of the daemon's own heartbeat messages (never published).
 constexpr std::string_view kHeartbeatPrefix = "pgchangeset.heartbeat";
@@ -64,6 +79,8 @@ class Publisher : public source::TransactionHandler {
     void publish_exported(const source::ExportedSnapshot& exported);
 
     encode::ChangesetEncoder& encoder() { return encoder_; }
+    // The table (schema.table) whose events go to `topic`; "(messages)" for the messages topic.
+    std::string table_of_topic(std::string_view topic) const;
     std::uint64_t events_published() const { return events_published_; }
 
   private:

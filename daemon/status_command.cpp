@@ -4,6 +4,7 @@
 #include "core/snapshot/snapshot_store.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/pg_connection.hpp"
+#include "daemon/halted_status.hpp"
 
 namespace pgcs::daemon {
 
@@ -79,6 +80,9 @@ int run_status(const config::Config& config, std::ostream& out) {
                 out << "snapshot: " << p.table << " " << p.state << " " << p.rows << " rows"
                     << (p.condition.empty() ? "" : " where " + p.condition) << "\n";
             }
+        }
+        if (print_halted(config.metrics.listen, out)) {
+            rc = 1;
         }
         return rc;
     } catch (const std::exception& e) {

@@ -8,6 +8,9 @@ namespace pgcs::daemon {
 namespace detail {
 
 void StreamLoop::check_failures() const {
+    if (halt_) {
+        throw EventRefused(*halt_);
+    }
     if (const auto& f = tracker_->failure()) {
         throw StreamFailure("Kafka did not accept an event: " + *f +
                             ". Nothing from that transaction on is acknowledged; fix the cause "
@@ -30,6 +33,13 @@ void StreamLoop::on_delivery(const sink::DeliveryReport& r) {
                        ") on topic " + std::string(r.topic);
     if (const std::string remedy = sink::delivery_error_remedy(r.error); !remedy.empty()) {
         what += "; " + remedy;
+    }
+    if (r.error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !halt_) {
+        halt_ = halt_info(sink::SizeLimit::Broker, r.topic, !r.key.empty(), r.key, r.bytes,
+                          "Kafka refused an event of " + std::to_string(r.bytes) +
+                              " bytes for topic '" + std::string(r.topic) + "': " + what);
+        halt_->table = publisher_.table_of_topic(r.topic);
+        halt_->end_lsn = tracker_->end_lsn(r.ticket);
     }
     tracker_->on_failed(r.ticket, what);
 }
@@ -247,8 +257,10 @@ void StreamLoop::loop() {
     throw StopRequested{};
 }
 
-void StreamLoop::shutdown(bool send_final_status) {
-    observer_.state("stopping");
+void StreamLoop::shutdown(bool send_final_status, bool halting) {
+    if (!halting) {
+        observer_.state("stopping");
+    }
     if (sink_) {
         const int queued = sink_->outstanding();
         if (queued > 0) {
@@ -359,11 +371,15 @@ int StreamLoop::run() {
             } catch (const StopRequested&) {
                 shutdown(false);
                 return kExitOk;
+            } catch (const EventRefused& f) {
+                return halt(f);
             } catch (const std::exception& f) {
                 spdlog::error("{}", f.what());
                 shutdown(false);
                 return kExitFailure;
             }
+        } catch (const EventRefused& e) {
+            return halt(e);
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             // The watermark is safe to report: it only covers what Kafka acknowledged.
@@ -376,8 +392,25 @@ int StreamLoop::run() {
 }  // namespace detail
 
 int run_stream(const config::Config& config, StopFlags flags, StreamObserver& observer) {
-    detail::StreamLoop loop(config, flags, observer);
-    return loop.run();
+    // Halted: the loop has disconnected (nothing is read, the slot keeps the transaction). A new
+    // loop after the delay starts over from the slot, as a restart of the process would.
+    std::optional<HaltInfo> halted;
+    for (;;) {
+        detail::StreamLoop loop(config, flags, observer);
+        if (halted) {
+            loop.retry_halted(halted->end_lsn);
+        }
+        const int rc = loop.run();
+        if (rc != detail::kHalted) {
+            return rc;
+        }
+        halted = loop.halt();
+        if (!detail::wait_while_halted(config, flags, observer, *halted)) {
+            return kExitOk;
+        }
+        spdlog::info("halted: trying the transaction ending at {} again",
+                     format_lsn(halted->end_lsn));
+    }
 }
 
 }  // namespace pgcs::daemon

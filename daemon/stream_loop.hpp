@@ -27,6 +27,19 @@ struct StreamProgress {
     bool advancing = false;                // the loop is making progress (for the systemd watchdog)
 };
 
+// The stream is halted on one event Kafka or librdkafka refuses for its size, every time it is
+// sent (README, "Halted on an event too large").
+struct HaltInfo {
+    std::string reason;  // broker_message_size, producer_message_max_bytes, producer_queue_size
+    std::string table;   // schema.table ("(messages)" for a logical decoding message)
+    std::string topic;
+    std::string key;              // the Kafka key (its first 256 bytes), "" for a null key
+    std::uint64_t bytes = 0;      // key + value
+    std::uint64_t end_lsn = 0;    // the end LSN of its transaction's commit
+    bool restart_needed = false;  // the limit is the producer's own: kafka.properties and restart
+    std::string what;             // what Kafka or librdkafka said
+};
+
 class StreamObserver {
   public:
     virtual ~StreamObserver() = default;
@@ -45,6 +58,12 @@ class StreamObserver {
     // Snapshot rows of `table` handed to Kafka; tables whose snapshot is not finished.
     virtual void snapshot_rows(std::string_view /*table*/, std::uint64_t /*rows*/) {}
     virtual void snapshot_tables_remaining(std::size_t /*tables*/) {}
+    // Halted on an event too large (nothing is read from PostgreSQL meanwhile); then, about
+    // every second while it waits to retry, halted_waiting(); resumed() once that transaction
+    // is acknowledged.
+    virtual void halted(const HaltInfo& /*info*/) {}
+    virtual void halted_waiting() {}
+    virtual void resumed() {}
 };
 
 // Set by signal handlers: stop (SIGTERM/SIGINT); reload (SIGHUP), cleared by the loop.
@@ -55,7 +74,8 @@ struct StopFlags {
 
 // Streams until `stop` becomes true (exit 0) or a permanent failure (logged; exit 1; exit 2
 // when librdkafka refuses the producer's configuration). Transient PostgreSQL failures are retried
-// with backoff.
+// with backoff. An event Kafka refuses for its size halts the stream (disconnected, the slot
+// keeping the transaction) and the transaction is tried again every reconnect.halted_retry_ms.
 int run_stream(const config::Config& config, StopFlags flags, StreamObserver& observer);
 
 }  // namespace pgcs::daemon

@@ -32,6 +32,13 @@ using std::chrono::milliseconds;
 
 struct StopRequested {};
 
+// run()'s answer when halted on an event too large (never the process's exit status).
+constexpr int kHalted = -1;
+
+// Serves a halt until the retry (reconnect.halted_retry_ms): false when a stop was requested.
+bool wait_while_halted(const config::Config& config, StopFlags flags, StreamObserver& observer,
+                       const HaltInfo& halted);
+
 class StreamLoop {
   public:
     StreamLoop(const config::Config& config, StopFlags flags, StreamObserver& observer)
@@ -53,8 +60,14 @@ class StreamLoop {
                      types_, snapshots_, observer_, [this] { wait_for_room(); }) {}
 
     int run();
+    // After kHalted: on what.
+    const HaltInfo& halt() const { return *halt_; }
+    // This loop tries again the transaction a previous one halted on: observer.resumed() once
+    // the watermark reaches `end_lsn`.
+    void retry_halted(Lsn end_lsn) { halted_until_ = end_lsn; }
 
   private:
+    int halt(const EventRefused& e);
     void connect_catalog();
     void prepare_database();
     // The new slot's exported snapshot: tables without a key, before streaming starts.
@@ -63,7 +76,8 @@ class StreamLoop {
     void wait_for_kafka();
     void start_replication();
     void loop();
-    void shutdown(bool send_final_status);
+    // `halting`: not a stop (systemd is not told the service is stopping).
+    void shutdown(bool send_final_status, bool halting = false);
     void sleep_serving_kafka(milliseconds delay);
     // Kafka's queue is full: serve it and the status updates, without reading the stream.
     void wait_for_room();
@@ -111,6 +125,8 @@ class StreamLoop {
     bool progress_bar_ = false;  // initial_only on a terminal
     std::optional<source::ExportedSnapshot> exported_;
     bool snapshots_resumed_ = false;
+    std::optional<HaltInfo> halt_;     // the first event refused for its size
+    std::optional<Lsn> halted_until_;  // see retry_halted()
 };
 
 }  // namespace pgcs::daemon::detail

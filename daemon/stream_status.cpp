@@ -67,6 +67,14 @@ void StreamLoop::report_progress(bool force) {
     if (progress_bar_) {
         draw_snapshot_progress(false);
     }
+    if (halted_until_ && tracker_->flush_lsn() >= *halted_until_) {
+        spdlog::info(
+            "the transaction ending at {} that was too large for Kafka is acknowledged: "
+            "no longer halted",
+            format_lsn(*halted_until_));
+        halted_until_.reset();
+        observer_.resumed();
+    }
     StreamProgress p;
     p.flush_lsn = tracker_->flush_lsn();
     p.server_wal_end = server_wal_end_;

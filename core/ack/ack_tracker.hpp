@@ -37,6 +37,9 @@ class AckTracker {
     // open_transaction + add_events + seal.
     TxnTicket add_transaction(Lsn commit_end_lsn, std::uint64_t events);
 
+    // The commit end LSN a pending transaction was opened with.
+    Lsn end_lsn(TxnTicket ticket) { return entry(ticket).end_lsn; }
+
     // Kafka acknowledged one message of the transaction.
     void on_delivered(TxnTicket ticket);
 

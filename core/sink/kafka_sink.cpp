@@ -106,9 +106,13 @@ KafkaSink::KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery)
     rd_kafka_queue_destroy(main_queue);
     message_timeout_ms_ = conf_ms("message.timeout.ms", message_timeout_ms_);
     propagation_ms_ = conf_ms("topic.metadata.propagation.max.ms", propagation_ms_);
+    max_message_bytes_ = static_cast<std::size_t>(
+        conf_int("message.max.bytes", static_cast<int>(max_message_bytes_)));
+    max_queue_bytes_ =
+        static_cast<std::size_t>(conf_int("queue.buffering.max.kbytes", 65536)) * 1024;
 }
 
-int KafkaSink::conf_ms(const char* name, int fallback) const {
+int KafkaSink::conf_int(const char* name, int fallback) const {
     std::array<char, 32> buf{};
     std::size_t size = buf.size();
     if (rd_kafka_conf_get(rd_kafka_conf(rk_.get()), name, buf.data(), &size) != RD_KAFKA_CONF_OK) {
@@ -144,6 +148,16 @@ rd_kafka_topic_t* KafkaSink::topic_handle(std::string_view name) {
 ProduceResult KafkaSink::produce_record(std::string_view topic, std::int32_t partition,
                                         bool has_key, std::string_view key, bool has_value,
                                         std::string_view value, std::uint64_t ticket) {
+    const std::size_t bytes = (has_key ? key.size() : 0) + (has_value ? value.size() : 0);
+    if (bytes > max_queue_bytes_) {
+        // librdkafka would wait for room that never comes (QUEUE_FULL for ever).
+        throw EventTooLarge("an event of " + std::to_string(bytes) + " bytes for topic '" +
+                                std::string(topic) +
+                                "' is larger than the producer's whole queue "
+                                "(kafka.properties queue.buffering.max.kbytes = " +
+                                std::to_string(max_queue_bytes_ / 1024) + ")",
+                            SizeLimit::Queue, bytes);
+    }
     rd_kafka_topic_t* t = topic_handle(topic);
     // NOLINTBEGIN(cppcoreguidelines-pro-type-const-cast,performance-no-int-to-ptr,
     // cppcoreguidelines-pro-type-vararg): librdkafka's varargs API copies key and value
@@ -166,6 +180,14 @@ ProduceResult KafkaSink::produce_record(std::string_view topic, std::int32_t par
     }
     if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
         forget_partitions(topic);
+    }
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        throw EventTooLarge("an event of " + std::to_string(bytes) + " bytes for topic '" +
+                                std::string(topic) +
+                                "' is over the producer's limit (kafka.properties "
+                                "message.max.bytes = " +
+                                std::to_string(max_message_bytes_) + ", framing included)",
+                            SizeLimit::Producer, bytes);
     }
     const std::string remedy = delivery_error_remedy(err);
     throw SinkError("Kafka did not accept an event for topic '" + std::string(topic) +
@@ -292,8 +314,12 @@ void KafkaSink::on_delivery_cb(rd_kafka_t* /*rk*/, const rd_kafka_message_t* msg
     if (msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
         self->forget_partitions(topic);
     }
+    const std::string_view key =
+        msg->key != nullptr ? std::string_view(static_cast<const char*>(msg->key), msg->key_len)
+                            : std::string_view();
     self->on_delivery_({static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(msg->_private)),
-                        msg->err, topic, msg->partition, msg->offset});
+                        msg->err, topic, msg->partition, msg->offset, key,
+                        msg->key_len + msg->len});
 }
 
 void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
@@ -312,8 +338,10 @@ void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* o
 std::string delivery_error_remedy(rd_kafka_resp_err_t error) {
     switch (error) {
         case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-            return "raise the topic's max.message.bytes (or the broker's message.max.bytes) and "
-                   "kafka.properties message.max.bytes above the largest event";
+            return "raise the topic's max.message.bytes (kafka-configs --alter --entity-type "
+                   "topics --entity-name TOPIC --add-config max.message.bytes=N; or the broker's "
+                   "message.max.bytes) above the event, and kafka.properties message.max.bytes "
+                   "too if it is lower; or leave the large column out of the publication";
         case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
         case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
         case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:

@@ -50,12 +50,34 @@ class SinkConfigError : public SinkError {
     using SinkError::SinkError;
 };
 
+// Which limit an event is over.
+enum class SizeLimit {
+    Broker,    // the broker refused it (the topic's max.message.bytes): raising it there is enough
+    Producer,  // kafka.properties message.max.bytes: librdkafka refuses it before sending
+    Queue,     // kafka.properties queue.buffering.max.kbytes: it could never fit in the queue
+};
+
+// One record over a size limit: Kafka or librdkafka will refuse it every time it is sent.
+class EventTooLarge : public SinkError {
+  public:
+    EventTooLarge(const std::string& what, SizeLimit limit, std::size_t bytes)
+        : SinkError(what), limit_(limit), bytes_(bytes) {}
+    SizeLimit limit() const { return limit_; }
+    std::size_t bytes() const { return bytes_; }  // key + value
+
+  private:
+    SizeLimit limit_;
+    std::size_t bytes_;
+};
+
 struct DeliveryReport {
     std::uint64_t ticket;
     rd_kafka_resp_err_t error;  // RD_KAFKA_RESP_ERR_NO_ERROR when acknowledged
     std::string_view topic;
     std::int32_t partition;
     std::int64_t offset;
+    std::string_view key;   // empty for a null key
+    std::size_t bytes = 0;  // key + value
 };
 
 using DeliveryHandler = std::function<void(const DeliveryReport&)>;
@@ -81,8 +103,9 @@ class KafkaSink {
 
     // Queues one record (key and value are copied). has_key false:
     // a null key. `partition`: kAnyPartition, or a partition of the topic. QueueFull: nothing
-    // was queued; serve delivery reports with poll() and retry. Any other failure throws
-    // SinkError.
+    // was queued; serve delivery reports with poll() and retry. A record over the producer's
+    // message.max.bytes or larger than its whole queue throws EventTooLarge; any other failure
+    // throws SinkError.
     ProduceResult produce(std::string_view topic, bool has_key, std::string_view key,
                           std::string_view value, std::uint64_t ticket,
                           std::int32_t partition = kAnyPartition) {
@@ -129,6 +152,11 @@ class KafkaSink {
     int wakeup_fd() const { return wake_read_.get(); }
     void drain_wakeup_fd();
 
+    // The largest record (key + value) this producer takes: message.max.bytes, and what fits in
+    // its queue (queue.buffering.max.kbytes).
+    std::size_t max_message_bytes() const { return max_message_bytes_; }
+    std::size_t max_queue_bytes() const { return max_queue_bytes_; }
+
     // A fatal producer error (e.g. idempotence broken): the producer cannot continue.
     const std::string& fatal_error() const { return fatal_error_; }
 
@@ -137,7 +165,8 @@ class KafkaSink {
                                  std::string_view key, bool has_value, std::string_view value,
                                  std::uint64_t ticket);
     rd_kafka_topic_t* topic_handle(std::string_view name);
-    int conf_ms(const char* name, int fallback) const;
+    int conf_ms(const char* name, int fallback) const { return conf_int(name, fallback); }
+    int conf_int(const char* name, int fallback) const;
     void forget_partitions(std::string_view topic);
     static void on_delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);
     static void on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
@@ -169,6 +198,8 @@ class KafkaSink {
     ByName<KnownPartitions> partitions_;
     int message_timeout_ms_ = 300000;
     int propagation_ms_ = 30000;
+    std::size_t max_message_bytes_ = 1000000;
+    std::size_t max_queue_bytes_ = std::size_t{65536} * 1024;
     // A pipe librdkafka writes a byte to when its main queue gets an event; closed after the
     // producer is destroyed (see ~KafkaSink).
     base::UniqueFd wake_read_;

@@ -217,24 +217,6 @@ TEST_CASE("Kafka unreachable at start: the daemon waits and retries, SIGTERM exi
     CHECK(r.exit_code == 0);
 }
 
-TEST_CASE("a message Kafka refuses stops the stream without acknowledging it") {
-    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
-    fx.kafka_extra = "  properties:\n    message.max.bytes: 2000\n";
-    fx.start_daemon();
-    fx.exec("INSERT INTO {table} VALUES (1, 'small')");
-    REQUIRE(fx.read(1).size() == 1);
-    const std::string before = fx.pg().value("SELECT pg_current_wal_lsn()");
-    fx.exec("INSERT INTO {table} VALUES (2, repeat('x', 5000))");
-    auto r = fx.daemon().wait(std::chrono::seconds(30));
-    INFO(r.log);
-    CHECK(r.exit_code == 1);
-    CHECK(contains(r.log, "Kafka did not accept an event"));
-    CHECK(contains(r.log, "MSG_SIZE_TOO_LARGE"));
-    CHECK(contains(r.log, "raise the topic's max.message.bytes"));
-    // The slot did not move past the refused transaction.
-    CHECK(slot_not_past(fx, before));
-}
-
 TEST_CASE("a topic Kafka denies by ACL stops the stream without acknowledging it", "[kafka-only]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();

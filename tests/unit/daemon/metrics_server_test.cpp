@@ -89,6 +89,15 @@ TEST_CASE("/metrics, /healthz and /readyz answer over HTTP") {
     const std::string lagging = http(port, "GET", "/readyz");
     CHECK(starts_with(lagging, "HTTP/1.1 503"));
     CHECK(lagging.find("lag 9.0 s over the bound 5.0 s") != std::string::npos);
+    metrics.set_lag_seconds(1.0);
+    metrics.set_halted(
+        {"producer_message_max_bytes", "public.t", "p.public.t", "{\"id\":2}", 5349});
+    const std::string halted = http(port, "GET", "/readyz");
+    CHECK(starts_with(halted, "HTTP/1.1 503"));
+    CHECK(halted.find("halted (producer_message_max_bytes): an event of 5349 bytes on public.t "
+                      "(key {\"id\":2})") != std::string::npos);
+    metrics.clear_halted();
+    CHECK(starts_with(http(port, "GET", "/readyz"), "HTTP/1.1 200"));
 
     CHECK(starts_with(http(port, "POST", "/metrics"), "HTTP/1.1 405"));
     CHECK(starts_with(http(port, "GET", "/nothing"), "HTTP/1.1 404"));

@@ -27,7 +27,8 @@ TEST_CASE("every metric is exposed with HELP and TYPE, starting from zero") {
           "pgchangeset_lag_bytes", "pgchangeset_slot_retained_wal_bytes",
           "pgchangeset_kafka_inflight", "pgchangeset_kafka_errors_total",
           "pgchangeset_reconnects_total", "pgchangeset_snapshot_rows_total",
-          "pgchangeset_snapshot_tables_remaining", "pgchangeset_up"}) {
+          "pgchangeset_snapshot_tables_remaining", "pgchangeset_up", "pgchangeset_halted",
+          "pgchangeset_halted_event_bytes"}) {
         INFO(name);
         CHECK(text.find(std::string("# HELP ") + name + " ") != std::string::npos);
         CHECK(text.find(std::string("# TYPE ") + name + " ") != std::string::npos);
