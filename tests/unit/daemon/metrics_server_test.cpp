@@ -12,23 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_client.hpp"
+
 using pgcs::daemon::Metrics;
 using pgcs::daemon::MetricsServer;
 
 namespace {
 
-// A free loopback port: bind to port 0 and ask which one the kernel chose.
-int free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    close(fd);
-    return ntohs(addr.sin_port);
-}
+using pgcs::testing::free_port;
 
 // A TCP connection to the loopback port; reads give up after 10 s so that a test fails
 // rather than hangs.
