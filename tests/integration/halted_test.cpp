@@ -17,6 +17,20 @@ using namespace pgcs::testing;
 
 namespace {
 
+// /readyz once it says the daemon is halted (the state reaches the HTTP server a moment after
+// the log line), or its last answer after 10 s.
+std::string readyz_when_halted(int port) {
+    std::string ready;
+    for (int i = 0; i < 100; ++i) {
+        ready = http_get(port, "/readyz");
+        if (ready.find("halted (") != std::string::npos) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return ready;
+}
+
 bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
 }
@@ -108,7 +122,7 @@ TEST_CASE(
     CHECK(contains(log, "raise kafka.properties message.max.bytes above"));
     CHECK(contains(log, "then restart the daemon"));
 
-    const std::string ready = http_get(port, "/readyz");
+    const std::string ready = readyz_when_halted(port);
     INFO(ready);
     CHECK(ready.rfind("HTTP/1.1 503", 0) == 0);
     CHECK(contains(ready, "halted (producer_message_max_bytes): an event of"));
@@ -165,7 +179,7 @@ TEST_CASE(
         CHECK(fx.daemon_running());
         CHECK(contains(log, "MSG_SIZE_TOO_LARGE"));
         CHECK(contains(log, "the next retry then passes without a restart"));
-        const std::string ready = http_get(port, "/readyz");
+        const std::string ready = readyz_when_halted(port);
         INFO(ready);
         CHECK(ready.rfind("HTTP/1.1 503", 0) == 0);
         CHECK(contains(ready, "halted (broker_message_size)"));
@@ -224,7 +238,7 @@ TEST_CASE("an event larger than the producer's whole queue halts the daemon inst
                    "larger than the producer's whole queue (kafka.properties "
                    "queue.buffering.max.kbytes = 1024)"));
     CHECK(contains(log, "raise kafka.properties queue.buffering.max.kbytes above 1954 KiB"));
-    const std::string ready = http_get(port, "/readyz");
+    const std::string ready = readyz_when_halted(port);
     INFO(ready);
     CHECK(contains(ready, "halted (producer_queue_size): an event of 2000"));
     CHECK(contains(ready, "on public." + fx.table() + " (key {\"id\":1})"));
