@@ -19,7 +19,8 @@
 # lives in /var/tmp/pgchangeset-<hash of $RUNTIME/pg> instead, data/, socket/ and
 # postgresql.log in $RUNTIME/pg are symlinks to it, and `home` names it.
 # Settings: wal_level=logical (PGCS_PG_WAL_LEVEL), max_wal_senders=20, max_replication_slots=20, fsync=off,
-# shared_buffers=128MB, wal_sender_timeout=60s, listening on 127.0.0.1 only. Authentication:
+# shared_buffers=128MB, max_prepared_transactions=10 (PostgreSQL's regression suite, tests/pgregress),
+# wal_sender_timeout=60s, listening on 127.0.0.1 only. Authentication:
 # scram-sha-256 over TCP (user postgres, password postgres, replication too), trust on the
 # unix socket. Database `app` is created if missing. Stop with deploy/pg-stop.sh.
 set -euo pipefail
@@ -246,6 +247,7 @@ max_replication_slots = 20
 wal_sender_timeout = 60s
 fsync = off
 shared_buffers = 128MB
+max_prepared_transactions = 10
 password_encryption = scram-sha-256
 EOF
     if grep -q '^output_plugin_libraries' <<<"$described"; then
