@@ -71,6 +71,9 @@ if [ "$quick" = 0 ]; then
   [ "$kafka" = 1 ] || fault_skip=(-E "Apache Kafka")   # those need real brokers
   ctest --test-dir build --output-on-failure -L fault "${fault_skip[@]}"
 
+  step "PostgreSQL's regression suite under capture, CI subset (tests/pgregress/run.sh --subset)"
+  bash tests/pgregress/run.sh --subset
+
   step "benchmark harness, smoke sizes (tests/bench/bench.sh --smoke)"
   bash tests/bench/bench.sh --smoke
 
