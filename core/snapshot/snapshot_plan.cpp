@@ -190,6 +190,7 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
             throw std::runtime_error(*error + "; then request the snapshot again");
         }
         t.description = reader_->describe(p.table, settings_.publication);
+        reader_->fix_end(t.description);
         for (const auto& c : t.description.columns) {
             if (!catalog.resolve_type(c.type_oid, types_)) {
                 throw std::runtime_error("type OID " + std::to_string(c.type_oid) + " of " +

@@ -144,15 +144,57 @@ std::string key_params(const SnapshotTable& t, const std::vector<std::string>& k
 
 }  // namespace
 
+void TableReader::fix_end(SnapshotTable& t) const {
+    PGconn* c = conn_.get();
+    if (t.keyed()) {
+        const std::string key = key_tuple(c, t);
+        std::string columns;
+        std::string descending;
+        for (const std::size_t k : t.key_order) {
+            const std::string name = source::quote_ident(c, t.columns[k].name);
+            columns += (columns.empty() ? "" : ", ") + name;
+            descending += (descending.empty() ? "" : ", ") + name + " DESC";
+        }
+        auto res = exec(
+            c, "SELECT " + columns + " FROM " + t.quoted + " ORDER BY " + descending + " LIMIT 1");
+        t.end_key.reset();
+        if (PQntuples(res.get()) == 1) {
+            std::vector<std::string> end;
+            for (int i = 0; i < PQnfields(res.get()); ++i) {
+                end.emplace_back(PQgetvalue(res.get(), 0, i));
+            }
+            t.end_key = std::move(end);
+        }
+    } else {
+        auto size = exec(c,
+                         "SELECT pg_relation_size($1::regclass) / "
+                         "current_setting('block_size')::int8",
+                         {t.quoted});
+        t.end_block = std::stoll(PQgetvalue(size.get(), 0, 0));
+    }
+    t.end_fixed = true;
+}
+
 std::optional<std::vector<std::string>> TableReader::upper_bound(
     const SnapshotTable& t, const std::vector<std::string>& after, int rows) const {
     PGconn* c = conn_.get();
+    if (t.end_fixed && !t.end_key) {
+        return std::nullopt;  // empty when the snapshot began
+    }
     std::vector<const char*> values;
     std::vector<Oid> types;
     const std::string key = key_tuple(c, t);
     std::string sql = "SELECT " + key.substr(1, key.size() - 2) + " FROM " + t.quoted;
+    std::string where;
     if (!after.empty()) {
-        sql += " WHERE " + key + " > " + key_params(t, after, values, types);
+        where += key + " > " + key_params(t, after, values, types);
+    }
+    if (t.end_key) {
+        where += (where.empty() ? "" : " AND ") + key +
+                 " <= " + key_params(t, *t.end_key, values, types);
+    }
+    if (!where.empty()) {
+        sql += " WHERE " + where;
     }
     sql += " ORDER BY " + key.substr(1, key.size() - 2) + " OFFSET " +
            std::to_string(std::max(rows, 1) - 1) + " LIMIT 1";
@@ -202,6 +244,11 @@ Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
         if (!upper.empty()) {
             add(key + " <= " + key_params(t, upper, values, types));
         }
+        if (t.end_key) {
+            add(key + " <= " + key_params(t, *t.end_key, values, types));
+        } else if (t.end_fixed) {
+            add("false");  // empty when the snapshot began: its rows come with the stream
+        }
         sql = "SELECT " + columns + " FROM " + t.quoted + where + " ORDER BY " +
               key.substr(1, key.size() - 2) + (limit > 0 ? " LIMIT " + std::to_string(limit) : "");
     } else {
@@ -241,12 +288,17 @@ Chunk TableReader::read(const SnapshotTable& t, const std::string& condition,
             } else {
                 chunk.last_key = after;
             }
+            // The fixed end read: the last chunk, even when it held `limit` rows.
+            chunk.last = chunk.last || (t.end_key && chunk.last_key == *t.end_key);
         } else {
-            auto size = exec(c,
-                             "SELECT pg_relation_size($1::regclass) / "
-                             "current_setting('block_size')::int8",
-                             {t.quoted});
-            const std::int64_t relation_blocks = std::stoll(PQgetvalue(size.get(), 0, 0));
+            std::int64_t relation_blocks = t.end_block;
+            if (!t.end_fixed) {
+                auto size = exec(c,
+                                 "SELECT pg_relation_size($1::regclass) / "
+                                 "current_setting('block_size')::int8",
+                                 {t.quoted});
+                relation_blocks = std::stoll(PQgetvalue(size.get(), 0, 0));
+            }
             chunk.last = first_block + blocks >= relation_blocks;
             chunk.last_key = {std::to_string(first_block + blocks)};
         }

@@ -39,6 +39,12 @@ struct SnapshotTable {
     std::vector<std::string> primary_key;  // for RelationCache::define (FULL, NOTHING)
     std::vector<std::size_t> key_order;    // the Kafka key's columns in index order; empty: none
     std::string row_filter;                // the publication's row filter, empty if none
+    // Where the snapshot ends, fixed when it starts (TableReader::fix_end): the largest key then
+    // (none: the table was empty), or a keyless table's size in blocks. Rows added later come
+    // with the stream, so a table written faster than it is read still ends.
+    bool end_fixed = false;
+    std::optional<std::vector<std::string>> end_key;
+    std::int64_t end_block = 0;
 
     // A Relation message describing it; views into this object.
     pgoutput::Relation relation() const;
@@ -114,10 +120,13 @@ class TableReader {
     // Throws std::runtime_error when the table is gone or not in the publication.
     SnapshotTable describe(const std::string& quoted, const std::string& publication) const;
 
+    // Fixes where the table's snapshot ends: its largest key now, or its size in blocks.
+    void fix_end(SnapshotTable& table) const;
+
     // The rows after `after` (empty: from the first), up to and including `upper` (empty: no
-    // bound), at most `limit` (0: no limit), matching `condition` (SQL, empty: every row) and
-    // the publication's row filter, in key order. A table without a key is read by block ranges
-    // instead (`after`: the first block).
+    // bound) and the table's fixed end, at most `limit` (0: no limit), matching `condition` (SQL,
+    // empty: every row) and the publication's row filter, in key order. A table without a key is
+    // read by block ranges instead (`after`: the first block).
     Chunk read(const SnapshotTable& table, const std::string& condition,
                const std::vector<std::string>& after, int limit,
                const std::vector<std::string>& upper = {}) const;
