@@ -92,7 +92,8 @@ echo "installed pgchangeset --version: $out"
   { cat "$work/check.log" >&2; fail "check-config refuses the installed /etc/pgchangeset/pgchangeset.yaml"; }
 
 # 6. The installed units. Every command they run exists: in the installed root
-# (/usr/bin/pgchangeset) or, for what systemd hosts have anyway (/bin/kill), on this host.
+# (/usr/bin/pgchangeset) or, for what systemd hosts have anyway (/bin/kill), on this host; the
+# README their Documentation= names is installed.
 # Then `systemd-analyze verify` (any output is a failure) on copies whose /usr/bin/pgchangeset
 # points into the root, as deploy/systemd-verify.sh does (the root has no systemd of its own:
 # no sysinit.target, no /bin/kill); the template as an instance, pgchangeset@example.service.
@@ -101,6 +102,9 @@ grep -q '^ExecStart=/usr/bin/pgchangeset run --config /etc/pgchangeset/pgchanges
   "$units/pgchangeset.service" || fail "the installed pgchangeset.service does not run /usr/bin/pgchangeset"
 for cmd in $(sed -n 's/^Exec[A-Za-z]*=[-@:+!]*\([^ ]*\).*/\1/p' "$units"/pgchangeset*.service | sort -u); do
   [ -x "$root$cmd" ] || [ -x "$cmd" ] || fail "the installed units run $cmd, which does not exist"
+done
+for doc in $(sed -n 's|^Documentation=file://||p' "$units"/pgchangeset*.service | sort -u); do
+  [ -f "$root$doc" ] || fail "the installed units' Documentation=file://$doc is not in the package"
 done
 mkdir "$work/units"
 sed "s|/usr/bin/pgchangeset|$binary|g" "$units/pgchangeset.service" >"$work/units/pgchangeset.service"
