@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages that building, testing and the tools of pgchangeset need.
 # Installs only what is missing (apt-get update runs only then); safe to run again.
 #
-# Usage: deploy/install-deps.sh [--check]
+# Usage: deploy/install-deps.sh [--build] [--check]
+#   --build  only what building the daemon and its Debian package needs (compiler, -dev
+#            libraries): no PostgreSQL server, JDK, Maven or test tools (deploy/install.sh)
 #   --check  only list what is missing; exit 0 when nothing is, 1 otherwise.
 #
 # Runs as root (or through sudo when available). Installing postgresql-15 may create and
@@ -15,18 +17,23 @@ say() { printf '%s: %s\n' "$prog" "$*"; }
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 check_only=0
-case "${1:-}" in
-    "") ;;
-    --check) check_only=1 ;;
-    -h|--help) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 0 ;;
-    *) die "unknown argument '$1' (try --help)" ;;
-esac
+build_only=0
+for arg in "$@"; do
+    case "$arg" in
+        --check) check_only=1 ;;
+        --build) build_only=1 ;;
+        -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        *) die "unknown argument '$arg' (try --help)" ;;
+    esac
+done
 
 packages=(
-    # build
+    # build (file: CPack's dpkg-shlibdeps step for the Debian package)
     build-essential cmake ninja-build pkg-config git ca-certificates
     libpq-dev librdkafka-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2
-    libsystemd-dev rapidjson-dev libssl-dev libcivetweb-dev
+    libsystemd-dev rapidjson-dev libssl-dev libcivetweb-dev file
+)
+[ "$build_only" = 1 ] || packages+=(
     # systemd-analyze, to verify the units
     systemd
     # PostgreSQL for the tests
@@ -69,7 +76,9 @@ for p in "${packages[@]}"; do
 done
 
 jmajor=$(java_major)
-if [ "$jmajor" -ge 17 ]; then
+if [ "$build_only" = 1 ]; then
+    :  # the JDK and Maven build only the test tools
+elif [ "$jmajor" -ge 17 ]; then
     say "java $jmajor found on PATH ($(command -v java)); no JDK needed"
 elif is_installed default-jdk-headless; then
     say "default-jdk-headless is installed (note: the java first on PATH is ${jmajor/#0/absent}, not >= 17)"
@@ -80,13 +89,15 @@ else
     missing+=(default-jdk-headless)
 fi
 
-if command -v mvn >/dev/null 2>&1; then
+if [ "$build_only" = 1 ]; then
+    :
+elif command -v mvn >/dev/null 2>&1; then
     say "mvn found on PATH ($(command -v mvn))"
 elif ! is_installed maven; then
     missing+=(maven)
 fi
 
-total=$(( ${#packages[@]} + 2 ))
+total=$(( ${#packages[@]} + (build_only ? 0 : 2) ))
 if [ ${#missing[@]} -eq 0 ]; then
     say "all $total dependencies are already installed; nothing to do"
     exit 0

@@ -55,11 +55,11 @@ trap cleanup EXIT
 step "services"
 bash deploy/pg-start.sh
 PGCS_BIN_DIR="$repo/build/bin" bash deploy/devbroker-start.sh
-labels="unit|devbroker"
+labels="unit|devbroker|deploy"
 if [ "$kafka" = 1 ]; then
   bash deploy/kafka/fetch.sh
   bash deploy/kafka/kafka-start.sh
-  labels="unit|devbroker|kafka"
+  labels="unit|devbroker|deploy|kafka"
 fi
 
 step "tests (Release)"
