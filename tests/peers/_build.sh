@@ -11,11 +11,11 @@
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
-# peers_build DIR: makes DIR/target/lib current; sets PEER_LIB and PEER_CP (the class path,
-# sorted, so that a class data sharing archive made with it stays valid).
+# peers_build DIR [LIBDIR]: makes DIR/target/LIBDIR (default lib) current; sets PEER_LIB and
+# PEER_CP (its jars, sorted, so that a class data sharing archive made with them stays valid).
 peers_build() {
-    local dir=$1 lib stamp want new old mvn
-    lib=$dir/target/lib
+    local dir=$1 lib want new old mvn
+    lib=$dir/target/${2:-lib}
     mkdir -p "$dir/target"
     exec 8>"$dir/target/build.lock"
     flock -w 900 8 || die "another build holds $dir/target/build.lock"
@@ -39,6 +39,7 @@ peers_build() {
         printf '%s\n' "$want" >"$new/.stamp"
         old=$dir/target/lib.old
         rm -rf "$old" "$dir"/target/*.jsa
+        mkdir -p "$(dirname "$lib")"
         [ ! -e "$lib" ] || mv "$lib" "$old"
         mv "$new" "$lib"
         rm -rf "$old"
