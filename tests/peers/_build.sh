@@ -21,7 +21,7 @@ peers_build() {
     flock -w 900 8 || die "another build holds $dir/target/build.lock"
     want=$(
         cd "$dir" &&
-            { sha256sum pom.xml; find src -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum; } |
+            { sha256sum pom.xml; [ ! -d src ] || find src -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum; } |
             sha256sum | cut -d' ' -f1
     )
     if [ ! -f "$lib/.stamp" ] || [ "$(cat "$lib/.stamp")" != "$want" ]; then
