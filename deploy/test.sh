@@ -65,6 +65,11 @@ fi
 step "tests (Release)"
 ctest --test-dir build --output-on-failure -j2 -L "$labels"
 
+if [ "$kafka" = 1 ]; then
+  step "peers as oracles: Debezium, Kafka Connect's JDBC sink, Flink (tests/peers; Maven on first use)"
+  ctest --test-dir build --output-on-failure -L peers
+fi
+
 if [ "$quick" = 0 ]; then
   step "fault scenarios (Release, dev broker; one at a time: they restart PostgreSQL)"
   fault_skip=()
