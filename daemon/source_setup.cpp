@@ -87,6 +87,9 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
         !what.empty()) {
         spdlog::info("{}", what);
     }
+    if (auto missing = catalog.generated_columns_warning(pg.publication); !missing.empty()) {
+        spdlog::warn("{}", missing);
+    }
     if (auto slot = catalog.slot(pg.slot)) {
         if (slot->plugin != "pgoutput") {
             throw StreamFailure("replication slot '" + pg.slot + "' uses plugin '" + slot->plugin +
