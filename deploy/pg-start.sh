@@ -19,7 +19,7 @@
 #                     refused, never reused (use one PGCS_RUNTIME_DIR per version)
 #
 # Layout of $RUNTIME/pg: data/ (the cluster), socket/ (unix socket), postgresql.log, conninfo,
-# port, home. PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
+# port, home, bindir (the server's bin folder, for pg-stop.sh). PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
 # user; when that user cannot reach $RUNTIME/pg (e.g. a repository under /root) the cluster
 # lives in /var/tmp/pgchangeset-<hash of $RUNTIME/pg> instead, data/, socket/ and
 # postgresql.log in $RUNTIME/pg are symlinks to it, and `home` names it.
@@ -27,7 +27,8 @@
 # shared_buffers=128MB, max_prepared_transactions=10 (PostgreSQL's regression suite, tests/pgregress),
 # wal_sender_timeout=60s, listening on 127.0.0.1 only. Authentication:
 # scram-sha-256 over TCP (user postgres, password postgres, replication too), trust on the
-# unix socket. Database `app` is created if missing. Stop with deploy/pg-stop.sh.
+# unix socket. Database `app` is created if missing. Stop with deploy/pg-stop.sh. The same on
+# every version (all these settings mean the same from 14 to 18).
 set -euo pipefail
 
 prog=$(basename "$0")
