@@ -37,7 +37,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 case "${1:-}" in
     "") ;;
-    -h|--help) sed -n '2,30s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
