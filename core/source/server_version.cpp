@@ -31,8 +31,8 @@ ServerVersionVerdict judge_server_version(int server_version) {
     if (server_version < kOldestSupportedMajor * 10000) {
         return {ServerVersionVerdict::Kind::TooOld,
                 "PostgreSQL " + name + " is not supported: pgchangeset supports " +
-                    supported_list() +
-                    " (13 and older are past their end of life and lack what pgchangeset needs: "
+                    supported_list() + " (" + std::to_string(kOldestSupportedMajor - 1) +
+                    " and older are past their end of life and lack what pgchangeset needs: "
                     "streaming of large transactions, logical decoding messages for snapshots, "
                     "binary mode). Upgrade the server, or point postgres.conninfo at one of "
                     "those versions"};
