@@ -13,7 +13,8 @@
 #   PGCS_PG_PORT      TCP port to try first (default 55432); when something else listens
 #                     there, the next free port is taken
 #   PGCS_PG_WAL_LEVEL wal_level (default logical; tests use replica to check the error)
-#   PGCS_PG_VERSION   major version 14, 15, 16, 17 or 18 (default 15, Debian's); the others
+#   PGCS_PG_VERSION   major version 14, 15, 16, 17 or 18 (default 15, Debian's; 13 too, for
+#                     the test that pgchangeset refuses it); the others
 #                     come from deploy/pg-fetch.sh (fetched once, then cached). A runtime folder
 #                     holds one cluster of one version: a cluster of another version there is
 #                     refused, never reused (use one PGCS_RUNTIME_DIR per version)
@@ -37,15 +38,15 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 case "${1:-}" in
     "") ;;
-    -h|--help) sed -n '2,31s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 VERSION=${PGCS_PG_VERSION:-15}
 case "$VERSION" in
-    14|15|16|17|18) ;;
-    *) die "PGCS_PG_VERSION must be 14, 15, 16, 17 or 18, not '$VERSION'" ;;
+    13|14|15|16|17|18) ;;
+    *) die "PGCS_PG_VERSION must be 14, 15, 16, 17 or 18 (or 13), not '$VERSION'" ;;
 esac
 PGBIN=$(bash "$REPO/deploy/pg-fetch.sh" "$VERSION") || die "cannot get PostgreSQL $VERSION (deploy/pg-fetch.sh $VERSION)"
 PGBIN=$(cd "$PGBIN" && pwd -P)   # /proc/PID/exe names the resolved path
