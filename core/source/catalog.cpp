@@ -153,7 +153,13 @@ std::string Catalog::generated_columns_warning(const std::string& publication) c
                                 "= n.oid AND c.relname = pt.tablename JOIN pg_attribute a ON "
                                 "a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND "
                                 "a.attgenerated = 's' WHERE pt.pubname = $1") +
-                        (pg18 ? " AND NOT (a.attname = ANY (pt.attnames))" : "") + " ORDER BY 1",
+                        // A column list leaving a generated column out is the DBA's choice.
+                        (pg18 ? " AND NOT (a.attname = ANY (pt.attnames)) AND NOT EXISTS "
+                                "(SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON "
+                                "p.oid = pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = c.oid "
+                                "AND pr.prattrs IS NOT NULL)"
+                              : "") +
+                        " ORDER BY 1",
                     {publication});
     std::string columns;
     for (int i = 0; i < PQntuples(res.get()); ++i) {

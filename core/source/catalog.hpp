@@ -54,8 +54,8 @@ class Catalog {
     std::string ensure_publication(const std::string& publication, bool via_root,
                                    const std::vector<TableName>& tables) const;
     // The stored generated columns of the published tables that the stream will not carry, and
-    // why (14-17 never send them; on 18 the publication does not list them), for the log; empty
-    // when none.
+    // why (14-17 never send them; on 18 the publication does not ask for them), for the log;
+    // empty when none. On 18 a column list that leaves one out is taken as meant.
     std::string generated_columns_warning(const std::string& publication) const;
 
     std::optional<SlotInfo> slot(const std::string& slot_name) const;

@@ -92,3 +92,28 @@ TEST_CASE("generated columns: a publication without publish_generated_columns is
                                    column) != std::string::npos);
     }
 }
+
+TEST_CASE("generated columns: a column list naming one publishes it on 18, before 18 it cannot",
+          "[pgmatrix]") {
+    CaptureFixture fx(kTable);
+    const int major = server_major(fx);
+    const std::string error = fx.pg().try_exec(
+        fx.replace_table("CREATE PUBLICATION " + fx.slot() + " FOR TABLE {table} (id, a, b)"));
+    INFO("PostgreSQL " << major << ": " << error);
+    if (major < 18) {
+        // 14 has no column lists, 15-17 refuse generated columns in them.
+        CHECK_FALSE(error.empty());
+        if (major >= 15) {
+            CHECK(error.find("generated column") != std::string::npos);
+        }
+        return;
+    }
+    REQUIRE(error.empty());
+    CHECK(fx.pg().value("SELECT pubgencols FROM pg_publication WHERE pubname = '" + fx.slot() +
+                        "'") == "n");
+    const auto records = capture(fx);
+    INFO("daemon log:\n" << fx.daemon_log());
+    REQUIRE(records.size() == 3);
+    check_events(records, true);
+    CHECK(fx.daemon_log().find("generated columns") == std::string::npos);
+}
