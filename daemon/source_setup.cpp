@@ -5,6 +5,7 @@
 
 #include "core/encode/changeset_encoder.hpp"
 #include "core/source/pg_connection.hpp"
+#include "core/source/server_version.hpp"
 
 namespace pgcs::daemon {
 
@@ -12,9 +13,12 @@ namespace {
 
 void check_server(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg) {
     const int version = catalog.server_version();
-    if (version < 100000) {
-        throw StreamFailure("PostgreSQL " + std::to_string(version) +
-                            " has no pgoutput logical replication; version 10 or later is needed");
+    const auto verdict = source::judge_server_version(version);
+    if (verdict.kind == source::ServerVersionVerdict::Kind::TooOld) {
+        throw source::UnsupportedServer(verdict.message);
+    }
+    if (verdict.kind == source::ServerVersionVerdict::Kind::Untested) {
+        spdlog::warn("{}", verdict.message);
     }
     if (pg.binary && version < 140000) {
         throw StreamFailure("postgres.binary needs PostgreSQL 14 or later (the server is " +
@@ -82,6 +86,9 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
             catalog.ensure_publication(pg.publication, pg.publish_via_partition_root, tables);
         !what.empty()) {
         spdlog::info("{}", what);
+    }
+    if (auto missing = catalog.generated_columns_warning(pg.publication); !missing.empty()) {
+        spdlog::warn("{}", missing);
     }
     if (auto slot = catalog.slot(pg.slot)) {
         if (slot->plugin != "pgoutput") {

@@ -380,6 +380,10 @@ int StreamLoop::run() {
             }
         } catch (const EventRefused& e) {
             return halt(e);
+        } catch (const source::UnsupportedServer& e) {
+            spdlog::error("{}", e.what());
+            shutdown(false);
+            return kExitConfig;
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             // The watermark is safe to report: it only covers what Kafka acknowledged.

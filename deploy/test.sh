@@ -7,6 +7,12 @@
 #   --no-kafka     skip the real Kafka broker (its tests are not run)
 #   --soak MINUTES instead of the suite: the fault scenarios, then MINUTES of random faults, and
 #                  a summary table (tests/fault/soak.sh, on a cluster of its own)
+# Environment:
+#   PGCS_PG_VERSION  the PostgreSQL major the whole suite runs on (default 15; 14..18, see
+#                  deploy/pg-start.sh), e.g. PGCS_PG_VERSION=17 bash deploy/test.sh --quick
+#   PGCS_PG_MATRIX   the majors of the version matrix step (full runs on 15 only; default
+#                  "13 14 16 17 18"): each gets its own cluster in $PGCS_RUNTIME_DIR/pgV and runs
+#                  the CTest label pgV (the [pgmatrix] cases, dev broker; 13: it is refused)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -44,6 +50,10 @@ step "Release build (-Wall -Wextra -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2
 
+matrix=
+if [ "$quick" = 0 ] && [ "${PGCS_PG_VERSION:-15}" = 15 ]; then
+  matrix=${PGCS_PG_MATRIX-13 14 16 17 18}
+fi
 cleanup() {
   set +e
   bash deploy/devbroker-stop.sh >/dev/null 2>&1
@@ -68,6 +78,12 @@ ctest --test-dir build --output-on-failure -j2 -L "$labels"
 if [ "$kafka" = 1 ]; then
   step "peers as oracles: Debezium, Kafka Connect's JDBC sink, Flink (tests/peers; Maven on first use)"
   ctest --test-dir build --output-on-failure -L peers
+fi
+
+if [ -n "$matrix" ]; then
+  step "PostgreSQL version matrix: $matrix (label pgV each, dev broker; deploy/test-pg-matrix.sh)"
+  # shellcheck disable=SC2086
+  bash deploy/test-pg-matrix.sh $matrix
 fi
 
 if [ "$quick" = 0 ]; then

@@ -17,7 +17,7 @@ constexpr std::size_t kMinTupleColumnBytes = 1;      // kind 'n' or 'u'
 constexpr std::size_t kMinRelationColumnBytes = 10;  // flags, "" name, type oid, typmod
 constexpr std::size_t kOidBytes = 4;
 constexpr int kStreamingVersion = 2;  // LOGICALREP_PROTO_STREAM_VERSION_NUM
-constexpr int kAbortInfoVersion = 4;  // LOGICALREP_PROTO_STREAM_PARALLEL_VERSION_NUM
+constexpr int kParallelVersion = 4;   // LOGICALREP_PROTO_STREAM_PARALLEL_VERSION_NUM
 constexpr int kMaxSupportedVersion = 4;
 
 const char* type_name(char type) {
@@ -256,12 +256,13 @@ StreamCommit read_stream_commit(ByteReader& in) {
     return m;
 }
 
-// v4 (streaming 'parallel') appends the abort LSN and timestamp.
+// streaming 'parallel' (v4+) appends the abort LSN and timestamp; v4 with streaming 'on' does
+// not (pgoutput_stream_abort writes them when data->streaming == LOGICALREP_STREAM_PARALLEL).
 StreamAbort read_stream_abort(ByteReader& in, const DecodeOptions& options) {
     StreamAbort m;
     m.xid = in.read_int32("xid");
     m.subxid = in.read_int32("subtransaction xid");
-    if (options.proto_version >= kAbortInfoVersion) {
+    if (options.parallel) {
         m.abort_lsn = in.read_int64("abort LSN");
         m.abort_time = static_cast<PgTimestamp>(in.read_int64("abort timestamp"));
     }
@@ -276,6 +277,9 @@ void check_options(const DecodeOptions& options) {
     }
     if (options.in_stream && options.proto_version < kStreamingVersion) {
         throw std::invalid_argument("pgoutput in_stream needs proto_version >= 2");
+    }
+    if (options.parallel && options.proto_version < kParallelVersion) {
+        throw std::invalid_argument("pgoutput streaming 'parallel' needs proto_version >= 4");
     }
 }
 

@@ -27,6 +27,9 @@ struct DecodeOptions {
     int proto_version = 1;
     // Inside Stream Start .. Stream Stop, data messages carry an xid prefix (v2+).
     bool in_stream = false;
+    // streaming 'parallel' (v4+, PostgreSQL 16+): Stream Abort then carries the abort LSN and
+    // time. The server writes them for that option only, not for every v4 stream.
+    bool parallel = false;
 };
 
 // Decodes one pgoutput message (the payload of one XLogData). Throws DecodeError on a

@@ -78,12 +78,17 @@ SnapshotTable TableReader::describe(const std::string& quoted,
     } else if (t.replica_identity == 'i') {
         identity = catalog.replica_identity_index(t.oid);
     }
-    auto cols = exec(c,
-                     std::string("SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE "
-                                 "attrelid = $1::oid AND attnum > 0 AND NOT attisdropped") +
-                         (PQserverVersion(c) >= 120000 ? " AND attgenerated = ''" : "") +
-                         " ORDER BY attnum",
-                     {std::to_string(t.oid)});
+    // Generated columns are in the stream only from PostgreSQL 18, and there only those the
+    // publication lists (publish_generated_columns = stored, or a column list naming them),
+    // which pg_publication_tables.attnames says: the snapshot reads the same columns.
+    const bool published_generated = PQserverVersion(c) >= 180000 && !published.empty();
+    auto cols = exec(
+        c,
+        std::string("SELECT attname, atttypid, atttypmod FROM pg_attribute WHERE "
+                    "attrelid = $1::oid AND attnum > 0 AND NOT attisdropped") +
+            (published_generated ? " AND attgenerated IN ('', 's')" : " AND attgenerated = ''") +
+            " ORDER BY attnum",
+        {std::to_string(t.oid)});
     for (int i = 0; i < PQntuples(cols.get()); ++i) {
         SnapshotTable::Column col;
         col.name = PQgetvalue(cols.get(), i, 0);

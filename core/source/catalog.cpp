@@ -98,10 +98,19 @@ std::string Catalog::ensure_publication(const std::string& publication, bool via
                                      "tables to capture, or create the publication yourself");
         }
         const bool with_root = via_root && server_version() >= 130000;
+        // PostgreSQL 18 sends stored generated columns when the publication asks for them.
+        const bool with_generated = server_version() >= 180000;
+        std::string with;
+        if (with_root) {
+            with = "publish_via_partition_root = true";
+        }
+        if (with_generated) {
+            with += std::string(with.empty() ? "" : ", ") + "publish_generated_columns = stored";
+        }
         exec(conn_, "CREATE PUBLICATION " + pub + " FOR TABLE " + join(tables) +
-                        (with_root ? " WITH (publish_via_partition_root = true)" : ""));
+                        (with.empty() ? "" : " WITH (" + with + ")"));
         return "created publication " + publication + " for " + join(tables) +
-               (with_root ? " (publish_via_partition_root)" : "");
+               (with.empty() ? "" : " (" + with + ")");
     }
     std::string done;
     if (server_version() >= 130000) {
@@ -133,6 +142,43 @@ std::string Catalog::ensure_publication(const std::string& publication, bool via
     exec(conn_, "ALTER PUBLICATION " + pub + " ADD TABLE " + join(missing));
     return (done.empty() ? "" : done + "; ") + "added " + join(missing) + " to publication " +
            publication;
+}
+
+std::string Catalog::generated_columns_warning(const std::string& publication) const {
+    const bool pg18 = server_version() >= 180000;
+    auto res = exec(conn_,
+                    std::string("SELECT format('%I.%I.%I', pt.schemaname, pt.tablename, "
+                                "a.attname) FROM pg_publication_tables pt JOIN pg_namespace n "
+                                "ON n.nspname = pt.schemaname JOIN pg_class c ON c.relnamespace "
+                                "= n.oid AND c.relname = pt.tablename JOIN pg_attribute a ON "
+                                "a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND "
+                                "a.attgenerated = 's' WHERE pt.pubname = $1") +
+                        // A column list leaving a generated column out is the DBA's choice.
+                        (pg18 ? " AND NOT (a.attname = ANY (pt.attnames)) AND NOT EXISTS "
+                                "(SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON "
+                                "p.oid = pr.prpubid WHERE p.pubname = $1 AND pr.prrelid = c.oid "
+                                "AND pr.prattrs IS NOT NULL)"
+                              : "") +
+                        " ORDER BY 1",
+                    {publication});
+    std::string columns;
+    for (int i = 0; i < PQntuples(res.get()); ++i) {
+        columns += (i ? ", " : "") + std::string(PQgetvalue(res.get(), i, 0));
+    }
+    if (columns.empty()) {
+        return "";
+    }
+    if (pg18) {
+        return "publication " + publication +
+               " does not publish these stored generated columns, so their values are not "
+               "captured (in the stream nor in snapshots): " +
+               columns + ". To capture them: ALTER PUBLICATION " + quote_ident(conn_, publication) +
+               " SET (publish_generated_columns = stored)";
+    }
+    return "PostgreSQL " + std::to_string(server_version() / 10000) +
+           " does not send generated columns to logical replication (18 does), so these are not "
+           "captured (in the stream nor in snapshots): " +
+           columns;
 }
 
 std::optional<SlotInfo> Catalog::slot(const std::string& slot_name) const {

@@ -49,9 +49,14 @@ class Catalog {
     std::vector<TableName> publication_tables(const std::string& publication) const;
     // Creates the publication for `tables`, or adds the ones it lacks. Returns what it did
     // (for the log), empty when nothing.
-    // `via_root`: publish_via_partition_root (PostgreSQL 13+), set when it differs.
+    // `via_root`: publish_via_partition_root (PostgreSQL 13+), set when it differs. On 18 a
+    // publication it creates gets publish_generated_columns = stored.
     std::string ensure_publication(const std::string& publication, bool via_root,
                                    const std::vector<TableName>& tables) const;
+    // The stored generated columns of the published tables that the stream will not carry, and
+    // why (14-17 never send them; on 18 the publication does not ask for them), for the log;
+    // empty when none. On 18 a column list that leaves one out is taken as meant.
+    std::string generated_columns_warning(const std::string& publication) const;
 
     std::optional<SlotInfo> slot(const std::string& slot_name) const;
     // Creates a pgoutput slot; returns its consistent point.

@@ -12,4 +12,11 @@ class StreamFailure : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A server pgchangeset does not run against (PostgreSQL 13 and older): a configuration problem
+// (exit 2), never retried.
+class UnsupportedServer : public StreamFailure {
+  public:
+    using StreamFailure::StreamFailure;
+};
+
 }  // namespace pgcs::source

@@ -1,5 +1,6 @@
 // Writes the seed corpus of fuzz_pgoutput: one file per message type (and per layout variant:
-// streamed, Stream Abort v4), each a selector byte followed by the writer's bytes.
+// streamed, Stream Abort of streaming 'parallel'), each a selector byte followed by the writer's
+// bytes.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,7 +26,7 @@ std::vector<Seed> seeds() {
     const pg::DecodeOptions v1{1, false};
     const pg::DecodeOptions v2{2, false};
     const pg::DecodeOptions v2_stream{2, true};
-    const pg::DecodeOptions v4{4, false};
+    const pg::DecodeOptions v4{4, false, true};  // streaming 'parallel'
     return {
         {"begin", pg::Begin{0x16B3748, 742'000'000'000, 731}, v1},
         {"commit", pg::Commit{0, 0x16B3748, 0x16B3778, 742'000'000'001}, v1},

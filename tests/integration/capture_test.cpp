@@ -51,7 +51,7 @@ const std::regex kLsn(R"([0-9A-F]+/[0-9A-F]+)");
 
 }  // namespace
 
-TEST_CASE("insert, update and delete under REPLICA IDENTITY DEFAULT") {
+TEST_CASE("insert, update and delete under REPLICA IDENTITY DEFAULT", "[pgmatrix]") {
     CaptureFixture fx(
         "CREATE TABLE {table} (id bigint PRIMARY KEY, name text, amount numeric(12,2), "
         "ok bool, tags text[], doc jsonb, ts timestamptz)");
@@ -140,7 +140,7 @@ TEST_CASE("insert, update and delete under REPLICA IDENTITY DEFAULT") {
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("insert, update and delete under REPLICA IDENTITY FULL") {
+TEST_CASE("insert, update and delete under REPLICA IDENTITY FULL", "[pgmatrix]") {
     CaptureFixture fx(
         "CREATE TABLE {table} (id int PRIMARY KEY, name text, plan text); "
         "ALTER TABLE {table} REPLICA IDENTITY FULL");
@@ -171,7 +171,8 @@ TEST_CASE("insert, update and delete under REPLICA IDENTITY FULL") {
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("several changes in one transaction share commit_lsn and xid, seq counts from 0") {
+TEST_CASE("several changes in one transaction share commit_lsn and xid, seq counts from 0",
+          "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
     fx.exec(
@@ -263,7 +264,7 @@ TEST_CASE("confirmed_flush_lsn reaches the last published commit") {
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("stop with SIGTERM, change rows while stopped, restart: nothing lost") {
+TEST_CASE("stop with SIGTERM, change rows while stopped, restart: nothing lost", "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
     fx.exec("INSERT INTO {table} VALUES (1, 'before stop')");
@@ -293,7 +294,8 @@ TEST_CASE("stop with SIGTERM, change rows while stopped, restart: nothing lost")
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("domains, enums and arrays of domains are named as such and typed as their base") {
+TEST_CASE("domains, enums and arrays of domains are named as such and typed as their base",
+          "[pgmatrix]") {
     CaptureFixture fx(
         "CREATE DOMAIN {table}_qty AS numeric(10,2) CHECK (VALUE >= 0); "
         "CREATE TYPE {table}_mood AS ENUM ('sad', 'happy'); "
@@ -320,7 +322,7 @@ TEST_CASE("domains, enums and arrays of domains are named as such and typed as t
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("TRUNCATE publishes a truncated event with a null key on every partition") {
+TEST_CASE("TRUNCATE publishes a truncated event with a null key on every partition", "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
     fx.exec("INSERT INTO {table} VALUES (1, 'a'), (2, 'b')");

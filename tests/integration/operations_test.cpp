@@ -135,7 +135,7 @@ TEST_CASE("a table without key is captured with a warning and null keys") {
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("a lost replication connection is re-established and nothing is lost") {
+TEST_CASE("a lost replication connection is re-established and nothing is lost", "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
     fx.start_daemon();
     fx.exec("INSERT INTO {table} VALUES (1)");
@@ -274,7 +274,8 @@ TEST_CASE("an idle slot advances while another table outside the publication is 
     CHECK(fx.stop_daemon().exit_code == 0);
 }
 
-TEST_CASE("SIGTERM under load exits 0 with the final acknowledgement, a restart repeats none") {
+TEST_CASE("SIGTERM under load exits 0 with the final acknowledgement, a restart repeats none",
+          "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v text)");
     fx.start_daemon();
     for (int i = 0; i < 20; ++i) {

@@ -49,7 +49,8 @@ const char* kBigValue = "(SELECT string_agg(md5(g::text), '') FROM generate_seri
 
 }  // namespace
 
-TEST_CASE("unchanged TOAST: listed and absent under DEFAULT, the old value under FULL") {
+TEST_CASE("unchanged TOAST: listed and absent under DEFAULT, the old value under FULL",
+          "[pgmatrix]") {
     CaptureFixture fx(
         "CREATE TABLE {table} (id int PRIMARY KEY, big text, n int); "
         "ALTER TABLE {table} ALTER big SET STORAGE EXTERNAL; "
@@ -151,7 +152,7 @@ TEST_CASE("TRUNCATE of several tables with CASCADE and RESTART IDENTITY: every p
     fx.exec("DROP TABLE {table}_child, {table}_b");
 }
 
-TEST_CASE("schema changes while streaming: each event has the shape of its commit") {
+TEST_CASE("schema changes while streaming: each event has the shape of its commit", "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, a text, b int)");
     fx.start_daemon();
     fx.exec("INSERT INTO {table} VALUES (1, 'one', 1)");
@@ -193,7 +194,8 @@ TEST_CASE("schema changes while streaming: each event has the shape of its commi
     fx.exec("DROP TABLE {table}_new");
 }
 
-TEST_CASE("partitioned tables: events name the leaf, or the root with publish_via_partition_root") {
+TEST_CASE("partitioned tables: events name the leaf, or the root with publish_via_partition_root",
+          "[pgmatrix]") {
     const char* ddl =
         "CREATE TABLE {table} (id int PRIMARY KEY, v text) PARTITION BY RANGE (id); "
         "CREATE TABLE {table}_low PARTITION OF {table} FOR VALUES FROM (0) TO (100); "

@@ -203,7 +203,8 @@ std::string progress(PgClient& pg, const std::string& slot, const std::string& c
 
 }  // namespace
 
-TEST_CASE("snapshot under concurrent writes: the events rebuild exactly the table", "[snapshot]") {
+TEST_CASE("snapshot under concurrent writes: the events rebuild exactly the table",
+          "[snapshot][pgmatrix]") {
     // Small chunks: many windows between a read and its watermark for the writers to hit; the
     // writers pause between transactions so that the daemon keeps up with them. Under
     // AddressSanitizer the daemon is several times slower and each watermark waits behind the
@@ -258,7 +259,8 @@ TEST_CASE("snapshot under concurrent writes: the events rebuild exactly the tabl
     CHECK(f.daemon_log().find("resuming after the last acknowledged chunk") == std::string::npos);
 }
 
-TEST_CASE("snapshot killed with -9 resumes after the last acknowledged chunk", "[snapshot]") {
+TEST_CASE("snapshot killed with -9 resumes after the last acknowledged chunk",
+          "[snapshot][pgmatrix]") {
 #if defined(__SANITIZE_ADDRESS__)
     const int rows = 50000;  // the daemon is several times slower there
 #else
@@ -364,7 +366,7 @@ TEST_CASE("on-demand snapshot of one table (with a condition) while another stre
 }
 
 TEST_CASE("a table without a key: read under the new slot's exported snapshot, later by blocks",
-          "[snapshot]") {
+          "[snapshot][pgmatrix]") {
     CaptureFixture f("CREATE TABLE {table} (a int, b text)");
     f.exec("INSERT INTO {table} SELECT g, 'row ' || g FROM generate_series(1, 3000) g");
     f.extra_config = config_section("initial", 1000);

@@ -63,7 +63,8 @@ std::vector<long> range(long from, long to) {
 
 TEST_CASE(
     "a transaction larger than logical_decoding_work_mem is streamed, spilled and "
-    "published once at its commit") {
+    "published once at its commit",
+    "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
     configure_small_memory(fx);
     fx.start_daemon();
@@ -81,7 +82,8 @@ TEST_CASE(
     CHECK(log.find("(spilled to disk)") != std::string::npos);
 }
 
-TEST_CASE("a rolled-back subtransaction of a streamed transaction publishes none of its rows") {
+TEST_CASE("a rolled-back subtransaction of a streamed transaction publishes none of its rows",
+          "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
     configure_small_memory(fx);
     fx.start_daemon();
@@ -106,21 +108,28 @@ TEST_CASE("a rolled-back subtransaction of a streamed transaction publishes none
     CHECK(added_ids(records) == expected);
 }
 
-TEST_CASE("a streamed transaction that rolls back publishes nothing") {
+TEST_CASE("a streamed transaction that rolls back publishes nothing", "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
     configure_small_memory(fx);
     fx.start_daemon();
-    fx.exec(
+    // Rolled back only once the server has streamed part of it: PostgreSQL 18 skips decoding a
+    // transaction it already knows to be aborted, which would leave nothing to discard.
+    PgClient writer(pg_conninfo());
+    writer.exec(fx.replace_table(
         "BEGIN;"
-        "INSERT INTO {table} SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g;"
-        "ROLLBACK");
+        "INSERT INTO {table} SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g"));
+    CHECK(fx.pg().wait_for(
+        "SELECT coalesce(max(stream_txns), 0) FROM pg_stat_replication_slots WHERE slot_name = '" +
+            fx.slot() + "'",
+        [](const std::string& v) { return v != "0"; }, std::chrono::seconds(30)));
+    writer.exec("ROLLBACK");
     fx.exec("INSERT INTO {table} VALUES (7, 'after')");
     // Asks for two records: only the committed one may come.
     CHECK(added_ids(fx.read(2, std::chrono::seconds(5))) == std::vector<long>{7});
     CHECK(fx.wait_for_log("aborted: "));
 }
 
-TEST_CASE("interleaved streamed transactions are published whole, in commit order") {
+TEST_CASE("interleaved streamed transactions are published whole, in commit order", "[pgmatrix]") {
     CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, pad text)");
     configure_small_memory(fx);
     fx.start_daemon();

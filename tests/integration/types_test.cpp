@@ -134,7 +134,8 @@ void insert_rows(CaptureFixture& fx) {
 
 }  // namespace
 
-TEST_CASE("every type: text and binary mode give the same JSON, in the contract's forms") {
+TEST_CASE("every type: text and binary mode give the same JSON, in the contract's forms",
+          "[pgmatrix]") {
     SharedTypes types;
     CaptureFixture text_fx(types.ddl());
     CaptureFixture binary_fx(types.ddl());

@@ -46,6 +46,12 @@ class CaptureFixture {
           prefix_("it_" + suffix_),
           pg_(pg_conninfo()) {
         extra_config = extra;
+        // A per-version run (PGCS_TEST_PG_VERSION) must never pass on another version's server.
+        if (const int wanted = pg_version_wanted(); wanted != 0) {
+            const std::string found = pg_.value("SHOW server_version_num");
+            INFO("PGCS_TEST_PG_VERSION=" << wanted << ", the server is " << found);
+            REQUIRE(std::stoi(found) / 10000 == wanted);
+        }
         pg_.exec(replace_table(create_sql));
     }
 

@@ -175,15 +175,15 @@ inline void write_body(ByteWriter& out, const pg::StreamCommit& m, const pg::Dec
     out.int64(static_cast<std::uint64_t>(m.commit_time));
 }
 
-// v4 (streaming 'parallel') adds abort LSN and timestamp: they must be set exactly then.
+// streaming 'parallel' (v4+) adds abort LSN and timestamp: they must be set exactly then.
 inline void write_body(ByteWriter& out, const pg::StreamAbort& m,
                        const pg::DecodeOptions& options) {
-    const bool with_abort_info = options.proto_version >= 4;
+    const bool with_abort_info = options.parallel;
     if (with_abort_info != (m.abort_lsn.has_value() && m.abort_time.has_value()) ||
         m.abort_lsn.has_value() != m.abort_time.has_value()) {
         throw std::invalid_argument(
             "pgoutput writer: Stream Abort has abort_lsn and abort_time exactly when "
-            "proto_version >= 4");
+            "streaming 'parallel'");
     }
     out.byte1('A').int32(m.xid).int32(m.subxid);
     if (with_abort_info) {

@@ -1,6 +1,9 @@
 // Where the integration tests find PostgreSQL, the broker and the binaries: the runtime folder
 // the deploy scripts write (PGCS_RUNTIME_DIR, default <repo>/.run) and PGCS_TEST_BROKER
-// (devbroker | kafka). A missing service fails the test: it never silently skips.
+// (devbroker | kafka). PostgreSQL alone may come from another runtime folder: PGCS_TEST_PG_RUNTIME,
+// else with PGCS_TEST_PG_VERSION=V (the CTest labels pg14, pg16, pg17, pg18)
+// $PGCS_RUNTIME_DIR/pgV, where deploy/test.sh starts that version's cluster.
+// A missing service fails the test: it never silently skips.
 #pragma once
 
 #include <cstdlib>
@@ -30,9 +33,20 @@ inline std::string read_first_line(const std::string& path, const std::string& w
     return line;
 }
 
+// The major version the tests must find (0: any), from PGCS_TEST_PG_VERSION.
+inline int pg_version_wanted() {
+    return std::stoi(env_or("PGCS_TEST_PG_VERSION", "0"));
+}
+
+inline std::string pg_runtime_dir() {
+    const int version = pg_version_wanted();
+    return env_or("PGCS_TEST_PG_RUNTIME",
+                  version == 0 ? runtime_dir() : runtime_dir() + "/pg" + std::to_string(version));
+}
+
 inline std::string pg_conninfo() {
     return env_or("PGCS_TEST_PG_CONNINFO",
-                  read_first_line(runtime_dir() + "/pg/conninfo", "the PostgreSQL conninfo"));
+                  read_first_line(pg_runtime_dir() + "/pg/conninfo", "the PostgreSQL conninfo"));
 }
 
 inline std::string broker_kind() {

@@ -25,6 +25,7 @@ constexpr pg::DecodeOptions kV2{2, false};
 constexpr pg::DecodeOptions kV2Stream{2, true};
 constexpr pg::DecodeOptions kV4{4, false};
 constexpr pg::DecodeOptions kV4Stream{4, true};
+constexpr pg::DecodeOptions kV4Parallel{4, false, true};
 
 pg::Message decode(const Bytes& bytes, const pg::DecodeOptions& options) {
     return pg::decode(bytes, options);
@@ -260,7 +261,8 @@ std::vector<Sample> samples() {
         {"Stream Stop", pg::StreamStop{}, kV2},
         {"Stream Commit", pg::StreamCommit{900, 0, 0x3000, 0x3030, -5}, kV2},
         {"Stream Abort v2", pg::StreamAbort{900, 901, std::nullopt, std::nullopt}, kV2},
-        {"Stream Abort v4", pg::StreamAbort{900, 900, 0x4000, 742'000'000'002}, kV4},
+        {"Stream Abort v4", pg::StreamAbort{900, 901, std::nullopt, std::nullopt}, kV4},
+        {"Stream Abort parallel", pg::StreamAbort{900, 900, 0x4000, 742'000'000'002}, kV4Parallel},
         // Streamed data messages: the xid prefix.
         {"streamed Relation",
          pg::Relation{900, 16384, "public", "orders", 'f', {{true, "id", 23, -1}}}, kV2Stream},
@@ -342,18 +344,22 @@ TEST_CASE("tuple kinds: null and unchanged TOAST carry no data, text and binary 
     CHECK(insert.new_tuple[4].data.empty());
 }
 
-TEST_CASE("Stream Abort carries abort LSN and time only with proto_version 4") {
-    const pg::StreamAbort v2{7, 8, std::nullopt, std::nullopt};
-    const pg::StreamAbort v4{7, 8, 0x99, 1234};
-    const Bytes v2_bytes = write(v2, kV2);
-    const Bytes v4_bytes = write(v4, kV4);
-    CHECK(v2_bytes.size() == 9);
-    CHECK(v4_bytes.size() == 25);
-    check_same(decode(v2_bytes, {3, false}), v2);
-    check_same(decode(v4_bytes, kV4), v4);
-    // The version decides the layout: the wrong one is an error, never a misread.
-    CHECK_THROWS_AS(decode(v2_bytes, kV4), pg::DecodeError);
-    CHECK_THROWS_AS(decode(v4_bytes, kV2), pg::DecodeError);
+TEST_CASE("Stream Abort carries abort LSN and time only with streaming 'parallel' (v4)") {
+    // PostgreSQL 16-18 write them when streaming = parallel, not for every v4 stream: v4 with
+    // streaming 'on' sends the v2 bytes (checked with pg_recvlogical on 16, see the README).
+    const pg::StreamAbort plain{7, 8, std::nullopt, std::nullopt};
+    const pg::StreamAbort parallel{7, 8, 0x99, 1234};
+    const Bytes plain_bytes = write(plain, kV2);
+    const Bytes parallel_bytes = write(parallel, kV4Parallel);
+    CHECK(plain_bytes.size() == 9);
+    CHECK(parallel_bytes.size() == 25);
+    check_same(decode(plain_bytes, {3, false}), plain);
+    check_same(decode(plain_bytes, kV4), plain);
+    check_same(decode(parallel_bytes, kV4Parallel), parallel);
+    // The options decide the layout: the wrong one is an error, never a misread.
+    CHECK_THROWS_AS(decode(plain_bytes, kV4Parallel), pg::DecodeError);
+    CHECK_THROWS_AS(decode(parallel_bytes, kV4), pg::DecodeError);
+    CHECK_THROWS_AS(decode(parallel_bytes, kV2), pg::DecodeError);
 }
 
 TEST_CASE("the xid prefix is read exactly when in_stream") {
@@ -562,12 +568,14 @@ TEST_CASE("inconsistent options are the caller's error, not the input's") {
     CHECK_THROWS_AS(pg::decode(bytes, {0, false}), std::invalid_argument);
     CHECK_THROWS_AS(pg::decode(bytes, {5, false}), std::invalid_argument);
     CHECK_THROWS_AS(pg::decode(bytes, {1, true}), std::invalid_argument);
+    CHECK_THROWS_AS(pg::decode(bytes, {2, false, true}), std::invalid_argument);
 }
 
 TEST_CASE("the writer refuses a message that disagrees with its options") {
     CHECK_THROWS_AS(write(pg::Insert{std::nullopt, 1, {}}, kV2Stream), std::invalid_argument);
     CHECK_THROWS_AS(write(pg::Insert{7, 1, {}}, kV2), std::invalid_argument);
     CHECK_THROWS_AS(write(pg::StreamAbort{1, 1, 5, 6}, kV2), std::invalid_argument);
-    CHECK_THROWS_AS(write(pg::StreamAbort{1, 1, std::nullopt, std::nullopt}, kV4),
+    CHECK_THROWS_AS(write(pg::StreamAbort{1, 1, 5, 6}, kV4), std::invalid_argument);
+    CHECK_THROWS_AS(write(pg::StreamAbort{1, 1, std::nullopt, std::nullopt}, kV4Parallel),
                     std::invalid_argument);
 }
