@@ -33,6 +33,8 @@ packages=(
     postgresql-15 postgresql-client-15 postgresql-15-wal2json
     # tools
     kcat clang clang-format clang-tidy libclang-rt-14-dev procps iproute2
+    # the peers' tests (tests/peers) read JSON lines
+    jq
     # benchmarks (tests/bench): CPU and peak RSS of each reader, the chart
     time gnuplot-nox
 )
