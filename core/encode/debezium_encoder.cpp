@@ -322,10 +322,6 @@ void DebeziumEncoder::build_patch(const Changeset& change, const Table& t) {
 
 void DebeziumEncoder::encode(const Changeset& change, const changeset::EventMeta& meta) {
     const Table& t = table(*change.relation);
-    if (meta.commit_lsn != current_commit_) {
-        last_commit_ = current_commit_;
-        current_commit_ = meta.commit_lsn;
-    }
     has_key_ = change.relation->has_key && change.op != Op::Truncated;
     if (has_key_) {
         write_key(key_buf_, change, t, change.key_from_before);

@@ -33,6 +33,7 @@ class DebeziumEncoder final : public EventEncoder {
     void set_binary_fallback(BinaryFallback fallback) override { fallback_ = std::move(fallback); }
     bool publishes(changeset::Op op) const override;
     void set_database(std::string_view name) override { settings_.database = name; }
+    void on_commit(std::uint64_t end_lsn) override { last_commit_ = end_lsn; }
 
     void encode(const changeset::Changeset& change, const changeset::EventMeta& meta) override;
     std::string_view encode_key(const changeset::Changeset& change, bool from_before) override;
@@ -96,8 +97,7 @@ class DebeziumEncoder final : public EventEncoder {
     std::string patch_;    // row_patch() when it is not a part of the value
     std::string_view patch_view_;
     std::size_t payload_begin_ = 0;
-    // source.sequence: the end LSN of the transaction before the current one.
-    std::uint64_t current_commit_ = 0;
+    // source.sequence: the end LSN of the transaction before the current one (on_commit()).
     std::uint64_t last_commit_ = 0;
 };
 

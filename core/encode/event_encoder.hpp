@@ -24,6 +24,10 @@ class EventEncoder {
     // The source database's name, for formats that carry it (Debezium's source.db).
     virtual void set_database(std::string_view name) { (void)name; }
 
+    // A transaction ended at `end_lsn` (whether or not it had events), or the slot's position
+    // at start: Debezium's source.sequence names the last one.
+    virtual void on_commit(std::uint64_t end_lsn) { (void)end_lsn; }
+
     // Whether events of `op` are published at all (Debezium skips truncates by default).
     virtual bool publishes(changeset::Op op) const = 0;
 

@@ -200,6 +200,7 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
             &relations_.define(t.description.relation(), t.description.primary_key, types_);
         auto encoding = std::make_shared<TableEncoding>();
         encoding->types = types_;
+        encoding->format = settings_.format;
         encoding->relation = &encoding->relations.define(
             t.description.relation(), t.description.primary_key, encoding->types);
         t.encoding = std::move(encoding);
