@@ -276,6 +276,7 @@ void TypeRegistry::add(const CatalogType& type) {
     info.name = type.name;
     info.delimiter = type.delimiter;
     info.typtype = type.typtype;
+    info.enum_labels = type.enum_labels;
     if (type.typtype == 'd') {
         // A domain is written as its base type; DefineDomain copies the base's typdelim too.
         const TypeInfo* base = find(type.base_oid);

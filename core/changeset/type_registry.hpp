@@ -44,6 +44,7 @@ struct TypeInfo {
     // (or registered) type at the bottom of its chain: what the Debezium format maps.
     char typtype = 'b';
     Oid base_oid = 0;
+    std::string enum_labels = {};  // an enum's labels, comma-separated (Debezium's "allowed")
 };
 
 // Catalog facts about a type, as the source reads them from pg_type, used to register a
@@ -56,6 +57,7 @@ struct CatalogType {
     Oid element_oid = 0;   // typelem when typcategory = 'A'
     char category = 'U';   // typcategory
     char delimiter = ',';  // typdelim
+    std::string enum_labels = {};  // an enum's labels in their order, comma-separated
 };
 
 class TypeRegistry {

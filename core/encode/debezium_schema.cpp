@@ -125,7 +125,7 @@ void write_tail(JsonWriter& w, const ColumnType& t, const Semantic& s, bool opti
         w.Key("parameters");
         w.StartObject();
         w.Key("allowed");
-        str(w, "");  // the labels are not read from the catalog (README: differences)
+        str(w, t.enum_labels);
         w.EndObject();
     }
 }

@@ -211,6 +211,7 @@ ColumnType map_column(const changeset::TypeRegistry& registry, const TypeInfo& t
         ColumnType t;
         if (element->typtype == 'e') {
             t = make(Kind::String, "io.debezium.data.Enum");
+            t.enum_labels = element->enum_labels;
         } else if (changeset::TypeRegistry::builtin(element->oid) != nullptr) {
             if (!array_element_supported(element->oid)) {
                 return {};
@@ -229,8 +230,11 @@ ColumnType map_column(const changeset::TypeRegistry& registry, const TypeInfo& t
         return scalar(type.oid, typmod, options);
     }
     switch (type.typtype) {
-        case 'e':
-            return make(Kind::String, "io.debezium.data.Enum");
+        case 'e': {
+            ColumnType t = make(Kind::String, "io.debezium.data.Enum");
+            t.enum_labels = type.enum_labels;
+            return t;
+        }
         case 'd':
             // A domain maps as its base type through the JDBC type of that base: the types JDBC
             // knows; the PostgreSQL-specific ones (json, uuid, inet, ...) have none and drop.

@@ -50,12 +50,13 @@ enum class Kind : std::uint8_t {
 
 struct ColumnType {
     Kind kind = Kind::Dropped;
-    bool array = false;          // a JSON array of `kind` values (one dimension)
-    std::string_view semantic;   // schema name for String kinds (may be empty)
-    bool connect_names = false;  // time.precision.mode: connect (Kafka Connect's names)
-    int scale = 0;               // Decimal, Money
-    int precision = 0;           // Decimal (0: none known)
-    int width = 0;               // ZonedTimestamp fraction digits; Bits length
+    bool array = false;            // a JSON array of `kind` values (one dimension)
+    std::string_view semantic;     // schema name for String kinds (may be empty)
+    bool connect_names = false;    // time.precision.mode: connect (Kafka Connect's names)
+    int scale = 0;                 // Decimal, Money
+    int precision = 0;             // Decimal (0: none known)
+    int width = 0;                 // ZonedTimestamp fraction digits; Bits length
+    std::string_view enum_labels;  // an enum's (or enum array's) "allowed" parameter
 };
 
 // The mapping of a column of `type` with `typmod` (-1: none).

@@ -216,8 +216,9 @@ bool Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry)
         return true;
     }
     auto res = exec(conn_,
-                    "SELECT typname, typtype, typbasetype, typelem, typcategory, typdelim "
-                    "FROM pg_type WHERE oid = $1::oid",
+                    "SELECT typname, typtype, typbasetype, typelem, typcategory, typdelim, "
+                    "(SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+                    "WHERE enumtypid = t.oid) FROM pg_type t WHERE oid = $1::oid",
                     {std::to_string(oid)});
     if (PQntuples(res.get()) == 0) {
         return false;
@@ -231,6 +232,7 @@ bool Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry)
     t.element_oid =
         t.category == 'A' ? static_cast<std::uint32_t>(std::stoul(PQgetvalue(res.get(), 0, 3))) : 0;
     t.delimiter = PQgetvalue(res.get(), 0, 5)[0];
+    t.enum_labels = PQgetvalue(res.get(), 0, 6);
     // A type's base and element cannot be dropped while it exists.
     if (t.typtype == 'd' && t.base_oid != 0 && !resolve_type(t.base_oid, registry)) {
         return false;

@@ -313,6 +313,7 @@ TEST_CASE("debezium: source.sequence names the previous transaction's commit") {
     encode::DebeziumEncoder e(f.types, f.settings());
     f.insert({"1"});
     e.encode(f.cs, f.meta);
+    e.on_commit(f.meta.commit_lsn);  // that transaction ended
     auto next = f.meta;
     next.commit_lsn = 0x16B4000;
     next.lsn = 0x16B3900;
@@ -416,4 +417,25 @@ TEST_CASE("debezium: a logical decoding message") {
         R"("sequence":"[null,\"100\"]","ts_us":1795428000123456,"ts_ns":1795428000123456000,)"
         R"("schema":"","table":"","txId":742,"lsn":100,"xmin":null,"origin":null,)"
         R"("origin_lsn":null},"transaction":null,"message":{"prefix":"audit","content":"aGk="}})");
+}
+
+TEST_CASE("debezium: an enum's schema lists its labels in Enum's allowed parameter") {
+    Fixture f;
+    changeset::CatalogType color;
+    color.oid = 50000;
+    color.name = "color";
+    color.typtype = 'e';
+    color.enum_labels = "red,green";
+    f.types.add(color);
+    f.define({{"id", 23, -1, true}, {"c", 50000}});
+    encode::DebeziumEncoder e(f.types, f.settings(true));
+    f.insert({"1", "green"});
+    e.encode(f.cs, f.meta);
+    rapidjson::Document d;
+    d.Parse(e.value().data(), e.value().size());
+    REQUIRE_FALSE(d.HasParseError());
+    const auto& c = d["schema"]["fields"][1]["fields"][1];
+    CHECK(std::string(c["name"].GetString()) == "io.debezium.data.Enum");
+    CHECK(std::string(c["parameters"]["allowed"].GetString()) == "red,green");
+    CHECK(std::string(d["payload"]["after"]["c"].GetString()) == "green");
 }
