@@ -230,7 +230,9 @@ void Publisher::emit_update(const changeset::RelationInfo& relation, const pgout
     // README, "Key changes": deleted under the old key (and its tombstone), then added under
     // the new key, with the columns PostgreSQL left out read from the table.
     changeset::split_key_change(change_, deleted_, added_);
-    missing_row_ = source::read_missing_columns(catalog_->connection(), added_);
+    if (encoder_->fills_key_change_toast()) {
+        missing_row_ = source::read_missing_columns(catalog_->connection(), added_);
+    }
     meta.seq = seq++;
     emit(deleted_, meta, ticket);
     meta.seq = seq++;

@@ -34,6 +34,7 @@ class DebeziumEncoder final : public EventEncoder {
     bool publishes(changeset::Op op) const override;
     void set_database(std::string_view name) override { settings_.database = name; }
     void on_commit(std::uint64_t end_lsn) override { last_commit_ = end_lsn; }
+    bool fills_key_change_toast() const override { return false; }
 
     void encode(const changeset::Changeset& change, const changeset::EventMeta& meta) override;
     std::string_view encode_key(const changeset::Changeset& change, bool from_before) override;

@@ -28,6 +28,10 @@ class EventEncoder {
     // at start: Debezium's source.sequence names the last one.
     virtual void on_commit(std::uint64_t end_lsn) { (void)end_lsn; }
 
+    // Whether the new row of a key change should get its unchanged TOAST columns read from the
+    // table (the native format); Debezium writes its placeholder there instead.
+    virtual bool fills_key_change_toast() const { return true; }
+
     // Whether events of `op` are published at all (Debezium skips truncates by default).
     virtual bool publishes(changeset::Op op) const = 0;
 

@@ -286,6 +286,20 @@ TEST_CASE("debezium: a key change is a delete under the old key, then a create w
     CHECK(e.value() == R"({"before":null,"after":{"id":2,"name":"b"})" + tail('c'));
 }
 
+TEST_CASE("debezium: the new row of a key change keeps Debezium's TOAST placeholder") {
+    Fixture f;
+    f.define({{"id", 23, -1, true}, {"doc", 25}});
+    encode::DebeziumEncoder e(f.types, f.settings());
+    CHECK_FALSE(e.fills_key_change_toast());  // the publisher reads nothing from the table
+    f.update('K', {"1", "<null>"}, {"2", "<toast>"});
+    changeset::Changeset deleted;
+    changeset::Changeset added;
+    changeset::split_key_change(f.cs, deleted, added);
+    e.encode(added, f.meta);
+    CHECK(e.value() ==
+          R"({"before":null,"after":{"id":2,"doc":"__debezium_unavailable_value"})" + tail('c'));
+}
+
 TEST_CASE("debezium: truncates are skipped by default, as skipped.operations=t does") {
     Fixture f;
     f.define({{"id", 23, -1, true}});
