@@ -112,7 +112,7 @@ ColumnType scalar(Oid oid, std::int32_t typmod, const TypeOptions& options) {
         case 142:
             return make(Kind::String, "io.debezium.data.Xml");
         case 3614:
-            return make(Kind::String, "io.debezium.data.TsVector");
+            return make(Kind::String, "io.debezium.data.Tsvector");
         case 17:
             return make(Kind::Bytes);
         case 1082:

@@ -375,8 +375,14 @@ void ValueWriter::write_scalar(JsonWriter& w, const ColumnType& type, std::strin
             return;
         }
         case Kind::Date: {
-            if (text == "infinity" || text == "-infinity") {
-                w.Null();
+            // PostgreSQL's DATEVAL_NOEND/NOBEGIN (INT32_MAX/MIN days from 2000) moved to 1970
+            // in 32 bits, wrapping around, as Debezium computes it.
+            if (text == "infinity") {
+                w.Int(static_cast<std::int32_t>(static_cast<std::uint32_t>(INT32_MAX) + 10957U));
+                return;
+            }
+            if (text == "-infinity") {
+                w.Int(INT32_MIN + 10957);
                 return;
             }
             std::size_t pos = 0;
@@ -396,8 +402,13 @@ void ValueWriter::write_scalar(JsonWriter& w, const ColumnType& type, std::strin
         }
         case Kind::TimestampMillis:
         case Kind::TimestampMicros: {
-            if (text == "infinity" || text == "-infinity") {
-                w.Null();
+            // The JDBC driver's infinity instants (PGStatement.DATE_POSITIVE/NEGATIVE_INFINITY).
+            if (text == "infinity") {
+                w.Int64(9223372036825200000LL);
+                return;
+            }
+            if (text == "-infinity") {
+                w.Int64(-9223372036832400000LL);
                 return;
             }
             std::size_t pos = 0;
@@ -491,7 +502,29 @@ void ValueWriter::write_array(JsonWriter& w, const ColumnType& type, std::string
     int depth = 0;
     while (pos < text.size()) {
         const char c = text[pos];
-        if (c == '{') {
+        if (c == '{' && depth == 1) {
+            // A multi-dimensional array: Debezium's converter writes null for each sub-array.
+            w.Null();
+            int nested = 0;
+            bool quoted = false;
+            for (; pos < text.size(); ++pos) {
+                const char d = text[pos];
+                if (quoted) {
+                    if (d == '\\') {
+                        ++pos;
+                    } else if (d == '"') {
+                        quoted = false;
+                    }
+                } else if (d == '"') {
+                    quoted = true;
+                } else if (d == '{') {
+                    ++nested;
+                } else if (d == '}' && --nested == 0) {
+                    ++pos;
+                    break;
+                }
+            }
+        } else if (c == '{') {
             w.StartArray();
             ++depth;
             ++pos;

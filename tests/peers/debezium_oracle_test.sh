@@ -44,7 +44,8 @@ cleanup() {
         drop_slot "opgcs_${s}_$SFX"
         sql -c "drop publication if exists opgcs_${s}_$SFX" || true
     done
-    sql -c "drop publication if exists $DPUB; drop table if exists $W, $F; drop type if exists $E" || true
+    sql -c "drop publication if exists $DPUB; drop table if exists $W, $F; drop type if exists $E;
+            drop domain if exists ${W}_d" || true
     if [ "${PGCS_ORACLE_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -52,13 +53,16 @@ trap cleanup EXIT
 # ~16 kB of md5 hex: too little redundancy for pglz to bring it under the TOAST threshold, so it
 # is stored out of line and an UPDATE that leaves it alone does not send it.
 BIG="(select string_agg(md5(random()::text), '') from generate_series(1, 500))"
-sql -c "create type $E as enum ('red', 'green');
+sql -c "create extension if not exists hstore; create extension if not exists ltree;
+create extension if not exists citext;
+create type $E as enum ('red', 'green'); create domain ${W}_d as int check (value > 0);
 create table $W (id int primary key, i2 int2, i8 int8, f4 float4, f8 float8, b bool,
   n numeric(12,3), nv numeric, m money, t text, vc varchar(20), c char(5), by bytea, d date,
   tm time, tm3 time(3), ts timestamp, ts3 timestamp(3), tz timestamptz, tz3 timestamptz(3),
   ttz timetz, iv interval, u uuid, j json, jb jsonb, x xml, ip inet, cn cidr, mac macaddr,
   bit1 bit(1), bits bit(10), pt point, bx box, r int4range, ai int[], at text[], ad date[],
-  en $E, big text);
+  en $E, vb varbit(8), tsv tsvector, dm ${W}_d, nan numeric, dinf date, tsinf timestamp,
+  tzinf timestamptz, a2 int[], hs hstore, lt ltree, ci citext, big text);
 create table $F (id int primary key, payload text, k int);
 alter table $F replica identity full;
 insert into $W (id, t, n, big) values (1, 'snap one', 1.5, $BIG), (2, 'snap two', null, 'small');
@@ -72,7 +76,9 @@ workload() {
       '2026-11-23 13:45:00.5+00', '13:45:00.5+02', '1 year 2 mons 3 days 04:05:06.5',
       'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, null]}', '{\"b\": {\"c\": 2}}',
       '<a>x</a>', '10.0.0.1/8', '10.0.0.0/8', '08:00:2b:01:02:03', '1', '1000000001', '(1.5,2)',
-      '((0,0),(1,1))', '[1,5)', '{1,NULL,3}', '{a,\"b c\",NULL}', '{2026-11-23}', 'green', $BIG)"
+      '((0,0),(1,1))', '[1,5)', '{1,NULL,3}', '{a,\"b c\",NULL}', '{2026-11-23}', 'green',
+      '101', 'a fat cat', 7, 'NaN', 'infinity', '-infinity', 'infinity', '{{1,2},{3,4}}',
+      'a=>1, b=>NULL', 'top.science', 'MiXed', $BIG)"
     sql -c "insert into $W (id) values (11)"
     sql -c "update $W set t = 'toast untouched' where id = 10"
     sql -c "update $W set big = 'now small', n = -0.001 where id = 10"

@@ -199,6 +199,11 @@ TEST_CASE("debezium: values of each type class as Debezium's defaults write them
     CHECK(value_of(1007, -1, "{1,NULL,3}") == "[1,null,3]");
     CHECK(value_of(1009, -1, R"({a,"b c",NULL,"NULL"})") == R"(["a","b c",null,"NULL"])");
     CHECK(value_of(1182, -1, "{2026-11-23}") == "[20780]");
+    CHECK(value_of(1007, -1, "{{1,2},{3,4}}") == "[null,null]");  // as Debezium 3.6 writes it
+    CHECK(value_of(1009, -1, R"({{"}",b},{c,d}})") == "[null,null]");
+    CHECK(value_of(1082, -1, "infinity") == "-2147472692");  // Debezium's 32-bit wrap-around
+    CHECK(value_of(1114, -1, "-infinity") == "-9223372036832400000");
+    CHECK(value_of(1184, -1, "infinity") == R"("infinity")");
     CHECK(value_of(603, -1, "(1,1),(0,0)") == "<dropped>");  // box: no Debezium schema
     CHECK(value_of(1187, -1, "{PT1S}") == "<dropped>");      // interval[]: not mapped
     CHECK(value_of(25, -1, "<null>") == "null");
