@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/encode/bytea_text.hpp"
 #include "core/encode/civil_date.hpp"
 #include "core/encode/escaped_token.hpp"
 #include "core/encode/hstore_text.hpp"
@@ -359,19 +360,8 @@ void ValueWriter::write_scalar(JsonWriter& w, const ColumnType& type, std::strin
             return;
         }
         case Kind::Bytes: {
-            if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
-                bad("bytea", text);
-            }
-            bytes_.clear();
-            for (std::size_t i = 2; i < text.size(); i += 2) {
-                const int hi = detail::kHexValue[static_cast<unsigned char>(text[i])];
-                const int lo = detail::kHexValue[static_cast<unsigned char>(text[i + 1])];
-                if (hi < 0 || lo < 0) {
-                    bad("bytea", text);
-                }
-                bytes_ += static_cast<char>(hi * 16 + lo);
-            }
-            write_base64(w, bytes_);
+            static const changeset::TypeInfo bytea{17, "bytea", changeset::ValueKind::Bytea};
+            detail::write_bytea(w, bytea, text);  // the native format's decoding: base64
             return;
         }
         case Kind::Date: {

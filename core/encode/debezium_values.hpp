@@ -28,7 +28,6 @@ class ValueWriter {
     void write_base64(JsonWriter& w, std::string_view bytes);
     void write_decimal(JsonWriter& w, std::string_view digits, bool negative, int scale);
 
-    std::string bytes_;    // decoded bytes
     std::string base64_;   // their base64
     std::string scratch_;  // array element unescaping
     std::string element_;  // one array element
