@@ -131,6 +131,9 @@ void Publisher::on_relation(const pgoutput::Relation& relation) {
         }
     }
     const auto& info = relations_.define(relation, catalog_key(relation), types_);
+    if (encoder_->wants_not_null()) {
+        relations_.set_not_null(relation.oid, catalog_->not_null_columns(relation.oid));
+    }
     if (snapshots_.is_progress_table(info.schema, info.name)) {
         ignored_.insert(relation.oid);  // a publication of every table includes it
     } else {

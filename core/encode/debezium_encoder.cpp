@@ -140,8 +140,7 @@ const DebeziumEncoder::Table& DebeziumEncoder::table(const changeset::RelationIn
                 continue;
             }
             const auto& c = relation.columns[i];
-            // A key column is NOT NULL; nullability of the others is not in the stream.
-            const debezium::SchemaField f{c.name, &t.columns[i], !c.is_key};
+            const debezium::SchemaField f{c.name, &t.columns[i], !c.is_key && !c.not_null};
             value.push_back(f);
             if (c.is_key) {
                 key.push_back(f);
@@ -198,6 +197,11 @@ void DebeziumEncoder::write_row(Writer& w, const Changeset& change, const Table&
         w.Key(columns[i].name.data(), static_cast<rapidjson::SizeType>(columns[i].name.size()));
         if (row[i].state == Value::State::Absent && absent_as == Absent::Unavailable) {
             values_.write_unavailable(w, type);
+        } else if (absent_as == Absent::Null && row[i].state != Value::State::Text &&
+                   row[i].state != Value::State::Binary && columns[i].not_null &&
+                   change.relation->replica_identity != 'f') {
+            // A key-only old row: Debezium writes a NOT NULL column's fallback value.
+            values_.write_fallback(w, type);
         } else {
             write_value(w, columns[i], type, row[i]);
         }

@@ -586,4 +586,57 @@ void ValueWriter::write_unavailable(JsonWriter& w, const ColumnType& type) {
     }
 }
 
+void ValueWriter::write_fallback(JsonWriter& w, const ColumnType& type) {
+    if (type.array) {
+        w.StartArray();
+        w.EndArray();
+        return;
+    }
+    switch (type.kind) {
+        case Kind::Bool:
+        case Kind::Bit:
+            w.Bool(false);
+            return;
+        case Kind::Float32:
+        case Kind::Float64:
+        case Kind::DecimalDouble:
+            w.Double(0.0);
+            return;
+        case Kind::Decimal:
+        case Kind::Money:
+            write_base64(w, std::string(1, '\0'));
+            return;
+        case Kind::VariableDecimal:
+            w.StartObject();
+            w.Key("scale");
+            w.Int(0);
+            w.Key("value");
+            write_base64(w, std::string(1, '\0'));
+            w.EndObject();
+            return;
+        case Kind::DecimalString:
+            w.String("0");
+            return;
+        case Kind::String:
+        case Kind::Hstore:
+        case Kind::Bytes:
+        case Kind::Bits:
+            w.String("");
+            return;
+        case Kind::ZonedTimestamp:
+            w.String("1970-01-01T00:00:00Z");
+            return;
+        case Kind::ZonedTime:
+            w.String("00:00:00Z");
+            return;
+        case Kind::Point:
+        case Kind::Dropped:
+            w.Null();
+            return;
+        default:  // numbers, days and times since 1970, durations
+            w.Int(0);
+            return;
+    }
+}
+
 }  // namespace pgcs::encode::debezium

@@ -21,6 +21,9 @@ class ValueWriter {
     void write(JsonWriter& w, const ColumnType& type, std::string_view text);
     // Debezium's placeholder for an unchanged TOAST value of such a column.
     void write_unavailable(JsonWriter& w, const ColumnType& type);
+    // What Debezium writes for a NOT NULL column without a value (a key-only old row):
+    // JdbcValueConverters' fallback (0, false, "", an empty array, ...).
+    void write_fallback(JsonWriter& w, const ColumnType& type);
 
   private:
     void write_scalar(JsonWriter& w, const ColumnType& type, std::string_view text);

@@ -32,6 +32,9 @@ class EventEncoder {
     // table (the native format); Debezium writes its placeholder there instead.
     virtual bool fills_key_change_toast() const { return true; }
 
+    // Whether the format needs each column's NOT NULL (RelationColumn::not_null).
+    virtual bool wants_not_null() const { return false; }
+
     // Whether events of `op` are published at all (Debezium skips truncates by default).
     virtual bool publishes(changeset::Op op) const = 0;
 

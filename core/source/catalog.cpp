@@ -211,6 +211,18 @@ std::vector<std::string> Catalog::index_columns(std::uint32_t relation_oid,
     return out;
 }
 
+std::vector<std::string> Catalog::not_null_columns(std::uint32_t relation_oid) const {
+    auto res = exec(conn_,
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
+                    "AND NOT attisdropped AND attnotnull ORDER BY attnum",
+                    {std::to_string(relation_oid)});
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(res.get()); ++i) {
+        out.emplace_back(PQgetvalue(res.get(), i, 0));
+    }
+    return out;
+}
+
 bool Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const {
     if (registry.find(oid) != nullptr) {
         return true;

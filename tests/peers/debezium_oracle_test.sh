@@ -3,9 +3,9 @@
 # PostgreSQL connector (tests/peers/debezium/capture.sh, its own slot and publication) and
 # pgchangeset (its own slot, writing to the dev broker, or to Apache Kafka with
 # PGCS_TEST_BROKER=kafka) capture the same WAL: a snapshot of existing rows, then a wide table
-# of many types under REPLICA IDENTITY DEFAULT and a table under FULL, with TOAST values,
-# updates that leave them untouched, deletes, key changes, a TRUNCATE (skipped by both: the
-# default skipped.operations=t) and rows after it. Every record's key and value are compared,
+# of many types (NOT NULL ones too) under REPLICA IDENTITY DEFAULT and a table under FULL,
+# with TOAST values, updates that leave them untouched, deletes, key changes, a TRUNCATE
+# (skipped by both: the default skipped.operations=t) and rows after it. Every record's key and value are compared,
 # per key in order, after removing only what must differ: capture times (ts_ms/ts_us/ts_ns,
 # source.ts_*), source.version, and for snapshot rows source.snapshot/lsn/txId/sequence
 # (each snapshots at its own moment). Without and with JsonConverter's schemas.
@@ -62,10 +62,13 @@ create table $W (id int primary key, i2 int2, i8 int8, f4 float4, f8 float8, b b
   ttz timetz, iv interval, u uuid, j json, jb jsonb, x xml, ip inet, cn cidr, mac macaddr,
   bit1 bit(1), bits bit(10), pt point, bx box, r int4range, ai int[], at text[], ad date[],
   en $E, vb varbit(8), tsv tsvector, dm ${W}_d, nan numeric, dinf date, tsinf timestamp,
-  tzinf timestamptz, a2 int[], hs hstore, lt ltree, ci citext, big text);
+  tzinf timestamptz, a2 int[], hs hstore, lt ltree, ci citext, big text, nn_t text not null,
+  nn_i int not null, nn_n numeric(10,2) not null, nn_tz timestamptz not null);
 create table $F (id int primary key, payload text, k int);
 alter table $F replica identity full;
-insert into $W (id, t, n, big) values (1, 'snap one', 1.5, $BIG), (2, 'snap two', null, 'small');
+insert into $W (id, t, n, big, nn_t, nn_i, nn_n, nn_tz) values
+  (1, 'snap one', 1.5, $BIG, 'a', 1, 1.5, '2026-01-01 00:00:00+00'),
+  (2, 'snap two', null, 'small', 'b', 2, 2.5, '2026-01-02 00:00:00+00');
 insert into $F values (1, $BIG, 1);
 create publication $DPUB for table $W, $F"
 
@@ -78,8 +81,8 @@ workload() {
       '<a>x</a>', '10.0.0.1/8', '10.0.0.0/8', '08:00:2b:01:02:03', '1', '1000000001', '(1.5,2)',
       '((0,0),(1,1))', '[1,5)', '{1,NULL,3}', '{a,\"b c\",NULL}', '{2026-11-23}', 'green',
       '101', 'a fat cat', 7, 'NaN', 'infinity', '-infinity', 'infinity', '{{1,2},{3,4}}',
-      'a=>1, b=>NULL', 'top.science', 'MiXed', $BIG)"
-    sql -c "insert into $W (id) values (11)"
+      'a=>1, b=>NULL', 'top.science', 'MiXed', $BIG, 'nn', 5, 2.50, '2026-01-01 00:00:00.5+00')"
+    sql -c "insert into $W (id, nn_t, nn_i, nn_n, nn_tz) values (11, 'x', 0, 0, now())"
     sql -c "update $W set t = 'toast untouched' where id = 10"
     sql -c "update $W set big = 'now small', n = -0.001 where id = 10"
     sql -c "update $W set big = $BIG where id = 10"
@@ -93,7 +96,7 @@ workload() {
             insert into $F values (6, 'six', 6); commit"
     sql -c "truncate $F"
     sql -c "insert into $F values (5, 'after truncate', 5)"
-    sql -c "insert into $W (id, t) values (999, 'marker')"
+    sql -c "insert into $W (id, t, nn_t, nn_i, nn_n, nn_tz) values (999, 'marker', '', 0, 0, now())"
 }
 
 # normalise: one line a record, {"topic","key","value"}, without what must differ; the

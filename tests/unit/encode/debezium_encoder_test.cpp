@@ -142,6 +142,13 @@ std::string value_of(changeset::Oid oid, std::int32_t typmod, const std::string&
     return rest.rfind(R"(,"v":)", 0) == 0 ? rest.substr(5) : "<dropped>";
 }
 
+std::string json_of(const rapidjson::Value& v) {
+    rapidjson::StringBuffer b;
+    rapidjson::Writer<rapidjson::StringBuffer> w(b);
+    v.Accept(w);
+    return {b.GetString(), b.GetSize()};
+}
+
 }  // namespace
 
 TEST_CASE("debezium: an insert is a create, with the key struct of the primary key") {
@@ -272,6 +279,24 @@ TEST_CASE("debezium: a delete under DEFAULT has the key columns in before, the r
     CHECK(e.key() == R"({"id":7})");
     CHECK(e.value() == R"({"before":{"id":7,"name":null},"after":null)" + tail('d'));
     CHECK(e.publishes(changeset::Op::Deleted));
+}
+
+TEST_CASE("debezium: NOT NULL columns: not optional, and their fallback in a key-only before") {
+    Fixture f;
+    f.define({{"id", 23, -1, true}, {"name", 25}, {"qty", 23}, {"note", 25}});
+    f.cache.set_not_null(1, {"id", "name", "qty"});
+    encode::DebeziumEncoder e(f.types, f.settings(true));
+    CHECK(e.wants_not_null());
+    f.del('K', {"7", "<null>", "<null>", "<null>"});
+    e.encode(f.cs, f.meta);
+    rapidjson::Document d;
+    d.Parse(e.value().data(), e.value().size());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(json_of(d["payload"]["before"]) == R"({"id":7,"name":"","qty":0,"note":null})");
+    const auto& fields = d["schema"]["fields"][0]["fields"];
+    CHECK_FALSE(fields[1]["optional"].GetBool());
+    CHECK_FALSE(fields[2]["optional"].GetBool());
+    CHECK(fields[3]["optional"].GetBool());
 }
 
 TEST_CASE("debezium: a key change is a delete under the old key, then a create without before") {
