@@ -9,6 +9,7 @@
 # per key in order, after removing only what must differ: capture times (ts_ms/ts_us/ts_ns,
 # source.ts_*), source.version, and for snapshot rows source.snapshot/lsn/txId/sequence
 # (each snapshots at its own moment). Without and with JsonConverter's schemas.
+# PGCS_ORACLE_BINARY=true runs pgchangeset with postgres.binary (values in binary form).
 # PGCS_ORACLE_KEEP=1 keeps the work folder (both sides' normalised records) for inspection.
 . "$(dirname "${BASH_SOURCE[0]}")/_test_env.sh"
 BIN=${PGCS_BIN_DIR:-$REPO/build/bin}
@@ -131,6 +132,7 @@ postgres:
   slot: $pslot
   publication: opgcs_$1_$SFX
   tables: [public.$W, public.$F]
+  binary: ${PGCS_ORACLE_BINARY:-false}
 kafka:
   brokers: "$BROKER"
   topic_prefix: $prefix
