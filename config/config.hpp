@@ -43,6 +43,18 @@ struct PostgresConfig {
     bool publish_via_partition_root = false;  // for a publication pgchangeset creates
 };
 
+// kafka.format: the contract's own events, or Debezium's (README, "The Debezium format").
+enum class EventFormat { Native, Debezium };
+
+// kafka.debezium: Debezium connector properties the debezium format honours.
+struct DebeziumConfig {
+    enum class DecimalMode { Precise, String, Double };
+    enum class TimeMode { Adaptive, Connect };
+    DecimalMode decimal_handling_mode = DecimalMode::Precise;  // decimal.handling.mode
+    TimeMode time_precision_mode = TimeMode::Adaptive;         // time.precision.mode
+    std::string skipped_operations = "t";  // skipped.operations: c, u, d, t, comma-separated; none
+};
+
 struct KafkaConfig {
     std::string brokers;       // required; bootstrap servers
     std::string topic_prefix;  // required; topic = <topic_prefix>.<schema>.<table>
@@ -51,6 +63,9 @@ struct KafkaConfig {
     int flush_timeout_ms = 30000;  // on shutdown, how long to wait for Kafka to acknowledge
     std::string messages_topic;    // for postgres.messages; empty = <topic_prefix>.messages
     bool tombstones = true;        // a null-value record after each deleted event
+    EventFormat format = EventFormat::Native;  // kafka.format
+    bool schemas = false;  // kafka.schemas: JsonConverter's schema+payload (debezium only)
+    DebeziumConfig debezium;
 };
 
 // Where received transactions wait for their commit (and streamed ones for Stream Commit).

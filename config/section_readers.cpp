@@ -227,6 +227,86 @@ void read_properties(YamlReader& reader, const Entry& entry, KafkaConfig& out) {
     }
 }
 
+// One of `names` (the value's spelling in the file); reports anything else, listing them.
+template <typename Enum, std::size_t N>
+void optional_choice(YamlReader& reader, const Entry& entry,
+                     const std::array<std::pair<std::string_view, Enum>, N>& names, Enum& out) {
+    std::optional<std::string> value = reader.text(entry);
+    if (!value) {
+        return;
+    }
+    std::string listed;
+    for (const auto& [name, e] : names) {
+        if (*value == name) {
+            out = e;
+            return;
+        }
+        listed += (listed.empty() ? "" : ", ") + std::string(name);
+    }
+    reader.problem(entry.value_line(), entry.path, "'" + *value + "' is not one of " + listed);
+}
+
+// kafka.debezium: Debezium connector property names, as a Debezium configuration spells them.
+void read_debezium(YamlReader& reader, const Entry& entry, DebeziumConfig& out) {
+    using Decimal = DebeziumConfig::DecimalMode;
+    using Time = DebeziumConfig::TimeMode;
+    static constexpr std::array<std::pair<std::string_view, Decimal>, 3> kDecimal = {
+        {{"precise", Decimal::Precise}, {"string", Decimal::String}, {"double", Decimal::Double}}};
+    static constexpr std::array<std::pair<std::string_view, Time>, 2> kTime = {
+        {{"adaptive", Time::Adaptive}, {"connect", Time::Connect}}};
+    if (entry.value.IsNull()) {
+        return;
+    }
+    if (!entry.value.IsMap()) {
+        reader.problem(entry.key_line(), entry.path,
+                       "expected a map of Debezium connector properties, e.g. "
+                       "decimal.handling.mode: string, got " +
+                           std::string(kind_of(entry.value)));
+        return;
+    }
+    for (const Entry& property : reader.entries(entry.value, entry.path)) {
+        if (property.name == "decimal.handling.mode") {
+            optional_choice(reader, property, kDecimal, out.decimal_handling_mode);
+        } else if (property.name == "time.precision.mode") {
+            optional_choice(reader, property, kTime, out.time_precision_mode);
+        } else if (property.name == "skipped.operations") {
+            std::optional<std::string> value = reader.text(property);
+            if (!value) {
+                continue;
+            }
+            bool ok = !value->empty();
+            if (*value != "none") {
+                std::string_view rest = *value;
+                while (ok && !rest.empty()) {
+                    const std::size_t comma = rest.find(',');
+                    std::string_view op = rest.substr(0, comma);
+                    while (!op.empty() && op.front() == ' ') {
+                        op.remove_prefix(1);
+                    }
+                    while (!op.empty() && op.back() == ' ') {
+                        op.remove_suffix(1);
+                    }
+                    ok = op == "c" || op == "u" || op == "d" || op == "t";
+                    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+                }
+            }
+            if (!ok) {
+                reader.problem(property.value_line(), property.path,
+                               "'" + *value +
+                                   "' is not a list of operations; give c, u, d, t separated by "
+                                   "commas (e.g. \"t\", Debezium's default), or none");
+                continue;
+            }
+            out.skipped_operations = std::move(*value);
+        } else {
+            reader.problem(property.key_line(), property.path,
+                           "not a Debezium property the debezium format honours; known: "
+                           "decimal.handling.mode, time.precision.mode, skipped.operations "
+                           "(the others are listed in the README, \"Migrating from Debezium\")");
+        }
+    }
+}
+
 }  // namespace
 
 Section open_section(YamlReader& reader, const std::map<std::string, Entry, std::less<>>& top,
@@ -329,6 +409,27 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
     optional_int(reader, section, "flush_timeout_ms", out.flush_timeout_ms);
     optional_text(reader, section, "messages_topic", out.messages_topic, check_topic_name);
     optional_bool(reader, section, "tombstones", out.tombstones);
+    static constexpr std::array<std::pair<std::string_view, EventFormat>, 2> kFormats = {
+        {{"native", EventFormat::Native}, {"debezium", EventFormat::Debezium}}};
+    if (const Entry* format = find(section, "format")) {
+        optional_choice(reader, *format, kFormats, out.format);
+    }
+    optional_bool(reader, section, "schemas", out.schemas);
+    const Entry* schemas = find(section, "schemas");
+    if (schemas != nullptr && out.schemas && out.format != EventFormat::Debezium) {
+        reader.problem(schemas->key_line(), schemas->path,
+                       "applies to kafka.format: debezium only (JsonConverter's schema and "
+                       "payload); set format: debezium or remove schemas");
+    }
+    if (const Entry* debezium = find(section, "debezium")) {
+        if (out.format != EventFormat::Debezium) {
+            reader.problem(debezium->key_line(), debezium->path,
+                           "applies to kafka.format: debezium only; set format: debezium or "
+                           "remove this section");
+        } else {
+            read_debezium(reader, *debezium, out.debezium);
+        }
+    }
 }
 
 void read_log(YamlReader& reader, const Section& section, LogConfig& out) {

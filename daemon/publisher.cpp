@@ -49,12 +49,20 @@ Publisher::Publisher(Settings settings, changeset::TypeRegistry& types,
       snapshots_(snapshots),
       observer_(observer),
       wait_for_room_(std::move(wait_for_room)),
-      encoder_(types_) {}
+      encoder_(encode::make_event_encoder(settings_.format, types_)) {}
 
 void Publisher::bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed_out) {
     sink_ = &sink;
     tracker_ = &tracker;
     handed_out_ = handed_out;
+    encoder_->on_commit(handed_out);
+}
+
+void Publisher::set_catalog(const source::Catalog& catalog) {
+    catalog_ = &catalog;
+    if (const char* db = PQdb(catalog.connection())) {
+        encoder_->set_database(db);
+    }
 }
 
 void Publisher::on_type(const pgoutput::Type& type) {
@@ -123,6 +131,9 @@ void Publisher::on_relation(const pgoutput::Relation& relation) {
         }
     }
     const auto& info = relations_.define(relation, catalog_key(relation), types_);
+    if (encoder_->wants_not_null()) {
+        relations_.set_not_null(relation.oid, catalog_->not_null_columns(relation.oid));
+    }
     if (snapshots_.is_progress_table(info.schema, info.name)) {
         ignored_.insert(relation.oid);  // a publication of every table includes it
     } else {
@@ -147,7 +158,7 @@ const std::string& Publisher::topic_for(const changeset::RelationInfo& relation)
 }
 
 void Publisher::produce(const std::string& topic, ack::TxnTicket ticket, std::int32_t partition) {
-    produce(topic, encoder_.has_key(), encoder_.key(), encoder_.value(), ticket, partition);
+    produce(topic, encoder_->has_key(), encoder_->key(), encoder_->value(), ticket, partition);
 }
 
 void Publisher::produce(const std::string& topic, bool has_key, std::string_view key,
@@ -182,30 +193,32 @@ std::string Publisher::table_of_topic(std::string_view topic) const {
 void Publisher::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
                      ack::TxnTicket ticket, std::int32_t partition) {
     try {
-        encoder_.encode(change, meta);
+        encoder_->encode(change, meta);
     } catch (const std::exception& e) {
         throw StreamFailure("cannot encode the change at " + format_lsn(meta.lsn) + " on " +
                             change.relation->schema + "." + change.relation->name + ": " +
                             e.what());
     }
-    tracker_->add_events(ticket, 1);
     const auto oid = change.relation->oid;
     const std::string& topic = topic_for(*change.relation);
-    produce(topic, ticket, partition);
-    observer_.events(changeset::op_name(change.op), names_[oid], 1,
-                     encoder_.key().size() + encoder_.value().size());
-    if (change.op == changeset::Op::Deleted && settings_.tombstones && encoder_.has_key()) {
-        // Same key, so the same partition: a compacted topic then forgets the key. Counted in
-        // the transaction's ticket like an event (acknowledged only once Kafka has it too).
+    if (encoder_->publishes(change.op)) {  // the format may skip some (Debezium: truncates)
         tracker_->add_events(ticket, 1);
-        while (sink_->produce_tombstone(topic, encoder_.key(), ticket) ==
-               sink::ProduceResult::QueueFull) {
-            wait_for_room_();
+        produce(topic, ticket, partition);
+        observer_.events(changeset::op_name(change.op), names_[oid], 1,
+                         encoder_->key().size() + encoder_->value().size());
+        if (change.op == changeset::Op::Deleted && settings_.tombstones && encoder_->has_key()) {
+            // Same key, so the same partition: a compacted topic then forgets the key. Counted
+            // in the transaction's ticket like an event (acknowledged once Kafka has it too).
+            tracker_->add_events(ticket, 1);
+            while (sink_->produce_tombstone(topic, encoder_->key(), ticket) ==
+                   sink::ProduceResult::QueueFull) {
+                wait_for_room_();
+            }
         }
     }
     if (change.op != changeset::Op::Read && snapshots_.watches(oid)) {
-        snapshots_.on_stream_change(change, encoder_.has_key() ? encoder_.key() : "",
-                                    encoder_.value());
+        snapshots_.on_stream_change(change, encoder_->has_key() ? encoder_->key() : "",
+                                    encoder_->row_patch());
     }
 }
 
@@ -220,7 +233,9 @@ void Publisher::emit_update(const changeset::RelationInfo& relation, const pgout
     // README, "Key changes": deleted under the old key (and its tombstone), then added under
     // the new key, with the columns PostgreSQL left out read from the table.
     changeset::split_key_change(change_, deleted_, added_);
-    missing_row_ = source::read_missing_columns(catalog_->connection(), added_);
+    if (encoder_->fills_key_change_toast()) {
+        missing_row_ = source::read_missing_columns(catalog_->connection(), added_);
+    }
     meta.seq = seq++;
     emit(deleted_, meta, ticket);
     meta.seq = seq++;
@@ -257,8 +272,11 @@ void Publisher::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const Commi
     const std::string& topic = topic_for(*chunk.relation);
     const std::string& table = names_[chunk.relation->oid];
     meta_head_.clear();  // the same for every row but seq
-    encode::ChangesetEncoder::event_meta_head(
-        meta_head_, {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, 0});
+    encoder_->snapshot_meta_head(
+        meta_head_, *chunk.relation,
+        {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, 0});
+    open_head_.clear();
+    encoder_->snapshot_open(open_head_, *chunk.relation);
     std::uint64_t events = 0;
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < rows.encoded.size(); ++i) {
@@ -269,14 +287,14 @@ void Publisher::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const Commi
         const auto patch = chunk.patched.empty()
                                ? chunk.patched.end()
                                : chunk.patched.find(static_cast<std::uint32_t>(i));
+        value_scratch_.assign(open_head_);
         if (patch != chunk.patched.end()) {  // the values the stream carried, laid over the row
-            value_scratch_.clear();
             patch->second.apply(prefix, value_scratch_);
         } else {
-            value_scratch_.assign(prefix.data(), prefix.size());
+            value_scratch_.append(prefix.data(), prefix.size());
         }
         value_scratch_.append(meta_head_);
-        encode::ChangesetEncoder::append_seq(value_scratch_, seq++);
+        encoder_->snapshot_seq(value_scratch_, seq++);
         const std::string_view key = rows.encoded.key(i);
         tracker_->add_events(ticket, 1);
         produce(topic, rows.encoded.has_key, key, value_scratch_, ticket);
@@ -302,7 +320,7 @@ void Publisher::publish_message(const pgoutput::LogicalMessage& m, const CommitI
         e.seq = seq;
     }
     try {
-        encoder_.encode_message(e);
+        encoder_->encode_message(e);
     } catch (const std::exception& ex) {
         throw StreamFailure("cannot encode the logical decoding message at " + format_lsn(m.lsn) +
                             ": " + ex.what());
@@ -322,13 +340,14 @@ void Publisher::publish_message(const pgoutput::LogicalMessage& m, const CommitI
     if (own_ticket) {
         tracker_->seal(t);
     }
-    observer_.events("message", "(messages)", 1, encoder_.key().size() + encoder_.value().size());
+    observer_.events("message", "(messages)", 1, encoder_->key().size() + encoder_->value().size());
 }
 
 void Publisher::on_skipped(pgoutput::Xid xid, Lsn end_lsn) {
     spdlog::debug("transaction {} ({}) was already handed to Kafka: skipped", xid,
                   format_lsn(end_lsn));
     snapshots_.on_commit(xid);
+    encoder_->on_commit(end_lsn);
 }
 
 void Publisher::on_aborted(pgoutput::Xid xid, std::size_t messages) {
@@ -408,6 +427,7 @@ void Publisher::on_transaction(const source::CommittedTransaction& txn) {
     }
     tracker_->seal(ticket);
     handed_out_ = commit.end_lsn;
+    encoder_->on_commit(commit.end_lsn);
     for (const auto& [chunk, rows] : chunks) {
         snapshots_.on_chunk_published(chunk, commit.end_lsn, rows);
     }

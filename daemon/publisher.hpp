@@ -17,7 +17,7 @@
 #include "core/ack/ack_tracker.hpp"
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/relation_cache.hpp"
-#include "core/encode/changeset_encoder.hpp"
+#include "core/encode/encoder_factory.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/catalog.hpp"
@@ -53,6 +53,7 @@ class Publisher : public source::TransactionHandler {
         bool publish_messages = false;  // postgres.messages
         bool tombstones = true;         // kafka.tombstones
         bool binary = false;            // postgres.binary: values in their send form
+        encode::FormatSettings format;  // kafka.format and its options
     };
 
     // `wait_for_room` is called while Kafka's queue is full (back-pressure), and while a
@@ -65,7 +66,7 @@ class Publisher : public source::TransactionHandler {
     // `handed_out`: the slot's confirmed_flush_lsn.
     void bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed_out);
     // After each (re)connect: relations are described with this catalog connection.
-    void set_catalog(const source::Catalog& catalog) { catalog_ = &catalog; }
+    void set_catalog(const source::Catalog& catalog);
 
     void on_transaction(const source::CommittedTransaction& txn) override;
     void on_skipped(pgoutput::Xid xid, Lsn end_lsn) override;
@@ -78,7 +79,7 @@ class Publisher : public source::TransactionHandler {
     // transaction at the snapshot's consistent point, before streaming starts.
     void publish_exported(const source::ExportedSnapshot& exported);
 
-    encode::ChangesetEncoder& encoder() { return encoder_; }
+    encode::EventEncoder& encoder() { return *encoder_; }
     // The table (schema.table) whose events go to `topic`; "(messages)" for the messages topic.
     std::string table_of_topic(std::string_view topic) const;
     std::uint64_t events_published() const { return events_published_; }
@@ -146,12 +147,13 @@ class Publisher : public source::TransactionHandler {
     std::unordered_set<std::uint32_t> gone_tables_;  // dropped tables already logged
     std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
     changeset::Changeset change_;
-    changeset::Changeset deleted_;     // a key change's first half
-    changeset::Changeset added_;       // and its second
-    source::PgResultPtr missing_row_;  // columns read for added_ (unchanged TOAST)
-    encode::ChangesetEncoder encoder_;
-    std::string value_scratch_;  // a snapshot row's value
-    std::string meta_head_;      // a snapshot chunk's fields before seq
+    changeset::Changeset deleted_;                   // a key change's first half
+    changeset::Changeset added_;                     // and its second
+    source::PgResultPtr missing_row_;                // columns read for added_ (unchanged TOAST)
+    std::unique_ptr<encode::EventEncoder> encoder_;  // kafka.format's
+    std::string value_scratch_;                      // a snapshot row's value
+    std::string meta_head_;                          // a snapshot chunk's fields before seq
+    std::string open_head_;  // what a snapshot chunk's row values start with
     std::uint64_t events_published_ = 0;
 };
 

@@ -152,6 +152,45 @@ void check_slot_still_usable(const source::Catalog& catalog, const std::string& 
     }
 }
 
+encode::FormatSettings format_settings_from(const config::Config& config) {
+    encode::FormatSettings f;
+    if (config.kafka.format != config::EventFormat::Debezium) {
+        return f;
+    }
+    f.format = encode::Format::Debezium;
+    encode::DebeziumSettings& d = f.debezium;
+    d.topic_prefix = config.kafka.topic_prefix;
+    d.schemas = config.kafka.schemas;
+    using Decimal = config::DebeziumConfig::DecimalMode;
+    switch (config.kafka.debezium.decimal_handling_mode) {
+        case Decimal::Precise:
+            d.types.decimal = encode::debezium::DecimalMode::Precise;
+            break;
+        case Decimal::String:
+            d.types.decimal = encode::debezium::DecimalMode::String;
+            break;
+        case Decimal::Double:
+            d.types.decimal = encode::debezium::DecimalMode::Double;
+            break;
+    }
+    d.types.time =
+        config.kafka.debezium.time_precision_mode == config::DebeziumConfig::TimeMode::Connect
+            ? encode::debezium::TimeMode::Connect
+            : encode::debezium::TimeMode::Adaptive;
+    d.skipped_operations = config.kafka.debezium.skipped_operations;
+    d.version = std::string("pgchangeset-") + PGCS_VERSION;
+    return f;
+}
+
+std::string messages_topic_from(const config::Config& config) {
+    if (!config.kafka.messages_topic.empty()) {
+        return config.kafka.messages_topic;
+    }
+    // Debezium's topic for logical decoding messages is <topic.prefix>.message.
+    return config.kafka.topic_prefix +
+           (config.kafka.format == config::EventFormat::Debezium ? ".message" : ".messages");
+}
+
 snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config) {
     snapshot::SnapshotSettings s;
     s.connection = {config.postgres.conninfo, config.postgres.password, "pgchangeset-snapshot"};
@@ -177,6 +216,7 @@ snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config) 
     s.connections = config.snapshot.connections;
     s.progress_schema = config.snapshot.table_name.schema;
     s.progress_table = config.snapshot.table_name.table;
+    s.format = format_settings_from(config);
     return s;
 }
 

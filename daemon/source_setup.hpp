@@ -35,5 +35,9 @@ void check_slot_still_usable(const source::Catalog& catalog, const std::string& 
 // What the snapshot coordinator reads of the configuration (snapshot.*, the slot, the
 // publication, the connection of its readers).
 snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config);
+// kafka.format and kafka.debezium, for the encoders.
+encode::FormatSettings format_settings_from(const config::Config& config);
+// Where logical decoding messages go: kafka.messages_topic, else the format's default.
+std::string messages_topic_from(const config::Config& config);
 
 }  // namespace pgcs::daemon

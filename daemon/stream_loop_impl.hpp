@@ -53,11 +53,10 @@ class StreamLoop {
                           observer_.snapshot_rows(table, rows);
                       },
                       [this](std::size_t n) { observer_.snapshot_tables_remaining(n); }}),
-          publisher_({config.kafka.topic_prefix,
-                      config.kafka.messages_topic.empty() ? config.kafka.topic_prefix + ".messages"
-                                                          : config.kafka.messages_topic,
-                      config.postgres.messages, config.kafka.tombstones, config.postgres.binary},
-                     types_, snapshots_, observer_, [this] { wait_for_room(); }) {}
+          publisher_(
+              {config.kafka.topic_prefix, messages_topic_from(config), config.postgres.messages,
+               config.kafka.tombstones, config.postgres.binary, format_settings_from(config)},
+              types_, snapshots_, observer_, [this] { wait_for_room(); }) {}
 
     int run();
     // After kHalted: on what.

@@ -69,4 +69,14 @@ const RelationInfo& RelationCache::get(Oid oid) const {
     return *r;
 }
 
+void RelationCache::set_not_null(Oid oid, const std::vector<std::string>& columns) {
+    const auto it = relations_.find(oid);
+    if (it == relations_.end()) {
+        return;
+    }
+    for (auto& c : it->second->columns) {
+        c.not_null = std::find(columns.begin(), columns.end(), c.name) != columns.end();
+    }
+}
+
 }  // namespace pgcs::changeset

@@ -21,6 +21,7 @@ struct RelationColumn {
     std::int32_t type_modifier = -1;
     const TypeInfo* type = nullptr;  // resolved through the TypeRegistry
     bool is_key = false;             // part of the Kafka key
+    bool not_null = false;  // attnotnull; read only for formats that need it (Debezium's schemas)
 };
 
 struct RelationInfo {
@@ -47,6 +48,9 @@ class RelationCache {
     const RelationInfo& define(const pgoutput::Relation& relation,
                                const std::vector<std::string>& primary_key,
                                const TypeRegistry& types);
+
+    // Marks the named columns of `oid`'s current definition NOT NULL (no-op if undefined).
+    void set_not_null(Oid oid, const std::vector<std::string>& columns);
 
     // Throws UnknownRelation if no Relation message defined `oid`.
     const RelationInfo& get(Oid oid) const;

@@ -275,6 +275,8 @@ void TypeRegistry::add(const CatalogType& type) {
     info.oid = type.oid;
     info.name = type.name;
     info.delimiter = type.delimiter;
+    info.typtype = type.typtype;
+    info.enum_labels = type.enum_labels;
     if (type.typtype == 'd') {
         // A domain is written as its base type; DefineDomain copies the base's typdelim too.
         const TypeInfo* base = find(type.base_oid);
@@ -285,6 +287,7 @@ void TypeRegistry::add(const CatalogType& type) {
         info.kind = base->kind;
         info.element_oid = base->element_oid;
         info.delimiter = base->delimiter;
+        info.base_oid = base->base_oid != 0 ? base->base_oid : base->oid;
         info.send_oid =
             base->send_oid != 0 ? base->send_oid : (builtin(base->oid) != nullptr ? base->oid : 0);
     } else if (type.category == 'A' && type.element_oid != 0) {

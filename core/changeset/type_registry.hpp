@@ -40,6 +40,11 @@ struct TypeInfo {
     // The built-in type whose send function wrote this type's binary values: a domain's base,
     // text for enums and citext; 0 = the type itself when built in, else unknown.
     Oid send_oid = 0;
+    // pg_type.typtype of a registered type ('b' for built-ins) and, for a domain, the built-in
+    // (or registered) type at the bottom of its chain: what the Debezium format maps.
+    char typtype = 'b';
+    Oid base_oid = 0;
+    std::string enum_labels = {};  // an enum's labels, comma-separated (Debezium's "allowed")
 };
 
 // Catalog facts about a type, as the source reads them from pg_type, used to register a
@@ -52,6 +57,7 @@ struct CatalogType {
     Oid element_oid = 0;   // typelem when typcategory = 'A'
     char category = 'U';   // typcategory
     char delimiter = ',';  // typdelim
+    std::string enum_labels = {};  // an enum's labels in their order, comma-separated
 };
 
 class TypeRegistry {

@@ -13,6 +13,7 @@
 #include "core/changeset/changeset.hpp"
 #include "core/changeset/type_registry.hpp"
 #include "core/encode/binary_text.hpp"
+#include "core/encode/event_encoder.hpp"
 #include "core/pgoutput/lsn.hpp"
 
 namespace pgcs::encode {
@@ -33,35 +34,23 @@ struct ShortText {
 };
 ShortText timestamp_text(std::int64_t pg_micros);
 
-// A logical decoding message (pg_logical_emit_message). The transactional fields are empty
-// for a non-transactional message.
-struct MessageEvent {
-    std::string_view prefix;
-    std::string_view content;
-    bool transactional = false;
-    std::optional<std::int64_t> commit_time;
-    std::int64_t captured_time = 0;
-    std::optional<std::uint32_t> xid;
-    std::uint64_t lsn = 0;
-    std::optional<std::uint64_t> commit_lsn;
-    std::optional<std::uint64_t> seq;
-};
-
-class ChangesetEncoder {
+class ChangesetEncoder final : public EventEncoder {
   public:
     explicit ChangesetEncoder(const changeset::TypeRegistry& types) : types_(&types) {}
 
     // How binary values of types not decoded here become text (pgoutput binary mode). Without
     // one, such a value is an error.
-    void set_binary_fallback(BinaryFallback fallback) { fallback_ = std::move(fallback); }
+    void set_binary_fallback(BinaryFallback fallback) override { fallback_ = std::move(fallback); }
+
+    bool publishes(changeset::Op) const override { return true; }
 
     // Encodes one event. key() and value() are valid until the next call.
-    void encode(const changeset::Changeset& change, const changeset::EventMeta& meta);
+    void encode(const changeset::Changeset& change, const changeset::EventMeta& meta) override;
 
     // The same in two steps, for snapshot rows encoded before their watermark's transaction
     // is known: value() without its last fields (commit_ts, captured_ts, xid, lsn, commit_lsn,
     // seq) and closing brace, which append_event_meta() then writes.
-    void encode_without_meta(const changeset::Changeset& change);
+    void encode_without_meta(const changeset::Changeset& change) override;
     static void append_event_meta(rapidjson::StringBuffer& out, const changeset::EventMeta& meta);
     static void append_event_meta(std::string& out, const changeset::EventMeta& meta);
     // append_event_meta() for many events that differ only in seq (a snapshot chunk): the
@@ -72,18 +61,30 @@ class ChangesetEncoder {
 
     // The Kafka key of `change` read from its old row (`from_before`) or its new row, in a
     // buffer of its own: key() and value() stay as they are. Empty when there is no key.
-    std::string_view encode_key(const changeset::Changeset& change, bool from_before);
+    std::string_view encode_key(const changeset::Changeset& change, bool from_before) override;
 
     // Encodes a message event: key {"prefix": ...}; value see the README ("Logical decoding
     // messages"). The content is text when it is valid UTF-8, else base64; so is the prefix
     // (then with "prefix_encoding":"base64").
-    void encode_message(const MessageEvent& message);
+    void encode_message(const MessageEvent& message) override;
 
     // False when the event has no key (a table without primary key or identity index, or a
     // truncate): the Kafka record key is then null.
-    bool has_key() const { return has_key_; }
-    std::string_view key() const { return {key_buf_.GetString(), key_buf_.GetSize()}; }
-    std::string_view value() const { return {value_buf_.GetString(), value_buf_.GetSize()}; }
+    bool has_key() const override { return has_key_; }
+    std::string_view key() const override { return {key_buf_.GetString(), key_buf_.GetSize()}; }
+    std::string_view value() const override {
+        return {value_buf_.GetString(), value_buf_.GetSize()};
+    }
+    std::string_view row_patch() const override { return value(); }
+
+    // The snapshot steps of EventEncoder: the value's beginning needs nothing before it; the
+    // head and seq are event_meta_head() and append_seq().
+    void snapshot_open(std::string&, const changeset::RelationInfo&) override {}
+    void snapshot_meta_head(std::string& out, const changeset::RelationInfo&,
+                            const changeset::EventMeta& meta) override {
+        event_meta_head(out, meta);
+    }
+    void snapshot_seq(std::string& out, std::uint64_t seq) override { append_seq(out, seq); }
 
   private:
     // Writes `row` as an object. With `json_nulls`, appends to it the index of every json/jsonb

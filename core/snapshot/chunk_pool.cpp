@@ -133,7 +133,8 @@ void ChunkPool::work() {
             }
             result.chunk = r.read(task.table, task.condition, task.after, limit, result.upper);
             if (task.encoding) {
-                encode_chunk(*task.encoding->relation, task.encoding->types, *result.chunk);
+                encode_chunk(*task.encoding->relation, task.encoding->types, task.encoding->format,
+                             *result.chunk);
             }
         } catch (const source::PgError& e) {
             result.chunk.reset();

@@ -27,6 +27,7 @@ struct TableEncoding {
     changeset::TypeRegistry types;
     changeset::RelationCache relations;
     const changeset::RelationInfo* relation = nullptr;
+    encode::FormatSettings format;  // kafka.format: how the rows are encoded
 };
 
 class ChunkPool {

@@ -201,8 +201,14 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
             &relations_.define(t.description.relation(), t.description.primary_key, types_);
         auto encoding = std::make_shared<TableEncoding>();
         encoding->types = types_;
+        encoding->format = settings_.format;
         encoding->relation = &encoding->relations.define(
             t.description.relation(), t.description.primary_key, encoding->types);
+        if (settings_.format.format == encode::Format::Debezium) {  // its schemas' "optional"
+            const auto not_null = catalog.not_null_columns(t.description.oid);
+            relations_.set_not_null(t.description.oid, not_null);
+            encoding->relations.set_not_null(t.description.oid, not_null);
+        }
         t.encoding = std::move(encoding);
         auto est = source::exec(reader_->conn(),
                                 "SELECT greatest(reltuples, 0)::int8 FROM pg_class WHERE oid = "

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/encode/encoder_factory.hpp"
 #include "core/source/pg_connection.hpp"
 
 namespace pgcs::snapshot {
@@ -29,6 +30,7 @@ struct SnapshotSettings {
     // The progress and request table, unquoted.
     std::string progress_schema;
     std::string progress_table;
+    encode::FormatSettings format;  // kafka.format, for the rows the readers encode
 };
 
 }  // namespace pgcs::snapshot

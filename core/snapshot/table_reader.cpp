@@ -1,7 +1,7 @@
 // Snapshot reads; see table_reader.hpp.
 #include "core/snapshot/table_reader.hpp"
 
-#include "core/encode/changeset_encoder.hpp"
+#include "core/encode/encoder_factory.hpp"
 #include "core/source/catalog.hpp"
 
 #include <algorithm>
@@ -395,8 +395,9 @@ std::optional<std::uint32_t> KeyIndex::find(std::string_view key) const {
 }
 
 void encode_chunk(const changeset::RelationInfo& relation, const changeset::TypeRegistry& types,
-                  Chunk& chunk) {
-    encode::ChangesetEncoder encoder(types);
+                  const encode::FormatSettings& format, Chunk& chunk) {
+    const std::unique_ptr<encode::EventEncoder> made = encode::make_event_encoder(format, types);
+    encode::EventEncoder& encoder = *made;
     changeset::Changeset change;
     EncodedRows& out = chunk.encoded;
     const int n = PQntuples(chunk.rows.get());

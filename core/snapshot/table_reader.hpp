@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/changeset/changeset.hpp"
+#include "core/encode/encoder_factory.hpp"
 #include "core/pgoutput/messages.hpp"
 #include "core/snapshot/xid_snapshot.hpp"
 #include "core/source/pg_connection.hpp"
@@ -109,7 +110,7 @@ void fill_read_change(const changeset::RelationInfo& relation, const PGresult* r
 
 // Encodes every row of `chunk.rows` into `chunk.encoded` (and the key map), then frees them.
 void encode_chunk(const changeset::RelationInfo& relation, const changeset::TypeRegistry& types,
-                  Chunk& chunk);
+                  const encode::FormatSettings& format, Chunk& chunk);
 
 class TableReader {
   public:

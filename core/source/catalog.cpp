@@ -257,13 +257,26 @@ std::vector<std::string> Catalog::index_columns(std::uint32_t relation_oid,
     return out;
 }
 
+std::vector<std::string> Catalog::not_null_columns(std::uint32_t relation_oid) const {
+    auto res = exec(conn_,
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "
+                    "AND NOT attisdropped AND attnotnull ORDER BY attnum",
+                    {std::to_string(relation_oid)});
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(res.get()); ++i) {
+        out.emplace_back(PQgetvalue(res.get(), i, 0));
+    }
+    return out;
+}
+
 bool Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry) const {
     if (registry.find(oid) != nullptr) {
         return true;
     }
     auto res = exec(conn_,
-                    "SELECT typname, typtype, typbasetype, typelem, typcategory, typdelim "
-                    "FROM pg_type WHERE oid = $1::oid",
+                    "SELECT typname, typtype, typbasetype, typelem, typcategory, typdelim, "
+                    "(SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum "
+                    "WHERE enumtypid = t.oid) FROM pg_type t WHERE oid = $1::oid",
                     {std::to_string(oid)});
     if (PQntuples(res.get()) == 0) {
         return false;
@@ -277,6 +290,7 @@ bool Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry)
     t.element_oid =
         t.category == 'A' ? static_cast<std::uint32_t>(std::stoul(PQgetvalue(res.get(), 0, 3))) : 0;
     t.delimiter = PQgetvalue(res.get(), 0, 5)[0];
+    t.enum_labels = PQgetvalue(res.get(), 0, 6);
     // A type's base and element cannot be dropped while it exists.
     if (t.typtype == 'd' && t.base_oid != 0 && !resolve_type(t.base_oid, registry)) {
         return false;

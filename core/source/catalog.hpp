@@ -67,6 +67,8 @@ class Catalog {
     // The same in one query, but nullopt when pg_class no longer has the relation (dropped
     // since the transaction being decoded used it): "no table" is not "no primary key".
     std::optional<std::vector<std::string>> primary_key_if_exists(std::uint32_t relation_oid) const;
+    // The table's NOT NULL columns (empty for a table that is gone).
+    std::vector<std::string> not_null_columns(std::uint32_t relation_oid) const;
     // The replica identity index's columns, in index order (empty if none).
     std::vector<std::string> replica_identity_index(std::uint32_t relation_oid) const;
 

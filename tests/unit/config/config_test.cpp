@@ -774,6 +774,57 @@ TEST_CASE("kafka.tombstones: on by default, a boolean", "[config]") {
     expect_problem(minimal_with("", "  tombstone: false\n"), 6, "kafka.tombstone", "did you mean");
 }
 
+TEST_CASE("kafka.format, kafka.schemas and kafka.debezium", "[config]") {
+    using pgcs::config::DebeziumConfig;
+    using pgcs::config::EventFormat;
+    const Config defaults = load(kMinimal);
+    CHECK(defaults.kafka.format == EventFormat::Native);
+    CHECK_FALSE(defaults.kafka.schemas);
+    CHECK(defaults.kafka.debezium.decimal_handling_mode == DebeziumConfig::DecimalMode::Precise);
+    CHECK(defaults.kafka.debezium.time_precision_mode == DebeziumConfig::TimeMode::Adaptive);
+    CHECK(defaults.kafka.debezium.skipped_operations == "t");
+    const Config d = load(minimal_with("",
+                                       "  format: debezium\n  schemas: true\n  debezium:\n"
+                                       "    decimal.handling.mode: string\n"
+                                       "    time.precision.mode: connect\n"
+                                       "    skipped.operations: none\n"));
+    CHECK(d.kafka.format == EventFormat::Debezium);
+    CHECK(d.kafka.schemas);
+    CHECK(d.kafka.debezium.decimal_handling_mode == DebeziumConfig::DecimalMode::String);
+    CHECK(d.kafka.debezium.time_precision_mode == DebeziumConfig::TimeMode::Connect);
+    CHECK(d.kafka.debezium.skipped_operations == "none");
+    CHECK(load(minimal_with("", "  format: debezium\n  debezium:\n    skipped.operations: c, t\n"))
+              .kafka.debezium.skipped_operations == "c, t");
+    expect_problem(minimal_with("", "  format: avro\n"), 6, "kafka.format",
+                   "'avro' is not one of native, debezium");
+    expect_problem(minimal_with("", "  schemas: true\n"), 6, "kafka.schemas",
+                   "applies to kafka.format: debezium only");
+    expect_problem(minimal_with("", "  format: debezium\n  schemas: maybe\n"), 7, "kafka.schemas",
+                   "expected true or false");
+    expect_problem(minimal_with("", "  debezium:\n    decimal.handling.mode: string\n"), 6,
+                   "kafka.debezium", "applies to kafka.format: debezium only");
+    expect_problem(minimal_with("",
+                                "  format: debezium\n  debezium:\n"
+                                "    decimal.handling.mode: exact\n"),
+                   8, "kafka.debezium.decimal.handling.mode",
+                   "'exact' is not one of precise, string, double");
+    expect_problem(minimal_with("",
+                                "  format: debezium\n  debezium:\n"
+                                "    time.precision.mode: adaptive_time_microseconds\n"),
+                   8, "kafka.debezium.time.precision.mode", "is not one of adaptive, connect");
+    expect_problem(minimal_with("",
+                                "  format: debezium\n  debezium:\n"
+                                "    skipped.operations: x\n"),
+                   8, "kafka.debezium.skipped.operations", "is not a list of operations");
+    expect_problem(minimal_with("",
+                                "  format: debezium\n  debezium:\n"
+                                "    binary.handling.mode: hex\n"),
+                   8, "kafka.debezium.binary.handling.mode",
+                   "not a Debezium property the debezium format honours");
+    expect_problem(minimal_with("", "  format: debezium\n  debezium: [a]\n"), 7, "kafka.debezium",
+                   "expected a map of Debezium connector properties");
+}
+
 TEST_CASE("snapshot keys: modes, chunk size, progress table", "[config]") {
     const Config defaults = load(kMinimal);
     CHECK(defaults.snapshot.mode == pgcs::config::SnapshotMode::Initial);
