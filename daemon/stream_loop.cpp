@@ -343,7 +343,7 @@ int StreamLoop::run() {
             shutdown(true);
             return kExitOk;
         } catch (const source::PgError& e) {
-            const source::PgErrorClass cls = source::classify_pg_error(e.sqlstate(), e.what());
+            const source::PgErrorClass cls = source::classify_pg_error(e);
             if (!cls.transient) {
                 spdlog::error("PostgreSQL: {}", e.what());
                 spdlog::error("what to do: {}", cls.advice);
