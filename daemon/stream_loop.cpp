@@ -345,7 +345,9 @@ int StreamLoop::run() {
         } catch (const source::PgError& e) {
             const source::PgErrorClass cls = source::classify_pg_error(e);
             if (!cls.transient) {
-                spdlog::error("PostgreSQL: {}", e.what());
+                spdlog::error("PostgreSQL{}: {}",
+                              e.sqlstate().empty() ? "" : " (SQLSTATE " + e.sqlstate() + ")",
+                              e.what());
                 spdlog::error("what to do: {}", cls.advice);
                 shutdown(false);
                 return kExitFailure;

@@ -279,4 +279,20 @@ TEST_CASE(
             CHECK_FALSE(s.slot_exists());
         }
     }
+    {
+        INFO(
+            "the publication dropped while streaming: the walsender's German 42704 stops the "
+            "daemon with what to do, as in English");
+        CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+        fx.start_daemon();
+        fx.exec("DROP PUBLICATION " + fx.slot());
+        fx.exec("INSERT INTO {table} VALUES (1)");
+        const RunResult r = fx.daemon().wait(std::chrono::seconds(30));
+        INFO(r.log);
+        CHECK(r.exit_code == 1);
+        CHECK(contains(r.log, "42704"));
+        CHECK(contains(r.log, "existiert nicht"));
+        CHECK(contains(r.log, "what to do: an object the message names does not exist"));
+        CHECK_FALSE(contains(r.log, "reconnecting"));
+    }
 }
