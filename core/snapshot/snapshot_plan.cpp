@@ -165,11 +165,11 @@ void SnapshotCoordinator::resume(PGconn* catalog_conn, const source::Catalog& ca
 
 void SnapshotCoordinator::load_requests(PGconn* catalog_conn, const source::Catalog& catalog) {
     const SnapshotStore store(catalog_conn, progress_table_, settings_.slot);
-    if (!store.table_exists()) {
-        return;
-    }
     std::vector<TableProgress> rows;
     try {
+        if (!store.table_exists()) {  // needs USAGE on the schema
+            return;
+        }
         rows = store.unfinished();
     } catch (const source::PgError& e) {
         // Someone else's table (snapshot.mode never needs none of its own): no request can
