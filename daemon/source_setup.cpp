@@ -35,13 +35,44 @@ void check_server(PGconn* conn, const source::Catalog& catalog, const config::Po
                             "', logical replication needs 'logical': set wal_level = logical in "
                             "postgresql.conf and restart PostgreSQL");
     }
+}
+
+// Whether the user may replicate is the server's answer, not the catalog's: a replication
+// connection is opened (and closed) before anything is created. Amazon RDS and Aurora grant
+// replication through membership in rds_replication, which plain PostgreSQL's catalog cannot
+// tell from a membership that passes nothing on (REPLICATION is never inherited there); the
+// catalog only explains the outcome in the log.
+void check_replication_allowed(PGconn* conn, const config::PostgresConfig& pg) {
     auto role = source::exec(conn,
-                             "SELECT rolreplication OR rolsuper FROM pg_roles "
-                             "WHERE rolname = current_user");
-    if (std::string(PQgetvalue(role.get(), 0, 0)) != "t") {
+                             "SELECT current_user, rolsuper OR rolreplication, coalesce((SELECT "
+                             "string_agg(m.rolname, ', ' ORDER BY m.rolname) FROM pg_roles m "
+                             "WHERE m.rolname IN ('rds_replication', 'rds_superuser') AND "
+                             "pg_has_role(current_user, m.oid, 'MEMBER')), '') "
+                             "FROM pg_roles WHERE rolname = current_user");
+    const std::string user = PQgetvalue(role.get(), 0, 0);
+    const bool attribute = std::string(PQgetvalue(role.get(), 0, 1)) == "t";
+    const std::string member_of = PQgetvalue(role.get(), 0, 2);
+    try {
+        source::connect({pg.conninfo, pg.password, "pgchangeset-check"}, true);
+    } catch (const source::PgError& e) {
+        if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege ||
+            e.origin() != source::PgErrorOrigin::ReplicationConnect) {
+            throw;
+        }
         throw StreamFailure(
-            "the user in postgres.conninfo has no REPLICATION attribute: run "
-            "ALTER ROLE <user> REPLICATION (or use another user)");
+            "PostgreSQL refuses replication to user " + user + " (SQLSTATE 42501): " + e.what() +
+            "\nwhat to do: " + source::classify_pg_error(e.sqlstate(), e.origin()).advice +
+            (member_of.empty() ? std::string()
+                               : ". The user is a member of " + member_of +
+                                     ", which grants replication on Amazon RDS and Aurora "
+                                     "only: this server is not one"));
+    }
+    if (!attribute) {
+        spdlog::info(
+            "user {} has no REPLICATION attribute{}, and the server accepts its replication "
+            "connection{}",
+            user, member_of.empty() ? "" : " but is a member of " + member_of,
+            member_of.empty() ? " (a managed service's own rule)" : " (Amazon RDS/Aurora)");
     }
 }
 
@@ -75,6 +106,7 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
                    const std::function<bool(bool slot_missing)>& before_slot,
                    std::optional<source::ExportedSnapshot>* exported) {
     check_server(conn, catalog, pg);
+    check_replication_allowed(conn, pg);
     const auto tables = catalog.resolve_tables(pg.tables);
     warn_about_keys(conn, tables);
     if (!pg.create_publication && !catalog.publication_exists(pg.publication)) {

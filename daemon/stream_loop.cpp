@@ -343,9 +343,11 @@ int StreamLoop::run() {
             shutdown(true);
             return kExitOk;
         } catch (const source::PgError& e) {
-            const source::PgErrorClass cls = source::classify_pg_error(e.sqlstate(), e.what());
+            const source::PgErrorClass cls = source::classify_pg_error(e);
             if (!cls.transient) {
-                spdlog::error("PostgreSQL: {}", e.what());
+                spdlog::error("PostgreSQL{}: {}",
+                              e.sqlstate().empty() ? "" : " (SQLSTATE " + e.sqlstate() + ")",
+                              e.what());
                 spdlog::error("what to do: {}", cls.advice);
                 shutdown(false);
                 return kExitFailure;

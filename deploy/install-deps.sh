@@ -44,6 +44,9 @@ packages=(
     jq
     # benchmarks (tests/bench): CPU and peak RSS of each reader, the chart
     time gnuplot-nox
+    # a translated locale (de_DE.UTF-8, generated below): tests run the server's lc_messages
+    # and the daemon's LANG in it (tests/integration/managed_server_test.cpp)
+    locales
 )
 
 # dpkg-query succeeds for removed-but-configured packages too, so look at the status itself.
@@ -99,8 +102,28 @@ elif ! is_installed maven; then
     missing+=(maven)
 fi
 
+# The translated locale the tests use; PostgreSQL's own translations come with postgresql-15.
+test_locale=de_DE.UTF-8
+has_test_locale() { locale -a 2>/dev/null | grep -qix 'de_DE\.utf-\?8'; }
+ensure_test_locale() {
+    has_test_locale && return 0
+    say "generating the locale $test_locale (localedef)"
+    "${sudo[@]}" localedef -i de_DE -c -f UTF-8 "$test_locale" || true
+    has_test_locale || die "could not generate the locale $test_locale"
+}
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "must run as root (or with sudo available) to install packages"
+    sudo=(sudo)
+fi
+
 total=$(( ${#packages[@]} + (build_only ? 0 : 2) ))
 if [ ${#missing[@]} -eq 0 ]; then
+    if [ "$check_only" = 1 ] && [ "$build_only" = 0 ] && ! has_test_locale; then
+        say "missing: the locale $test_locale"
+        exit 1
+    fi
+    [ "$check_only" = 1 ] || [ "$build_only" = 1 ] || ensure_test_locale
     say "all $total dependencies are already installed; nothing to do"
     exit 0
 fi
@@ -108,12 +131,6 @@ fi
 say "missing: ${missing[*]}"
 if [ "$check_only" = 1 ]; then
     exit 1
-fi
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "must run as root (or with sudo available) to install packages"
-    sudo=(sudo)
 fi
 
 export DEBIAN_FRONTEND=noninteractive
@@ -129,3 +146,4 @@ for p in "${missing[@]}"; do
 done
 [ ${#still[@]} -eq 0 ] || die "still not installed after apt-get: ${still[*]}"
 say "installed: ${missing[*]}"
+[ "$build_only" = 1 ] || ensure_test_locale

@@ -140,6 +140,7 @@ void ChunkPool::work() {
             result.chunk.reset();
             result.error = e.what();
             result.sqlstate = e.sqlstate();
+            result.origin = e.origin();
             reader.reset();
         } catch (const std::exception& e) {
             result.chunk.reset();

@@ -18,6 +18,7 @@
 #include "core/changeset/relation_cache.hpp"
 #include "core/changeset/type_registry.hpp"
 #include "core/snapshot/table_reader.hpp"
+#include "core/source/pg_error.hpp"
 
 namespace pgcs::snapshot {
 
@@ -51,6 +52,7 @@ class ChunkPool {
         std::optional<Chunk> chunk;  // empty on failure
         std::string error;
         std::string sqlstate;
+        source::PgErrorOrigin origin = source::PgErrorOrigin::Statement;
         bool permanent = false;  // not a PostgreSQL error
         // FindUpper: where the chunk ends (`upper`; empty: at the table's end), once found.
         // A `bound_only` result says just that, ahead of the rows' result.

@@ -198,7 +198,7 @@ void SnapshotCoordinator::register_result(PGconn* catalog_conn, ChunkPool::Resul
     };
     if (!result.chunk) {
         if (!result.permanent &&
-            source::classify_pg_error(result.sqlstate, result.error).retry_statement) {
+            source::classify_pg_error(result.sqlstate, result.origin).retry_statement) {
             spdlog::warn("snapshot chunk of {} failed ({}); reading it again in a second",
                          info.table, result.error);
             read_again();

@@ -186,7 +186,8 @@ class SnapshotCoordinator {
     };
     std::vector<ExportedTable> exported_;  // keyless tables of a new slot
     std::int64_t finished_rows_ = 0;
-    std::size_t failed_ = 0;  // of tables finished in this run (progress bar)
+    std::size_t failed_ = 0;        // of tables finished in this run (progress bar)
+    bool requests_denied_ = false;  // the progress table may not be read (warned once)
 };
 
 }  // namespace pgcs::snapshot

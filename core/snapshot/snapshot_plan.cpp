@@ -31,47 +31,68 @@ bool SnapshotCoordinator::plan(PGconn* catalog_conn, const source::Catalog& cata
     progress_table_ = source::quote_ident(catalog_conn, settings_.progress_schema) + "." +
                       source::quote_ident(catalog_conn, settings_.progress_table);
     const SnapshotStore store(catalog_conn, progress_table_, settings_.slot);
+    const std::string head = "snapshot (mode " + settings_.mode_name + "): ";
     if (mode == SnapshotMode::Never) {
-        return false;  // the table is created by the first `pgchangeset snapshot` request
+        // The table is created by the first `pgchangeset snapshot` request.
+        spdlog::info("{}none at start; requests of `pgchangeset snapshot` are read from {}", head,
+                     progress_table_);
+        return false;
     }
+    std::size_t tables = 0;
+    for (const auto& table : published) {
+        tables += is_progress_table(table.schema, table.name) ? 0 : 1;
+    }
+    // Whether to read every table, and why (the log says both). Nothing is written, nor the
+    // table created, unless there is something to read.
+    const std::string slot = "slot " + settings_.slot;
+    bool all = false;
+    std::string why;
     try {
-        store.ensure_table();
+        if (mode == SnapshotMode::Always) {
+            all = true;
+            why = "every start reads every table";
+        } else if (slot_missing) {
+            all = true;
+            why = slot + " is new";
+        } else if (!store.table_exists()) {
+            all = true;
+            why = slot + " has no snapshot recorded (" + progress_table_ + " does not exist)";
+        } else if (const auto recorded = store.summary(); recorded.tables == 0) {
+            all = true;
+            why = slot + " has no snapshot recorded in " + progress_table_;
+        } else if (recorded.unfinished > 0) {
+            spdlog::info("{}{} has a snapshot under way ({} of {} tables finished): resuming it",
+                         head, slot, recorded.done + recorded.failed, recorded.tables);
+        } else {
+            spdlog::info(
+                "{}{} already has its snapshot, completed at {} ({} tables done, {} failed, in "
+                "{}): not reading again (`pgchangeset snapshot --table` reads a table again)",
+                head, slot, recorded.last_update, recorded.done, recorded.failed, progress_table_);
+        }
+        if (all && tables == 0) {
+            spdlog::info("{}{}, but the publication has no table to read", head, why);
+            all = false;
+        }
+        if (all) {
+            store.ensure_table();
+            store.clear();
+            for (const auto& table : published) {
+                if (!is_progress_table(table.schema, table.name)) {
+                    store.request(table.quoted, "");
+                }
+            }
+            spdlog::info("{}{}: reading {} tables, progress in {}", head, why, tables,
+                         progress_table_);
+        }
     } catch (const source::PgError& e) {
         if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege) {
             throw;
         }
         throw source::StreamFailure(
-            "cannot create the snapshot progress table " + progress_table_ + " (" + e.what() +
-            "): grant CREATE on its schema to the daemon's user, or point "
-            "snapshot.table at a schema it may create in, or set snapshot.mode: "
-            "never");
-    }
-    bool all = false;
-    switch (mode) {
-        case SnapshotMode::Initial:
-            all = slot_missing;
-            break;
-        case SnapshotMode::Always:
-            all = true;
-            break;
-        case SnapshotMode::InitialOnly:
-            all = slot_missing || !store.any();
-            break;
-        case SnapshotMode::Never:
-            break;
-    }
-    if (all) {
-        store.clear();
-        std::size_t n = 0;
-        for (const auto& table : published) {
-            if (is_progress_table(table.schema, table.name)) {
-                continue;
-            }
-            store.request(table.quoted, "");
-            ++n;
-        }
-        spdlog::info("snapshot (mode {}): {} tables to read, progress in {}", settings_.mode_name,
-                     n, progress_table_);
+            "the daemon's user may not use the snapshot progress table " + progress_table_ + " (" +
+            e.what() + "): GRANT SELECT, INSERT, UPDATE, DELETE ON " + progress_table_ +
+            " TO <user>, or point snapshot.table at a table of its own (README, \"Managed "
+            "PostgreSQL and least privilege\"), or set snapshot.mode: never");
     }
     exported_.clear();
     if (all && slot_missing) {
@@ -144,10 +165,29 @@ void SnapshotCoordinator::resume(PGconn* catalog_conn, const source::Catalog& ca
 
 void SnapshotCoordinator::load_requests(PGconn* catalog_conn, const source::Catalog& catalog) {
     const SnapshotStore store(catalog_conn, progress_table_, settings_.slot);
-    if (!store.table_exists()) {
+    std::vector<TableProgress> rows;
+    try {
+        if (!store.table_exists()) {  // needs USAGE on the schema
+            return;
+        }
+        rows = store.unfinished();
+    } catch (const source::PgError& e) {
+        // Someone else's table (snapshot.mode never needs none of its own): no request can
+        // reach this daemon, which streams on.
+        if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege) {
+            throw;
+        }
+        if (!requests_denied_) {
+            spdlog::warn(
+                "cannot read snapshot requests from {} ({}): `pgchangeset snapshot` requests "
+                "cannot reach this daemon until its user may read and write that table, or "
+                "snapshot.table names one it may (README, \"Managed PostgreSQL and least "
+                "privilege\")",
+                progress_table_, e.what());
+            requests_denied_ = true;
+        }
         return;
     }
-    const auto rows = store.unfinished();
     for (const auto& p : rows) {
         const auto it = tables_.find(p.table);
         if (it != tables_.end() && it->second.progress.generation == p.generation) {
@@ -216,7 +256,7 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
                                 {std::to_string(t.description.oid)});
         t.estimated_rows = std::stoll(PQgetvalue(est.get(), 0, 0));
     } catch (const source::PgError& e) {
-        if (source::classify_pg_error(e.sqlstate(), e.what()).connection_lost) {
+        if (source::classify_pg_error(e).connection_lost) {
             reader_.reset();
             throw;  // the connection: retried by the loop
         }

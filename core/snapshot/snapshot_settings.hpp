@@ -12,9 +12,9 @@ namespace pgcs::snapshot {
 
 // When tables are snapshotted without being asked for (snapshot.mode).
 enum class SnapshotMode {
-    Initial,      // every published table when the slot is created
+    Initial,      // every published table when the slot has no snapshot recorded (new or not)
     Never,        // only on request
-    InitialOnly,  // as Initial (or when the slot never had one), then the daemon exits
+    InitialOnly,  // as Initial, then the daemon exits
     Always,       // every published table at every start
 };
 

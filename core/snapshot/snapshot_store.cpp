@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/source/pg_connection.hpp"
+#include "core/source/stream_failure.hpp"
 
 namespace pgcs::snapshot {
 
@@ -17,12 +18,28 @@ void SnapshotStore::ensure_table() const {
     if (table_exists()) {
         return;
     }
-    exec(conn_, "CREATE TABLE IF NOT EXISTS " + table_ +
-                    " (slot_name text NOT NULL, table_name text NOT NULL, condition text, "
-                    "state text NOT NULL, last_key jsonb, rows_done bigint NOT NULL DEFAULT 0, "
-                    "generation bigint NOT NULL DEFAULT 1, requested_at timestamptz NOT NULL "
-                    "DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), message text, "
-                    "PRIMARY KEY (slot_name, table_name))");
+    try {
+        exec(conn_, "CREATE TABLE IF NOT EXISTS " + table_ +
+                        " (slot_name text NOT NULL, table_name text NOT NULL, condition text, "
+                        "state text NOT NULL, last_key jsonb, rows_done bigint NOT NULL DEFAULT "
+                        "0, generation bigint NOT NULL DEFAULT 1, requested_at timestamptz NOT "
+                        "NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), "
+                        "message text, PRIMARY KEY (slot_name, table_name))");
+    } catch (const source::PgError& e) {
+        // PostgreSQL 15+ lets no ordinary user create in `public`: the operator chooses.
+        const bool no_schema = e.sqlstate() == source::sqlstate::kInvalidSchemaName;
+        if (!no_schema && e.sqlstate() != source::sqlstate::kInsufficientPrivilege) {
+            throw;
+        }
+        throw source::StreamFailure(
+            "cannot create the snapshot progress table " + table_ + " (" + e.what() +
+            "): " + (no_schema ? "its schema does not exist. " : "") +
+            "Point snapshot.table at a schema the daemon's user may create in (e.g. CREATE "
+            "SCHEMA pgchangeset AUTHORIZATION <user>; snapshot.table: "
+            "pgchangeset.pgchangeset_snapshots), or create the table for it and GRANT SELECT, "
+            "INSERT, UPDATE, DELETE on it (README, \"Managed PostgreSQL and least privilege\"), "
+            "or set snapshot.mode: never");
+    }
 }
 
 bool SnapshotStore::table_exists() const {
@@ -45,9 +62,21 @@ void SnapshotStore::clear() const {
     exec(conn_, "DELETE FROM " + table_ + " WHERE slot_name = $1", {slot_});
 }
 
-bool SnapshotStore::any() const {
-    auto r = exec(conn_, "SELECT 1 FROM " + table_ + " WHERE slot_name = $1 LIMIT 1", {slot_});
-    return PQntuples(r.get()) > 0;
+SnapshotStore::Summary SnapshotStore::summary() const {
+    auto r = exec(conn_,
+                  "SELECT count(*), count(*) FILTER (WHERE state IN ('pending', 'running')), "
+                  "count(*) FILTER (WHERE state = 'done'), count(*) FILTER (WHERE state = "
+                  "'failed'), coalesce(to_char(max(updated_at) AT TIME ZONE 'UTC', "
+                  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '') FROM " +
+                      table_ + " WHERE slot_name = $1",
+                  {slot_});
+    Summary s;
+    s.tables = std::stoll(PQgetvalue(r.get(), 0, 0));
+    s.unfinished = std::stoll(PQgetvalue(r.get(), 0, 1));
+    s.done = std::stoll(PQgetvalue(r.get(), 0, 2));
+    s.failed = std::stoll(PQgetvalue(r.get(), 0, 3));
+    s.last_update = PQgetvalue(r.get(), 0, 4);
+    return s;
 }
 
 std::vector<TableProgress> SnapshotStore::select(const std::string& where) const {

@@ -28,7 +28,9 @@ class SnapshotStore {
     SnapshotStore(PGconn* conn, std::string quoted_table, std::string slot)
         : conn_(conn), table_(std::move(quoted_table)), slot_(std::move(slot)) {}
 
-    // CREATE TABLE IF NOT EXISTS (needs CREATE on the schema the first time).
+    // CREATE TABLE IF NOT EXISTS (needs CREATE on the schema the first time; only when the
+    // table is missing). A missing schema or privilege is a source::StreamFailure saying what
+    // to grant (README, "Managed PostgreSQL and least privilege").
     void ensure_table() const;
     // Whether the table exists (no DDL).
     bool table_exists() const;
@@ -37,8 +39,15 @@ class SnapshotStore {
     void request(const std::string& table, const std::string& condition) const;
     // Forgets every row of this slot (a new slot: earlier progress means nothing).
     void clear() const;
-    // Whether any snapshot was ever requested for this slot.
-    bool any() const;
+    // What this slot's rows say: whether a snapshot was ever recorded for it, and how far.
+    struct Summary {
+        std::int64_t tables = 0;      // rows of this slot
+        std::int64_t unfinished = 0;  // pending or running
+        std::int64_t done = 0;
+        std::int64_t failed = 0;
+        std::string last_update;  // the newest updated_at, "2026-12-02T06:55:01Z"; "" for none
+    };
+    Summary summary() const;
 
     // Rows of this slot not done or failed.
     std::vector<TableProgress> unfinished() const;

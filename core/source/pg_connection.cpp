@@ -8,6 +8,8 @@
 #include <chrono>
 #include <regex>
 
+#include "core/source/stream_failure.hpp"
+
 namespace pgcs::source {
 
 std::string session_options() {
@@ -75,18 +77,38 @@ PgConnPtr connect(const ConnectionSettings& settings, bool replication) {
     }
     keys.push_back(nullptr);
     values.push_back(nullptr);
-    PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1));
+    // libpq keeps the SQLSTATE of a refused connection only in its message, and writes it there
+    // only in verbose mode, which needs a PGconn before the connection is made: PQconnectStart
+    // gives one (the attempt it begins is dropped unanswered: a server logs nothing for a
+    // connection closed before its startup packet), and PQreset then connects with every
+    // parameter as PQconnectdbParams would (connect_timeout, several hosts, SSL fallback).
+    PgConnPtr conn(PQconnectStartParams(keys.data(), values.data(), /*expand_dbname=*/1));
     if (!conn) {
         throw PgError("cannot connect to PostgreSQL: out of memory", "");
     }
+    if (PQstatus(conn.get()) != CONNECTION_BAD) {  // BAD: refused before any server answered
+        PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
+        PQreset(conn.get());
+    }
     if (PQstatus(conn.get()) != CONNECTION_OK) {
-        std::string msg = PQerrorMessage(conn.get());
+        const std::string verbose = PQerrorMessage(conn.get());
+        std::string msg = without_location_lines(verbose);
         while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) {
             msg.pop_back();
         }
-        throw PgError(
-            "cannot connect to PostgreSQL (" + mask_conninfo(settings.conninfo) + "): " + msg, "");
+        const std::string where =
+            "cannot connect to PostgreSQL (" + mask_conninfo(settings.conninfo) + "): " + msg;
+        const std::string code = sqlstate_of_connection_error(verbose);
+        if (code.empty() && PQconnectionNeedsPassword(conn.get()) != 0) {
+            throw StreamFailure(where +
+                                "\nwhat to do: the server asks for a password and none is "
+                                "given: set it in postgres.password_file (or password= in "
+                                "postgres.conninfo)");
+        }
+        throw PgError(where, code,
+                      replication ? PgErrorOrigin::ReplicationConnect : PgErrorOrigin::Connect);
     }
+    PQsetErrorVerbosity(conn.get(), PQERRORS_DEFAULT);
     // An SQL_ASCII database stores bytes without an encoding: converting them to UTF8 the
     // server refuses any byte >= 0x80 ("invalid byte sequence"), in the walsender too, so the
     // stream could never pass such a row. The bytes as stored instead; the encoder writes text

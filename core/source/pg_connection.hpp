@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/source/pg_error.hpp"
+
 namespace pgcs::source {
 
 struct PgConnDeleter {
@@ -21,16 +23,24 @@ struct PgResultDeleter {
 using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
 using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
 
-// A PostgreSQL error; sqlstate() is the five-character code ("" for connection failures).
+// A PostgreSQL error; sqlstate() is the five-character code the server sent ("" for libpq's
+// own failures: the network, a closed connection), origin() where it happened.
 class PgError : public std::runtime_error {
   public:
-    PgError(const std::string& what, std::string sqlstate)
-        : std::runtime_error(what), sqlstate_(std::move(sqlstate)) {}
+    PgError(const std::string& what, std::string sqlstate,
+            PgErrorOrigin origin = PgErrorOrigin::Statement)
+        : std::runtime_error(what), sqlstate_(std::move(sqlstate)), origin_(origin) {}
     const std::string& sqlstate() const { return sqlstate_; }
+    PgErrorOrigin origin() const { return origin_; }
 
   private:
     std::string sqlstate_;
+    PgErrorOrigin origin_;
 };
+
+inline PgErrorClass classify_pg_error(const PgError& e) {
+    return classify_pg_error(e.sqlstate(), e.origin());
+}
 
 struct ConnectionSettings {
     std::string conninfo;
@@ -44,6 +54,10 @@ std::string session_options();
 // conninfo with password=... replaced by password=******** for logs and errors.
 std::string mask_conninfo(const std::string& conninfo);
 
+// Opens a connection. A refusal is a PgError with the server's SQLSTATE (read from libpq's
+// verbose message: see sqlstate_of_connection_error) and origin Connect or ReplicationConnect;
+// a server that asks for a password when none is given is a StreamFailure (the operator must
+// act, and libpq says so only in words).
 PgConnPtr connect(const ConnectionSettings& settings, bool replication);
 
 // How long a query may wait for its answer before the connection counts as lost: a server or

@@ -1,19 +1,15 @@
 // The rules of pg_error.hpp; SQLSTATEs: https://www.postgresql.org/docs/15/errcodes-appendix.html
-// Connection failures carry no SQLSTATE in libpq, so their message text is matched (libpq and
-// server messages are English unless lc_messages says otherwise; unknown text counts as
-// transient).
+// Only the code decides: the message may be in any language (the server's lc_messages), and
+// an error without a code is libpq's own (the network, a closed connection): transient.
 #include "core/source/pg_error.hpp"
 
 #include <array>
+#include <regex>
 #include <string_view>
 
 namespace pgcs::source {
 
 namespace {
-
-bool contains(std::string_view haystack, std::string_view needle) {
-    return haystack.find(needle) != std::string_view::npos;
-}
 
 bool in_class(std::string_view sqlstate, std::string_view cls) {
     return sqlstate.substr(0, 2) == cls;
@@ -21,72 +17,107 @@ bool in_class(std::string_view sqlstate, std::string_view cls) {
 
 struct Rule {
     std::string_view sqlstate;  // exact, or a two-character class
-    std::string_view text;      // matched when the SQLSTATE is unknown
+    PgErrorOrigin origin;       // Statement: any origin
     std::string_view advice;
 };
 
+constexpr std::string_view kReplicationAdvice =
+    "the server refused replication to this user: grant the REPLICATION attribute (ALTER ROLE "
+    "<user> REPLICATION); on Amazon RDS and Aurora, GRANT rds_replication TO <user>; on Cloud "
+    "SQL, ALTER USER <user> WITH REPLICATION; on Azure, ALTER ROLE <user> REPLICATION (README, "
+    "\"Managed PostgreSQL and least privilege\"). In plain PostgreSQL membership in a role that "
+    "has REPLICATION does not pass it on";
+
+// The first rule that matches gives the advice; exact codes come before their class.
 constexpr std::array kPermanent{
-    Rule{"28", "password authentication failed",
+    Rule{"28P01", PgErrorOrigin::Statement,
          "check the user and password (postgres.conninfo, postgres.password_file)"},
-    Rule{"28", "no pg_hba.conf entry",
-         "allow this host/user in pg_hba.conf (for both the database and replication)"},
-    Rule{"28", "authentication failed",
+    Rule{"28000", PgErrorOrigin::Statement,
+         "the server refused this user: check that the role exists and may log in (LOGIN), and "
+         "that pg_hba.conf allows it from this host to this database (logical replication "
+         "connections use the database's lines, not the `replication` ones)"},
+    Rule{"28", PgErrorOrigin::Statement,
          "check the user and its authentication method in pg_hba.conf"},
-    Rule{"3D000", "does not exist",
-         "check the database (and user) named in postgres.conninfo; create it or fix the name"},
-    Rule{sqlstate::kInsufficientPrivilege, "must be superuser or replication role",
-         "grant the REPLICATION attribute: ALTER ROLE <user> REPLICATION"},
-    Rule{sqlstate::kInsufficientPrivilege, "permission denied",
-         "grant the missing privilege (SELECT on the tables, CREATE on the database for the "
-         "publication, or REPLICATION)"},
-    Rule{"55000", "wal_level", "set wal_level = logical in postgresql.conf and restart PostgreSQL"},
-    Rule{"42704", "publication",
-         "create the publication, or let pgchangeset create it (postgres.create_publication)"},
-    Rule{"42704", "replication slot",
-         "the replication slot is gone: changes after its last position are lost. Snapshot "
-         "again after creating a new slot; pgchangeset never creates one silently"},
-    Rule{"", "can no longer get changes",
-         "the replication slot was invalidated (max_slot_wal_keep_size): its changes are lost. "
-         "Drop it and snapshot again"},
+    Rule{"3D000", PgErrorOrigin::Statement,
+         "check the database named in postgres.conninfo; create it or fix the name"},
+    Rule{"42501", PgErrorOrigin::ReplicationConnect, kReplicationAdvice},
+    Rule{"42501", PgErrorOrigin::Statement,
+         "grant the missing privilege the message names (README, \"Managed PostgreSQL and "
+         "least privilege\", lists each one: REPLICATION, SELECT on the tables, the publication, "
+         "the snapshot progress table)"},
+    Rule{"55000", PgErrorOrigin::Statement,
+         "PostgreSQL refused because an object is not in the state needed, as the message "
+         "says: a replication slot invalidated (max_slot_wal_keep_size; its changes are lost: "
+         "drop it and snapshot again), wal_level not logical (set it in postgresql.conf and "
+         "restart PostgreSQL), or a slot of another database"},
+    Rule{"42704", PgErrorOrigin::Statement,
+         "an object the message names does not exist: a publication (create it, or let "
+         "pgchangeset create it: postgres.create_publication), or the replication slot (gone: "
+         "changes after its last position are lost; snapshot again after creating a new slot; "
+         "pgchangeset never creates one silently)"},
 };
 
-// Whether the daemon must stop, and what the operator should do then.
-PgErrorClass permanent_or_transient(std::string_view sqlstate, std::string_view message) {
-    if (!sqlstate.empty()) {
-        // A known SQLSTATE is permanent; the rule whose text also matches gives the advice.
-        const Rule* first = nullptr;
-        for (const Rule& r : kPermanent) {
-            const bool match =
-                !r.sqlstate.empty() && (sqlstate == r.sqlstate ||
-                                        (r.sqlstate.size() == 2 && in_class(sqlstate, r.sqlstate)));
-            if (match && contains(message, r.text)) {
-                return {false, std::string(r.advice)};
-            }
-            if (match && first == nullptr) {
-                first = &r;
-            }
-        }
-        if (first != nullptr) {
-            return {false, std::string(first->advice)};
-        }
-    }
-    for (const Rule& r : kPermanent) {
-        if ((sqlstate.empty() || r.sqlstate.empty()) && contains(message, r.text)) {
-            return {false, std::string(r.advice)};
-        }
-    }
-    return {true, ""};
+bool matches(const Rule& r, std::string_view sqlstate, PgErrorOrigin origin) {
+    const bool code =
+        sqlstate == r.sqlstate || (r.sqlstate.size() == 2 && in_class(sqlstate, r.sqlstate));
+    return code && (r.origin == PgErrorOrigin::Statement || r.origin == origin);
 }
 
 }  // namespace
 
-PgErrorClass classify_pg_error(std::string_view sqlstate, std::string_view message) {
-    PgErrorClass c = permanent_or_transient(sqlstate, message);
-    c.connection_lost = sqlstate.empty() || in_class(sqlstate, "08");     // connection_exception
+PgErrorClass classify_pg_error(std::string_view sqlstate, PgErrorOrigin origin) {
+    PgErrorClass c;
+    c.transient = true;
+    if (!sqlstate.empty()) {
+        for (const Rule& r : kPermanent) {
+            if (matches(r, sqlstate, origin)) {
+                c.transient = false;
+                c.advice = r.advice;
+                break;
+            }
+        }
+    }
+    c.connection_lost = sqlstate.empty() || in_class(sqlstate, "08") ||  // connection_exception
+                        origin != PgErrorOrigin::Statement;
     c.retry_statement = c.connection_lost || in_class(sqlstate, "57") ||  // operator_intervention
                         sqlstate == "40001" ||                            // serialization_failure
                         sqlstate == "40P01";                              // deadlock_detected
     return c;
+}
+
+std::string sqlstate_of_connection_error(std::string_view verbose_message) {
+    // libpq's pqBuildErrorMessage3: "%s:  " (severity), then in verbose mode "%s: " (SQLSTATE).
+    static const std::regex kCode(":  ([0-9A-Z]{5}): ");
+    std::string found;
+    const std::string text(verbose_message);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), kCode);
+         it != std::sregex_iterator(); ++it) {
+        found = (*it)[1].str();
+    }
+    return found;
+}
+
+std::string without_location_lines(std::string_view verbose_message) {
+    // "LOCATION:  auth_failed, auth.c:334" (or without the function: "auth.c:334").
+    static const std::regex kLocation(
+        R"(^[^\n:]+:  ([A-Za-z_][A-Za-z0-9_]*, )?[A-Za-z0-9_.-]+\.c:[0-9]+$)");
+    std::string out;
+    std::size_t start = 0;
+    while (start < verbose_message.size()) {
+        std::size_t end = verbose_message.find('\n', start);
+        if (end == std::string_view::npos) {
+            end = verbose_message.size();
+        }
+        const std::string line(verbose_message.substr(start, end - start));
+        if (!std::regex_match(line, kLocation)) {
+            out += line;
+            if (end < verbose_message.size()) {
+                out += '\n';
+            }
+        }
+        start = end + 1;
+    }
+    return out;
 }
 
 }  // namespace pgcs::source

@@ -1,7 +1,8 @@
-// What a PostgreSQL failure means, from its SQLSTATE: whether the daemon stops with advice
-// (authentication, privileges, configuration, a missing database or slot) or reconnects with
-// backoff, whether the connection is lost, and whether a statement (a snapshot chunk's read) is
-// worth running again. The one place these rules live.
+// What a PostgreSQL failure means, from its SQLSTATE alone (never from message text, which the
+// server translates per lc_messages): whether the daemon stops with advice (authentication,
+// privileges, configuration, a missing database or slot) or reconnects with backoff, whether
+// the connection is lost, and whether a statement (a snapshot chunk's read) is worth running
+// again. The one place these rules live.
 #pragma once
 
 #include <string>
@@ -15,25 +16,48 @@ inline constexpr std::string_view kInsufficientPrivilege = "42501";
 inline constexpr std::string_view kObjectInUse = "55006";  // e.g. a slot another process streams
 inline constexpr std::string_view kUndefinedColumn = "42703";
 inline constexpr std::string_view kUndefinedTable = "42P01";
+inline constexpr std::string_view kUndefinedObject = "42704";  // a publication, a slot
 inline constexpr std::string_view kInvalidSchemaName = "3F000";
+inline constexpr std::string_view kInvalidPassword = "28P01";
+inline constexpr std::string_view kInvalidAuthorization = "28000";  // pg_hba, no such role
 }  // namespace sqlstate
+
+// Where a failure happened: the same SQLSTATE can need different advice (42501 when the
+// replication connection starts is the REPLICATION attribute; in a query, a privilege), and a
+// refused connection is a lost one whatever its SQLSTATE.
+enum class PgErrorOrigin {
+    Statement,           // a query on an open connection
+    Connect,             // opening a normal connection
+    ReplicationConnect,  // opening the replication connection (walsender)
+};
 
 struct PgErrorClass {
     // Reconnecting (after a backoff) may help; false: the operator must act, as `advice` says.
     bool transient = false;
     std::string advice;  // empty for transient failures
-    // The connection is lost or unusable: libpq's own failure (no SQLSTATE) or class 08
-    // (connection exception). A new connection is needed.
+    // The connection is lost or unusable: libpq's own failure (no SQLSTATE), class 08
+    // (connection exception), or a connection that could not be opened. A new one is needed.
     bool connection_lost = false;
     // Running the same statement again (on a new connection when lost) may succeed: the
     // connection failed, the server or an operator stopped it (class 57: shutdown, cancel,
-    // starting up), or it lost a serialization conflict or a deadlock (40001, 40P01). Decided
-    // by the SQLSTATE alone: a connection failure that needs the operator (a wrong password)
-    // counts too, as the stream's own connection, with the same settings, reports it.
+    // starting up), or it lost a serialization conflict or a deadlock (40001, 40P01). A
+    // connection refused for a reason that needs the operator (a wrong password) counts too:
+    // the stream's own connection, with the same settings, reports it and stops the daemon.
     bool retry_statement = false;
 };
 
-// From the SQLSTATE (may be empty: libpq gives none for connection failures) and the message.
-PgErrorClass classify_pg_error(std::string_view sqlstate, std::string_view message);
+// From the SQLSTATE ("" when the server sent none: libpq's own failures, which are transient).
+PgErrorClass classify_pg_error(std::string_view sqlstate,
+                               PgErrorOrigin origin = PgErrorOrigin::Statement);
+
+// The SQLSTATE of the last server error in a failed connection's message, "" for none. libpq
+// exposes no result (hence no PQresultErrorField) for a connection the server refused; with
+// PQERRORS_VERBOSE it writes each server error as "SEVERITY:  SQLSTATE: message" (the severity
+// is translated, the code is not).
+std::string sqlstate_of_connection_error(std::string_view verbose_message);
+
+// The verbose message without its "LOCATION:  function, file.c:line" lines (source positions
+// of the server, noise for an operator); the label may be translated, the shape is not.
+std::string without_location_lines(std::string_view verbose_message);
 
 }  // namespace pgcs::source
