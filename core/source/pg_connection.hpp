@@ -44,7 +44,10 @@ std::string session_options();
 // conninfo with password=... replaced by password=******** for logs and errors.
 std::string mask_conninfo(const std::string& conninfo);
 
-PgConnPtr connect(const ConnectionSettings& settings, bool replication);
+// `target_session_attrs` overrides the conninfo's when not empty ("standby" finds the standby
+// among its hosts).
+PgConnPtr connect(const ConnectionSettings& settings, bool replication,
+                  const std::string& target_session_attrs = "");
 
 // How long a query may wait for its answer before the connection counts as lost: a server or
 // network that stops answering must not freeze the daemon (TCP keepalives do not notice a path

@@ -12,4 +12,11 @@ class StreamFailure : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// The configuration asks for what this server cannot do (postgres.failover on PostgreSQL 16): a
+// configuration error, exit 2, found only once connected.
+class ConfigFailure : public StreamFailure {
+  public:
+    using StreamFailure::StreamFailure;
+};
+
 }  // namespace pgcs::source
