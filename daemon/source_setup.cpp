@@ -175,7 +175,7 @@ void log_failover_state(PGconn* conn, const config::PostgresConfig& pg, bool cre
         source::inspect_failover(conn, pg.slot, {pg.conninfo, pg.password, "pgchangeset"});
     std::string facts;
     for (const auto& [key, value] : state.facts) {
-        facts += (facts.empty() ? "" : "; ") + key + ": " + value;
+        facts.append(facts.empty() ? "" : "; ").append(key).append(": ").append(value);
     }
     spdlog::info("failover: {}", facts);
     for (const auto& p : state.problems) {

@@ -69,7 +69,11 @@ int run_status(const config::Config& config, std::ostream& out) {
             rc = 1;
         }
 
-        if (pg.failover && !standby) {
+        if (pg.failover && PQserverVersion(conn.get()) < 170000) {
+            out << "problem: postgres.failover needs PostgreSQL 17 or later: `run` refuses it "
+                   "(exit 2)\n";
+            rc = 1;
+        } else if (pg.failover && !standby) {
             const auto state = source::inspect_failover(
                 conn.get(), pg.slot, {pg.conninfo, pg.password, "pgchangeset-status"});
             for (const auto& [key, value] : state.facts) {

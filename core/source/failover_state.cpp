@@ -33,15 +33,15 @@ void inspect_primary(PGconn* primary, const std::string& slot, FailoverState& ou
         primary, "SELECT failover::text FROM pg_replication_slots WHERE slot_name = $1", {slot});
     out.facts.emplace_back("slot_failover", failover.empty() ? "(no slot)" : failover);
     if (failover == "false") {
-        out.problems.push_back("slot '" + slot +
-                               "' is not a failover slot: pgchangeset sets it at start "
-                               "(ALTER_REPLICATION_SLOT ... (FAILOVER true))");
+        out.problems.emplace_back("slot '" + slot +
+                                  "' is not a failover slot: pgchangeset sets it at start "
+                                  "(ALTER_REPLICATION_SLOT ... (FAILOVER true))");
     }
     const std::string names = value(primary, "SHOW synchronized_standby_slots");
     out.facts.emplace_back("synchronized_standby_slots", names);
     standby_slots = split_names(names);
     if (standby_slots.empty()) {
-        out.problems.push_back(
+        out.problems.emplace_back(
             "synchronized_standby_slots is empty on the primary: set it to the standby's "
             "physical slot, or pgchangeset may receive (and publish) changes the standby does "
             "not have yet, which a promotion loses");
@@ -54,9 +54,9 @@ void inspect_primary(PGconn* primary, const std::string& slot, FailoverState& ou
                       {name});
         if (PQntuples(r.get()) == 0) {
             out.facts.emplace_back("standby_slot " + name, "missing");
-            out.problems.push_back("synchronized_standby_slots names '" + name +
-                                   "', which is no slot on the primary: create the standby's "
-                                   "physical slot (pg_create_physical_replication_slot)");
+            out.problems.emplace_back("synchronized_standby_slots names '" + name +
+                                      "', which is no slot on the primary: create the standby's "
+                                      "physical slot (pg_create_physical_replication_slot)");
             continue;
         }
         const std::string type = PQgetvalue(r.get(), 0, 0);
@@ -66,7 +66,7 @@ void inspect_primary(PGconn* primary, const std::string& slot, FailoverState& ou
                                    PQgetvalue(r.get(), 0, 2) + ", " + PQgetvalue(r.get(), 0, 3) +
                                    " bytes behind");
         if (!active) {
-            out.problems.push_back(
+            out.problems.emplace_back(
                 "the standby's physical slot '" + name +
                 "' is not active: the standby is not streaming, and pgchangeset receives "
                 "nothing until it is (synchronized_standby_slots)");
@@ -80,8 +80,8 @@ void inspect_standby(PGconn* standby, const std::string& slot,
         const std::string v = value(standby, std::string("SHOW ") + setting);
         out.facts.emplace_back(std::string("standby_") + setting, v);
         if (v != "on") {
-            out.problems.push_back(std::string(setting) + " is '" + v +
-                                   "' on the standby: set it to on (and reload)");
+            out.problems.emplace_back(std::string(setting) + " is '" + v +
+                                      "' on the standby: set it to on (and reload)");
         }
     };
     expect_on("sync_replication_slots");
@@ -93,8 +93,8 @@ void inspect_standby(PGconn* standby, const std::string& slot,
         named = named || s == primary_slot;
     }
     if (primary_slot.empty() || !named) {
-        out.problems.push_back("the standby's primary_slot_name ('" + primary_slot +
-                               "') is not named in the primary's synchronized_standby_slots");
+        out.problems.emplace_back("the standby's primary_slot_name ('" + primary_slot +
+                                  "') is not named in the primary's synchronized_standby_slots");
     }
     auto r = exec(standby,
                   "SELECT synced, temporary, coalesce(confirmed_flush_lsn::text, '') "
@@ -134,7 +134,7 @@ FailoverState inspect_failover(PGconn* primary, const std::string& slot,
         standby = connect(to_standby, false, "standby");
     } catch (const PgError& e) {
         out.facts.emplace_back("standby", "not reachable through postgres.conninfo");
-        out.problems.push_back(
+        out.problems.emplace_back(
             "no standby among postgres.conninfo's hosts (target_session_attrs=standby: " +
             std::string(e.what()) +
             "): its settings are not checked, and the daemon cannot follow a promotion to a "

@@ -172,8 +172,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "PostgreSQL 16 failover: postgres.failover refused (exit 2); after a promotion the slot is "
-    "missing: exit 1 naming it, no slot created",
+    "PostgreSQL 16 failover: postgres.failover refused with exit 2, and after a promotion the "
+    "slot is missing: exit 1 naming it, no slot created",
     "[fault][failover]") {
     PgPair pair(16);
     FailoverRun run;
