@@ -148,16 +148,17 @@ void check_promoted_slot(const source::Catalog& catalog, const std::string& name
 
 // postgres.failover on a slot made without it: set it (the slot is not in use, or it is another
 // pgchangeset's that will set it too). Keeping a non-failover slot would lose it at a promotion.
-void make_failover_slot(const config::PostgresConfig& pg, const source::SlotInfo& slot) {
+// Returns whether it set it just now.
+bool make_failover_slot(const config::PostgresConfig& pg, const source::SlotInfo& slot) {
     if (slot.failover) {
-        return;
+        return false;
     }
     if (slot.active) {
         spdlog::warn(
             "replication slot {} is not a failover slot (postgres.failover is true) and another "
             "process streams it: it is set once pgchangeset starts on the free slot",
             pg.slot);
-        return;
+        return false;
     }
     auto repl = source::connect({pg.conninfo, pg.password, "pgchangeset-failover"}, true);
     source::enable_slot_failover(repl.get(), pg.slot);
@@ -166,10 +167,12 @@ void make_failover_slot(const config::PostgresConfig& pg, const source::SlotInfo
         "(ALTER_REPLICATION_SLOT), as postgres.failover asks; standbys with "
         "sync_replication_slots copy it from now on",
         pg.slot);
+    return true;
 }
 
 // The server settings failover depends on, as far as the primary and the standby show them.
-// `created`: the slot is new, and the standby copies it within seconds (its slot sync worker).
+// `created`: the slot is new (or newly a failover slot), and the standby copies it within
+// seconds (its slot sync worker).
 void log_failover_state(PGconn* conn, const config::PostgresConfig& pg, bool created) {
     const auto state =
         source::inspect_failover(conn, pg.slot, {pg.conninfo, pg.password, "pgchangeset"});
@@ -232,8 +235,8 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
             check_promoted_slot(catalog, pg.slot, *slot, context);
         }
         if (pg.failover) {
-            make_failover_slot(pg, *slot);
-            log_failover_state(conn, pg, false);
+            // Just made a failover slot: new to the standby, copied within seconds.
+            log_failover_state(conn, pg, make_failover_slot(pg, *slot));
         }
         if (before_slot) {
             before_slot(false);

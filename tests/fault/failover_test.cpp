@@ -261,3 +261,29 @@ TEST_CASE(
     CHECK(status.find("slot_exists: yes") != std::string::npos);
     PgPair::use(pair.primary());
 }
+
+TEST_CASE(
+    "PostgreSQL 17: a slot made without failover gets it at start with postgres.failover, and "
+    "the standby's copy is synced",
+    "[fault][failover]") {
+    PgPair pair(17);
+    FailoverRun run;
+    run.fx.postgres_extra += "  failover: true\n";
+    PgClient primary(pair.primary());
+    primary.exec("SELECT pg_create_logical_replication_slot('" + run.fx.slot() + "', 'pgoutput')");
+    REQUIRE(primary.value(run.slot_query("failover")) == "f");
+    run.fx.start_daemon();
+    INFO("daemon log:\n" << tail(run.fx.daemon_log()));
+    CHECK(run.fx.wait_for_log("was not a failover slot: set FAILOVER true"));
+    CHECK(run.fx.wait_for_log("failover: slot_failover: true"));
+    CHECK(primary.value(run.slot_query("failover")) == "t");
+    PgClient standby(pair.standby());
+    CHECK(standby.wait_for(
+        run.slot_query("synced AND NOT temporary"), [](const std::string& v) { return v == "t"; },
+        seconds(60)));
+    const std::string status = status_of(run.fx);
+    INFO("status:\n" << status);
+    CHECK(status.find("slot_failover: true") != std::string::npos);
+    CHECK(status.find("standby_slot_synced: yes") != std::string::npos);
+    CHECK(run.fx.stop_daemon(SIGTERM).exit_code == 0);
+}
