@@ -122,7 +122,8 @@ void check_standby_publication(const source::Catalog& catalog, const config::Pos
 void check_promoted_slot(const source::Catalog& catalog, const std::string& name,
                          const source::SlotInfo& slot, const SourceContext& context) {
     const auto& promotion = *context.promotion;
-    if (catalog.server_version() >= 170000 && !slot.synced) {
+    // A slot made on this server while it was a standby is the one streamed: not a synced copy.
+    if (catalog.server_version() >= 170000 && !slot.synced && !promotion.from_standby) {
         throw StreamFailure(
             "replication slot '" + name + "' on the promoted server (timeline " +
             std::to_string(context.timeline) +

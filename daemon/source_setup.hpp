@@ -28,6 +28,7 @@ struct SourceContext {
     struct Promotion {
         int old_timeline = 0;
         Lsn acknowledged = 0;
+        bool from_standby = false;  // streamed from this server while it was a standby
     };
     std::optional<Promotion> promotion;
 };

@@ -99,9 +99,11 @@ void StreamLoop::check_identity(PGconn* replication_conn) {
             "PostgreSQL system {} is on timeline {} (was {}): a standby was promoted; following "
             "it from the slot",
             seen.system_id, seen.timeline, identity_->timeline);
-        promoted_ = Promoted{seen, identity_->timeline, tracker_ ? tracker_->flush_lsn() : 0};
+        promoted_ = Promoted{seen, identity_->timeline, tracker_ ? tracker_->flush_lsn() : 0,
+                             streamed_from_standby_};
         if (follows_) {  // a promotion again before this loop streamed: keep the older position
             promoted_->acknowledged = follows_->acknowledged;
+            promoted_->from_standby = follows_->from_standby;
         }
         throw PromotionSeen{};
     }
@@ -119,8 +121,8 @@ void StreamLoop::prepare_database() {
     context.timeline = identity_ ? identity_->timeline : 0;
     context.in_recovery = in_recovery_;
     if (follows_) {
-        context.promotion =
-            SourceContext::Promotion{follows_->old_timeline, follows_->acknowledged};
+        context.promotion = SourceContext::Promotion{follows_->old_timeline, follows_->acknowledged,
+                                                     follows_->from_standby};
     }
     const Lsn confirmed = prepare_source(
         catalog_conn_.get(), *catalog_, config_.postgres,
@@ -186,6 +188,7 @@ void StreamLoop::start_replication() {
         stream_.reset();
         sleep_serving_kafka(milliseconds(2000));
     }
+    streamed_from_standby_ = in_recovery_;
     // After a reconnect the server sends every unacknowledged transaction again.
     assembler_.restart(options.proto_version);
     tracker_->set_transaction_open(false);

@@ -44,6 +44,9 @@ struct Promoted {
     source::ServerIdentity identity;  // the promoted server's
     int old_timeline = 0;
     Lsn acknowledged = 0;  // what the daemon acknowledged on the old primary
+    // The loop streamed from a standby (decoding on a standby, 16+): its slot was made there,
+    // not synchronised, and is the same slot after the promotion.
+    bool from_standby = false;
 };
 
 // Serves a halt until the retry (reconnect.halted_retry_ms): false when a stop was requested.
@@ -153,6 +156,7 @@ class StreamLoop {
     std::optional<Promoted> promoted_;                // see promoted()
     bool in_recovery_ = false;                        // the server is a hot standby
     bool standby_logged_ = false;
+    bool streamed_from_standby_ = false;  // in recovery when the stream last started
 };
 
 }  // namespace pgcs::daemon::detail

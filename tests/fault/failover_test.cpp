@@ -252,14 +252,28 @@ TEST_CASE(
         [](const std::string& v) { return v == "t"; }, seconds(60)));
     sleep_ms(2000);  // several heartbeat intervals (500 ms): none tried, the stream stays up
     CHECK(fx.daemon_log().find("reconnecting in") == std::string::npos);
-    const auto stopped = fx.stop_daemon(SIGTERM);
-    CHECK(stopped.exit_code == 0);
-    PgPair::use(pair.standby());
     const std::string status = status_of(fx);
     INFO("status:\n" << status);
     CHECK(status.find("in_recovery: yes") != std::string::npos);
     CHECK(status.find("slot_exists: yes") != std::string::npos);
-    PgPair::use(pair.primary());
+    // The standby promoted: its own slot (made there, not synced) goes on, on the new timeline.
+    pair.stop_primary();
+    pair.promote();
+    PgClient promoted(pair.standby());
+    // Its walsender may outlive the promotion: a reconnect shows the daemon the new timeline.
+    promoted.exec(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+        "slot_name = '" +
+        fx.slot() + "' AND active");
+    CHECK(fx.wait_for_log("a standby was promoted", seconds(60)));
+    CHECK(fx.wait_for_log("resuming from slot", seconds(60)));
+    promoted.exec("INSERT INTO " + fx.table() +
+                  " SELECT g, g * 10 FROM generate_series(101, 110) g");
+    const auto after = reader.read(fx.topic(), 110, seconds(60));
+    CHECK(after.size() == 110);
+    CHECK(fx.daemon_running());
+    const auto stopped = fx.stop_daemon(SIGTERM);
+    CHECK(stopped.exit_code == 0);
 }
 
 TEST_CASE(
