@@ -41,6 +41,9 @@ struct PostgresConfig {
     bool binary = false;                      // pgoutput binary mode (PostgreSQL 14+)
     bool messages = false;                    // publish pg_logical_emit_message messages
     bool publish_via_partition_root = false;  // for a publication pgchangeset creates
+    // PostgreSQL 17+: the slot is a failover slot, synchronised to standbys (README, "Upgrades
+    // and high availability"); refused on older servers.
+    bool failover = false;
 };
 
 // kafka.format: the contract's own events, or Debezium's (README, "The Debezium format").

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::array<std::string_view, 7> kTopKeys = {"postgres", "kafka", "buffer",  "reconnect",
                                                       "metrics",  "log",   "snapshot"};
-constexpr std::array<std::string_view, 14> kPostgresKeys = {"conninfo",
+constexpr std::array<std::string_view, 15> kPostgresKeys = {"conninfo",
                                                             "password_file",
                                                             "slot",
                                                             "publication",
@@ -23,7 +23,8 @@ constexpr std::array<std::string_view, 14> kPostgresKeys = {"conninfo",
                                                             "streaming",
                                                             "binary",
                                                             "messages",
-                                                            "publish_via_partition_root"};
+                                                            "publish_via_partition_root",
+                                                            "failover"};
 constexpr std::array<std::string_view, 2> kBufferKeys = {"memory_limit", "spill_directory"};
 constexpr std::array<std::string_view, 3> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms",
                                                             "halted_retry_ms"};

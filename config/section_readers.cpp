@@ -363,6 +363,7 @@ void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& o
     optional_bool(reader, section, "binary", out.binary);
     optional_bool(reader, section, "messages", out.messages);
     optional_bool(reader, section, "publish_via_partition_root", out.publish_via_partition_root);
+    optional_bool(reader, section, "failover", out.failover);
 }
 
 void read_buffer(YamlReader& reader, const Section& section, BufferConfig& out) {

@@ -4,14 +4,17 @@
 #include <spdlog/spdlog.h>
 
 #include "core/encode/changeset_encoder.hpp"
+#include "core/source/failover_state.hpp"
 #include "core/source/pg_connection.hpp"
+#include "core/source/server_identity.hpp"
 #include "core/source/server_version.hpp"
 
 namespace pgcs::daemon {
 
 namespace {
 
-void check_server(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg) {
+void check_server(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg,
+                  const SourceContext& context) {
     const int version = catalog.server_version();
     const auto verdict = source::judge_server_version(version);
     if (verdict.kind == source::ServerVersionVerdict::Kind::TooOld) {
@@ -20,6 +23,21 @@ void check_server(PGconn* conn, const source::Catalog& catalog, const config::Po
     if (verdict.kind == source::ServerVersionVerdict::Kind::Untested) {
         spdlog::warn("{}", verdict.message);
     }
+    if (pg.failover && version < 170000) {
+        throw ConfigFailure(
+            "postgres.failover needs PostgreSQL 17 or later (the server is " +
+            std::to_string(version) +
+            "): older servers do not copy logical slots to standbys. Set it to false; after a "
+            "failover create a new slot and snapshot again (README, \"Upgrades and high "
+            "availability\")");
+    }
+    if (pg.failover && context.in_recovery) {
+        throw ConfigFailure(
+            "postgres.failover is true but postgres.conninfo reaches a standby: a failover slot "
+            "is made on the primary (its copies on standbys are PostgreSQL's). Point conninfo "
+            "at the primary (host=primary,standby target_session_attrs=read-write), or set "
+            "failover to false to decode from this standby");
+    }
     if (pg.binary && version < 140000) {
         throw StreamFailure("postgres.binary needs PostgreSQL 14 or later (the server is " +
                             std::to_string(version) + "): set it to false");
@@ -27,6 +45,12 @@ void check_server(PGconn* conn, const source::Catalog& catalog, const config::Po
     if (pg.messages && version < 140000) {
         throw StreamFailure("postgres.messages needs PostgreSQL 14 or later (the server is " +
                             std::to_string(version) + "): set it to false");
+    }
+    if (context.in_recovery && version < 160000) {
+        throw StreamFailure("postgres.conninfo reaches a standby, and PostgreSQL " +
+                            std::to_string(version) +
+                            " decodes only on a primary (16 or later decodes on a standby): "
+                            "point conninfo at the primary");
     }
     auto wal_level = source::exec(conn, "SHOW wal_level");
     const std::string level = PQgetvalue(wal_level.get(), 0, 0);
@@ -100,24 +124,134 @@ void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables)
     }
 }
 
+// On a standby nothing can be created: the publication must come from the primary, complete.
+void check_standby_publication(const source::Catalog& catalog, const config::PostgresConfig& pg,
+                               const std::vector<source::TableName>& tables) {
+    if (!catalog.publication_exists(pg.publication)) {
+        throw StreamFailure("publication '" + pg.publication +
+                            "' does not exist, and postgres.conninfo reaches a standby, where "
+                            "nothing can be created: create it on the primary (CREATE "
+                            "PUBLICATION ... FOR TABLE ...)");
+    }
+    const auto published = catalog.publication_tables(pg.publication);
+    std::string missing;
+    for (const auto& t : tables) {
+        bool found = false;
+        for (const auto& p : published) {
+            found = found || (p.schema == t.schema && p.name == t.name);
+        }
+        if (!found) {
+            missing += (missing.empty() ? "" : ", ") + t.quoted;
+        }
+    }
+    if (!missing.empty()) {
+        throw StreamFailure("publication '" + pg.publication + "' lacks " + missing +
+                            ", and postgres.conninfo reaches a standby: add them on the primary "
+                            "(ALTER PUBLICATION ... ADD TABLE ...)");
+    }
+}
+
+// After a promotion: the slot is the copy synchronised from the old primary, and not ahead of
+// what was acknowledged there (ahead: something else moved it, and the changes between would be
+// skipped). A slot another process streams is left to it: the daemon waits as a standby.
+void check_promoted_slot(const source::Catalog& catalog, const std::string& name,
+                         const source::SlotInfo& slot, const SourceContext& context) {
+    const auto& promotion = *context.promotion;
+    // A slot made on this server while it was a standby is the one streamed: not a synced copy.
+    if (catalog.server_version() >= 170000 && !slot.synced && !promotion.from_standby) {
+        throw StreamFailure(
+            "replication slot '" + name + "' on the promoted server (timeline " +
+            std::to_string(context.timeline) +
+            ") was not synchronised from the old primary (pg_replication_slots.synced is false): "
+            "it was made on this server, and may have started after changes pgchangeset never "
+            "published. Not streaming from it: drop it, create a slot, snapshot again");
+    }
+    if (!slot.active && slot.confirmed_flush > promotion.acknowledged) {
+        throw StreamFailure(
+            "replication slot '" + name + "' on the promoted server is at " +
+            format_lsn(slot.confirmed_flush) + ", ahead of what pgchangeset acknowledged (" +
+            format_lsn(promotion.acknowledged) +
+            "): something else moved it, and changes between may be missing from Kafka. Not "
+            "streaming from it: snapshot again, or move it back by hand if you know better");
+    }
+    spdlog::warn(
+        "PostgreSQL was promoted (timeline {} -> {}): resuming from slot {}{} at {}; pgchangeset "
+        "had acknowledged {} on the old primary: what lies between is sent again (duplicates, "
+        "nothing lost)",
+        promotion.old_timeline, context.timeline, name, slot.synced ? " (synced copy)" : "",
+        format_lsn(slot.confirmed_flush), format_lsn(promotion.acknowledged));
+}
+
+// postgres.failover on a slot made without it: set it (the slot is not in use, or it is another
+// pgchangeset's that will set it too). Keeping a non-failover slot would lose it at a promotion.
+// Returns whether it set it just now.
+bool make_failover_slot(const config::PostgresConfig& pg, const source::SlotInfo& slot) {
+    if (slot.failover) {
+        return false;
+    }
+    if (slot.active) {
+        spdlog::warn(
+            "replication slot {} is not a failover slot (postgres.failover is true) and another "
+            "process streams it: it is set once pgchangeset starts on the free slot",
+            pg.slot);
+        return false;
+    }
+    auto repl = source::connect({pg.conninfo, pg.password, "pgchangeset-failover"}, true);
+    source::enable_slot_failover(repl.get(), pg.slot);
+    spdlog::warn(
+        "replication slot {} was not a failover slot: set FAILOVER true "
+        "(ALTER_REPLICATION_SLOT), as postgres.failover asks; standbys with "
+        "sync_replication_slots copy it from now on",
+        pg.slot);
+    return true;
+}
+
+// The server settings failover depends on, as far as the primary and the standby show them.
+// `created`: the slot is new (or newly a failover slot), and the standby copies it within
+// seconds (its slot sync worker).
+void log_failover_state(PGconn* conn, const config::PostgresConfig& pg, bool created) {
+    const auto state =
+        source::inspect_failover(conn, pg.slot, {pg.conninfo, pg.password, "pgchangeset"});
+    std::string facts;
+    for (const auto& [key, value] : state.facts) {
+        facts.append(facts.empty() ? "" : "; ").append(key).append(": ").append(value);
+    }
+    spdlog::info("failover: {}", facts);
+    for (const auto& p : state.problems) {
+        spdlog::warn("failover: {}", p);
+    }
+    if (!state.copy_problem.empty() && created) {
+        spdlog::info(
+            "failover: the slot is new: the standby's slot sync worker copies it within about "
+            "30 s (pgchangeset status shows standby_slot_synced)");
+    } else if (!state.copy_problem.empty()) {
+        spdlog::warn("failover: {}", state.copy_problem);
+    }
+}
+
 }  // namespace
 
 Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg,
                    const std::function<bool(bool slot_missing)>& before_slot,
-                   std::optional<source::ExportedSnapshot>* exported) {
-    check_server(conn, catalog, pg);
+                   std::optional<source::ExportedSnapshot>* exported,
+                   const SourceContext& context) {
+    check_server(conn, catalog, pg, context);
     check_replication_allowed(conn, pg);
     const auto tables = catalog.resolve_tables(pg.tables);
     warn_about_keys(conn, tables);
-    if (!pg.create_publication && !catalog.publication_exists(pg.publication)) {
+    if (context.in_recovery) {
+        check_standby_publication(catalog, pg, tables);
+    } else if (!pg.create_publication && !catalog.publication_exists(pg.publication)) {
         throw StreamFailure("publication '" + pg.publication +
                             "' does not exist and postgres.create_publication is false: create "
                             "it (CREATE PUBLICATION ... FOR TABLE ...) or allow pgchangeset to");
     }
-    if (auto what =
-            catalog.ensure_publication(pg.publication, pg.publish_via_partition_root, tables);
-        !what.empty()) {
-        spdlog::info("{}", what);
+    if (!context.in_recovery) {
+        if (auto what =
+                catalog.ensure_publication(pg.publication, pg.publish_via_partition_root, tables);
+            !what.empty()) {
+            spdlog::info("{}", what);
+        }
     }
     if (auto missing = catalog.generated_columns_warning(pg.publication); !missing.empty()) {
         spdlog::warn("{}", missing);
@@ -137,11 +271,41 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
                                 "gone. Drop it and snapshot again; pgchangeset will not silently "
                                 "continue from a gap");
         }
+        if (context.promotion) {
+            check_promoted_slot(catalog, pg.slot, *slot, context);
+        }
+        if (pg.failover) {
+            // Just made a failover slot: new to the standby, copied within seconds.
+            log_failover_state(conn, pg, make_failover_slot(pg, *slot));
+        }
         if (before_slot) {
             before_slot(false);
         }
         spdlog::info("slot {} resumes after {}", pg.slot, format_lsn(slot->confirmed_flush));
         return slot->confirmed_flush;
+    }
+    if (context.promotion) {
+        throw StreamFailure(
+            "replication slot '" + pg.slot + "' does not exist on the promoted server (timeline " +
+            std::to_string(context.promotion->old_timeline) + " -> " +
+            std::to_string(context.timeline) +
+            "): its copy was never synchronised to this standby (PostgreSQL before 17, or "
+            "postgres.failover false, or the standby's sync_replication_slots off), so the "
+            "changes after " +
+            format_lsn(context.promotion->acknowledged) +
+            " are not in Kafka. Not creating a new slot: create one, snapshot again, then "
+            "restart; on PostgreSQL 17+ set postgres.failover: true");
+    }
+    if (pg.failover && context.timeline > 1) {
+        throw StreamFailure(
+            "replication slot '" + pg.slot +
+            "' does not exist, postgres.failover is true and the "
+            "server was promoted once (timeline " +
+            std::to_string(context.timeline) +
+            "): if pgchangeset streamed from its old primary, the slot was not synchronised and "
+            "creating one now would skip the changes since. Not creating it: on a first start, "
+            "create it yourself (SELECT pg_create_logical_replication_slot('" +
+            pg.slot + "', 'pgoutput', false, false, true)); after a lost slot, snapshot again");
     }
     if (!pg.create_slot) {
         throw StreamFailure("replication slot '" + pg.slot +
@@ -150,20 +314,32 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
                             pg.slot + "', 'pgoutput')) or allow pgchangeset to");
     }
     const bool export_snapshot = before_slot && before_slot(true) && exported != nullptr;
-    spdlog::info(
-        "creating replication slot {} (PostgreSQL waits for the transactions running "
-        "now to end)",
-        pg.slot);
+    if (context.in_recovery) {
+        spdlog::info(
+            "creating replication slot {} on a standby: PostgreSQL waits for the primary to log "
+            "its running transactions (the primary's background writer does so within 15 s "
+            "while the primary writes; an idle primary never does: run SELECT "
+            "pg_log_standby_snapshot() on the primary)",
+            pg.slot);
+    } else {
+        spdlog::info(
+            "creating replication slot {}{} (PostgreSQL waits for the transactions running "
+            "now to end)",
+            pg.slot, pg.failover ? " with failover" : "");
+    }
     Lsn created = 0;
     if (export_snapshot) {
         // The connection needs the same settings as the daemon's: the caller's conninfo.
         *exported = source::create_slot_exporting(
-            {pg.conninfo, pg.password, "pgchangeset-snapshot-export"}, pg.slot);
+            {pg.conninfo, pg.password, "pgchangeset-snapshot-export"}, pg.slot, pg.failover);
         created = (*exported)->consistent_point;
         spdlog::info("slot {} created with its snapshot {} exported, for tables without a key",
                      pg.slot, (*exported)->name);
     } else {
-        created = catalog.create_slot(pg.slot);
+        created = catalog.create_slot(pg.slot, pg.failover);
+    }
+    if (pg.failover) {
+        log_failover_state(conn, pg, true);
     }
     spdlog::warn(
         "created replication slot {} at {}: changes committed before it are not "
@@ -178,7 +354,9 @@ void check_slot_still_usable(const source::Catalog& catalog, const std::string& 
     if (!slot || slot->wal_status == "lost") {
         throw StreamFailure("replication slot '" + slot_name + "' " +
                             (slot ? "was invalidated" : "was dropped") +
-                            " while pgchangeset ran: changes after " + format_lsn(acknowledged) +
+                            " while pgchangeset ran (or the server is a promoted standby "
+                            "without a copy of it): changes after " +
+                            format_lsn(acknowledged) +
                             " may be lost. Not creating a new slot: create one, snapshot "
                             "again, then restart");
     }

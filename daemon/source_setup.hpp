@@ -15,7 +15,23 @@
 
 namespace pgcs::daemon {
 
+using source::ConfigFailure;
 using source::StreamFailure;
+
+// What the stream loop knows of the server before the slot is looked at.
+struct SourceContext {
+    int timeline = 0;          // IDENTIFY_SYSTEM's timeline
+    bool in_recovery = false;  // a hot standby
+    // Set when this loop follows a promotion (the timeline changed under the daemon): the slot
+    // must exist (never created), be the copy synchronised from the old primary, and not be
+    // ahead of what the daemon acknowledged there.
+    struct Promotion {
+        int old_timeline = 0;
+        Lsn acknowledged = 0;
+        bool from_standby = false;  // streamed from this server while it was a standby
+    };
+    std::optional<Promotion> promotion;
+};
 
 // Checks wal_level, the REPLICATION attribute and the tables; creates the publication and the
 // slot when missing and allowed. Returns the slot's confirmed_flush_lsn. Throws StreamFailure
@@ -24,9 +40,11 @@ using source::StreamFailure;
 // must be durable before a new slot exists (the initial snapshot's requests) goes there. When it
 // returns true for a missing slot, the slot is created with its snapshot exported into
 // `exported` (which then holds the replication connection that keeps it alive).
+// Throws ConfigFailure (exit 2) for postgres.failover on a server before 17 or on a standby.
 Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg,
                    const std::function<bool(bool slot_missing)>& before_slot = {},
-                   std::optional<source::ExportedSnapshot>* exported = nullptr);
+                   std::optional<source::ExportedSnapshot>* exported = nullptr,
+                   const SourceContext& context = {});
 
 // On a reconnect: the slot must still be there and valid; it is never re-created.
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,

@@ -50,6 +50,15 @@ void StreamLoop::connect_catalog() {
     catalog_conn_ = source::connect(settings_, false);
     catalog_.emplace(catalog_conn_.get());
     publisher_.set_catalog(*catalog_);
+    in_recovery_ = catalog_->in_recovery();
+    if (in_recovery_ && !standby_logged_) {
+        standby_logged_ = true;
+        spdlog::info(
+            "postgres.conninfo reaches a standby (pg_is_in_recovery): no heartbeat is written "
+            "(a standby is read-only); the slot advances with the WAL the primary writes, so on "
+            "an idle primary run SELECT pg_log_standby_snapshot() there now and then, or write "
+            "there (README, \"Upgrades and high availability\")");
+    }
     // Binary values of types decoded nowhere here: the server's receive then output function.
     publisher_.encoder().set_binary_fallback([this](changeset::Oid oid,
                                                     std::span<const std::byte> bytes) {
@@ -69,14 +78,59 @@ void StreamLoop::connect_catalog() {
     });
 }
 
+struct PromotionSeen {};  // check_identity() to run(): promoted_ is set
+
+void StreamLoop::check_identity(PGconn* replication_conn) {
+    const source::ServerIdentity seen = source::identify_system(replication_conn);
+    if (!identity_) {
+        identity_ = seen;
+        spdlog::info("PostgreSQL system {}, timeline {}", seen.system_id, seen.timeline);
+        return;
+    }
+    if (seen.system_id != identity_->system_id) {
+        throw StreamFailure(
+            "postgres.conninfo now reaches another PostgreSQL cluster (system identifier " +
+            seen.system_id + ", was " + identity_->system_id +
+            "): its slot is not the one pgchangeset streamed, even with the same name. Not "
+            "streaming from it: point conninfo at the primary or its promoted standby");
+    }
+    if (seen.timeline != identity_->timeline) {
+        spdlog::warn(
+            "PostgreSQL system {} is on timeline {} (was {}): a standby was promoted; following "
+            "it from the slot",
+            seen.system_id, seen.timeline, identity_->timeline);
+        promoted_ = Promoted{seen, identity_->timeline, tracker_ ? tracker_->flush_lsn() : 0,
+                             streamed_from_standby_};
+        if (follows_) {  // a promotion again before this loop streamed: keep the older position
+            promoted_->acknowledged = follows_->acknowledged;
+            promoted_->from_standby = follows_->from_standby;
+        }
+        throw PromotionSeen{};
+    }
+}
+
 void StreamLoop::prepare_database() {
+    if (in_recovery_ && config_.snapshot.mode != config::SnapshotMode::Never) {
+        throw ConfigFailure(
+            "postgres.conninfo reaches a standby and snapshot.mode is " +
+            std::string(config::snapshot_mode_name(config_.snapshot.mode)) +
+            ": snapshots record their progress in a table, which a standby cannot write. Set "
+            "snapshot.mode: never, or snapshot through the primary");
+    }
+    SourceContext context;
+    context.timeline = identity_ ? identity_->timeline : 0;
+    context.in_recovery = in_recovery_;
+    if (follows_) {
+        context.promotion = SourceContext::Promotion{follows_->old_timeline, follows_->acknowledged,
+                                                     follows_->from_standby};
+    }
     const Lsn confirmed = prepare_source(
         catalog_conn_.get(), *catalog_, config_.postgres,
         [this](bool missing) {
             return snapshots_.plan(catalog_conn_.get(), *catalog_, missing,
                                    catalog_->publication_tables(config_.postgres.publication));
         },
-        &exported_);
+        &exported_, context);
     progress_bar_ =
         config_.snapshot.mode == config::SnapshotMode::InitialOnly && ::isatty(STDERR_FILENO) == 1;
     tracker_.emplace(confirmed);
@@ -114,7 +168,9 @@ void StreamLoop::start_replication() {
     const source::StartOptions& options = options_;
     bool waiting_logged = false;
     for (;;) {
-        stream_.emplace(source::connect(settings_, true));
+        source::PgConnPtr conn = source::connect(settings_, true);
+        check_identity(conn.get());
+        stream_.emplace(std::move(conn));
         try {
             stream_->start(options);
             break;
@@ -132,6 +188,7 @@ void StreamLoop::start_replication() {
         stream_.reset();
         sleep_serving_kafka(milliseconds(2000));
     }
+    streamed_from_standby_ = in_recovery_;
     // After a reconnect the server sends every unacknowledged transaction again.
     assembler_.restart(options.proto_version);
     tracker_->set_transaction_open(false);
@@ -321,6 +378,7 @@ int StreamLoop::run() {
             }
             observer_.state("connecting to PostgreSQL");
             connect_catalog();
+            check_identity(source::connect(settings_, true).get());
             if (!prepared) {
                 prepare_database();
                 prepared = true;
@@ -342,6 +400,14 @@ int StreamLoop::run() {
             spdlog::info("stop requested");
             shutdown(true);
             return kExitOk;
+        } catch (const PromotionSeen&) {
+            stream_.reset();
+            shutdown(false);
+            return kPromoted;
+        } catch (const ConfigFailure& e) {
+            spdlog::error("{}", e.what());
+            shutdown(false);
+            return kExitConfig;
         } catch (const source::PgError& e) {
             const source::PgErrorClass cls = source::classify_pg_error(e);
             if (!cls.transient) {
@@ -382,10 +448,6 @@ int StreamLoop::run() {
             }
         } catch (const EventRefused& e) {
             return halt(e);
-        } catch (const source::UnsupportedServer& e) {
-            spdlog::error("{}", e.what());
-            shutdown(false);
-            return kExitConfig;
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             // The watermark is safe to report: it only covers what Kafka acknowledged.
@@ -400,13 +462,23 @@ int StreamLoop::run() {
 int run_stream(const config::Config& config, StopFlags flags, StreamObserver& observer) {
     // Halted: the loop has disconnected (nothing is read, the slot keeps the transaction). A new
     // loop after the delay starts over from the slot, as a restart of the process would.
+    // Promoted: the loop saw a new timeline; a new loop resumes from the promoted server's slot,
+    // as a restart would, with the checks of SourceContext::Promotion.
     std::optional<HaltInfo> halted;
+    std::optional<detail::Promoted> promoted;
     for (;;) {
         detail::StreamLoop loop(config, flags, observer);
         if (halted) {
             loop.retry_halted(halted->end_lsn);
         }
+        if (promoted) {
+            loop.follow(*promoted);
+        }
         const int rc = loop.run();
+        if (rc == detail::kPromoted) {
+            promoted = loop.promoted();
+            continue;
+        }
         if (rc != detail::kHalted) {
             return rc;
         }

@@ -20,6 +20,7 @@
 #include "core/source/catalog.hpp"
 #include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
+#include "core/source/server_identity.hpp"
 #include "core/source/transaction_assembler.hpp"
 #include "daemon/backoff.hpp"
 #include "daemon/publisher.hpp"
@@ -34,6 +35,19 @@ struct StopRequested {};
 
 // run()'s answer when halted on an event too large (never the process's exit status).
 constexpr int kHalted = -1;
+// run()'s answer when the server turned out promoted (a new timeline of the same system): a new
+// loop follows it from the slot (never the process's exit status).
+constexpr int kPromoted = -2;
+
+// What a loop that saw a promotion hands the next one.
+struct Promoted {
+    source::ServerIdentity identity;  // the promoted server's
+    int old_timeline = 0;
+    Lsn acknowledged = 0;  // what the daemon acknowledged on the old primary
+    // The loop streamed from a standby (decoding on a standby, 16+): its slot was made there,
+    // not synchronised, and is the same slot after the promotion.
+    bool from_standby = false;
+};
 
 // Serves a halt until the retry (reconnect.halted_retry_ms): false when a stop was requested.
 bool wait_while_halted(const config::Config& config, StopFlags flags, StreamObserver& observer,
@@ -64,10 +78,20 @@ class StreamLoop {
     // This loop tries again the transaction a previous one halted on: observer.resumed() once
     // the watermark reaches `end_lsn`.
     void retry_halted(Lsn end_lsn) { halted_until_ = end_lsn; }
+    // After kPromoted: the promotion seen.
+    const Promoted& promoted() const { return *promoted_; }
+    // This loop follows a promotion: the slot must be the synchronised copy (SourceContext).
+    void follow(const Promoted& p) {
+        identity_ = p.identity;
+        follows_ = p;
+    }
 
   private:
     int halt(const EventRefused& e);
     void connect_catalog();
+    // IDENTIFY_SYSTEM on `replication_conn`: the same system as before (else StreamFailure),
+    // on the same timeline (else kPromoted, through run()).
+    void check_identity(PGconn* replication_conn);
     void prepare_database();
     // The new slot's exported snapshot: tables without a key, before streaming starts.
     void copy_exported_snapshot();
@@ -124,8 +148,14 @@ class StreamLoop {
     bool progress_bar_ = false;  // initial_only on a terminal
     std::optional<source::ExportedSnapshot> exported_;
     bool snapshots_resumed_ = false;
-    std::optional<HaltInfo> halt_;     // the first event refused for its size
-    std::optional<Lsn> halted_until_;  // see retry_halted()
+    std::optional<HaltInfo> halt_;                    // the first event refused for its size
+    std::optional<Lsn> halted_until_;                 // see retry_halted()
+    std::optional<source::ServerIdentity> identity_;  // of the first server this loop reached
+    std::optional<Promoted> follows_;                 // see follow()
+    std::optional<Promoted> promoted_;                // see promoted()
+    bool in_recovery_ = false;                        // the server is a hot standby
+    bool standby_logged_ = false;
+    bool streamed_from_standby_ = false;  // in recovery when the stream last started
 };
 
 }  // namespace pgcs::daemon::detail

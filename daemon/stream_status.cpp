@@ -34,7 +34,8 @@ void StreamLoop::maybe_send_status(bool force, bool reading) {
 void StreamLoop::maybe_heartbeat() {
     const int interval = config_.postgres.heartbeat_interval_ms;
     const auto now = Clock::now();
-    if (interval <= 0 || now - last_heartbeat_ < milliseconds(interval)) {
+    // A standby is read-only: the slot advances with the primary's WAL (connect_catalog() said so).
+    if (interval <= 0 || in_recovery_ || now - last_heartbeat_ < milliseconds(interval)) {
         return;
     }
     last_heartbeat_ = now;
@@ -53,10 +54,14 @@ void StreamLoop::report_progress(bool force) {
     if (catalog_ && now - last_slot_query_ > std::chrono::seconds(10)) {
         last_slot_query_ = now;
         try {
-            auto r = source::exec(catalog_conn_.get(),
-                                  "SELECT (pg_current_wal_lsn() - restart_lsn)::int8 FROM "
-                                  "pg_replication_slots WHERE slot_name = $1",
-                                  {config_.postgres.slot}, config_.postgres.read_timeout_ms);
+            // A standby has no current WAL position of its own: the last one it replayed.
+            auto r = source::exec(
+                catalog_conn_.get(),
+                std::string("SELECT (") +
+                    (in_recovery_ ? "pg_last_wal_replay_lsn()" : "pg_current_wal_lsn()") +
+                    " - restart_lsn)::int8 FROM "
+                    "pg_replication_slots WHERE slot_name = $1",
+                {config_.postgres.slot}, config_.postgres.read_timeout_ms);
             if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) {
                 retained_wal_bytes_ = std::stoll(PQgetvalue(r.get(), 0, 0));
             }

@@ -26,6 +26,11 @@ int Catalog::server_version() const {
     return PQserverVersion(conn_);
 }
 
+bool Catalog::in_recovery() const {
+    auto res = exec(conn_, "SELECT pg_is_in_recovery()");
+    return std::string(PQgetvalue(res.get(), 0, 0)) == "t";
+}
+
 std::string Catalog::current_database() const {
     auto res = exec(conn_, "SELECT current_database()");
     return PQgetvalue(res.get(), 0, 0);
@@ -182,10 +187,12 @@ std::string Catalog::generated_columns_warning(const std::string& publication) c
 }
 
 std::optional<SlotInfo> Catalog::slot(const std::string& slot_name) const {
+    // failover and synced: PostgreSQL 17+.
+    const std::string v17 = server_version() >= 170000 ? "failover, synced" : "false, false";
     auto res = exec(conn_,
                     "SELECT plugin, database, active, coalesce(active_pid, 0), "
-                    "coalesce(confirmed_flush_lsn::text, '0/0'), coalesce(wal_status, '') "
-                    "FROM pg_replication_slots WHERE slot_name = $1",
+                    "coalesce(confirmed_flush_lsn::text, '0/0'), coalesce(wal_status, ''), " +
+                        v17 + ", temporary FROM pg_replication_slots WHERE slot_name = $1",
                     {slot_name});
     if (PQntuples(res.get()) == 0) {
         return std::nullopt;
@@ -197,17 +204,24 @@ std::optional<SlotInfo> Catalog::slot(const std::string& slot_name) const {
     s.active_pid = std::stoi(PQgetvalue(res.get(), 0, 3));
     s.confirmed_flush = server_lsn(PQgetvalue(res.get(), 0, 4));
     s.wal_status = PQgetvalue(res.get(), 0, 5);
+    s.failover = std::string(PQgetvalue(res.get(), 0, 6)) == "t";
+    s.synced = std::string(PQgetvalue(res.get(), 0, 7)) == "t";
+    s.temporary = std::string(PQgetvalue(res.get(), 0, 8)) == "t";
     return s;
 }
 
-Lsn Catalog::create_slot(const std::string& slot_name) const {
+Lsn Catalog::create_slot(const std::string& slot_name, bool failover) const {
     // Not bounded by the query timeout: PostgreSQL creates the slot only once every transaction
     // running at that moment has ended, which on a busy server can take as long as its longest
     // transaction. Cut short, the server would go on creating it for a client that is gone.
     constexpr int kNoTimeoutMs = std::numeric_limits<int>::max();
-    auto res =
-        exec(conn_, "SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')",
-             {slot_name}, kNoTimeoutMs);
+    // (slot, plugin, temporary, two_phase, failover): the last one since PostgreSQL 17.
+    auto res = exec(conn_,
+                    failover ? "SELECT lsn::text FROM pg_create_logical_replication_slot($1, "
+                               "'pgoutput', false, false, true)"
+                             : "SELECT lsn::text FROM pg_create_logical_replication_slot($1, "
+                               "'pgoutput')",
+                    {slot_name}, kNoTimeoutMs);
     return server_lsn(PQgetvalue(res.get(), 0, 0));
 }
 
@@ -303,14 +317,15 @@ bool Catalog::resolve_type(std::uint32_t oid, changeset::TypeRegistry& registry)
 }
 
 ExportedSnapshot create_slot_exporting(const ConnectionSettings& settings,
-                                       const std::string& slot_name) {
+                                       const std::string& slot_name, bool failover) {
     ExportedSnapshot out;
     out.conn = connect(settings, true);
     // The replication protocol's own command (the SQL function cannot export a snapshot). The
-    // pre-15 option spelling, which PostgreSQL 15+ still accepts. Not bounded by a timeout, for
-    // the same reason as create_slot().
+    // pre-15 option spelling, which PostgreSQL 15+ still accepts; a failover slot (17+) needs the
+    // new one. Not bounded by a timeout, for the same reason as create_slot().
     const std::string sql = "CREATE_REPLICATION_SLOT " + quote_ident(out.conn.get(), slot_name) +
-                            " LOGICAL pgoutput EXPORT_SNAPSHOT";
+                            " LOGICAL pgoutput" +
+                            (failover ? " (SNAPSHOT 'export', FAILOVER true)" : " EXPORT_SNAPSHOT");
     PgResultPtr res(PQexec(out.conn.get(), sql.c_str()));
     if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1) {
         const char* state = PQresultErrorField(res.get(), PG_DIAG_SQLSTATE);

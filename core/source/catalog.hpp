@@ -29,6 +29,11 @@ struct SlotInfo {
     int active_pid = 0;
     Lsn confirmed_flush = 0;
     std::string wal_status;  // reserved, extended, unreserved, lost
+    bool failover = false;   // PostgreSQL 17+: synchronised to standbys
+    // PostgreSQL 17+: a copy synchronised from the primary (on a standby; after a promotion it
+    // stays true on the promoted server).
+    bool synced = false;
+    bool temporary = false;  // a synchronised copy not yet persisted (the standby is behind)
 };
 
 class Catalog {
@@ -40,6 +45,8 @@ class Catalog {
 
     int server_version() const;
     std::string current_database() const;
+    // pg_is_in_recovery(): a hot standby (read-only; no heartbeat can be written there).
+    bool in_recovery() const;
 
     // Resolves configured "schema.table" names. Throws std::runtime_error listing every table
     // that does not exist or is not a table, and what to do.
@@ -59,8 +66,9 @@ class Catalog {
     std::string generated_columns_warning(const std::string& publication) const;
 
     std::optional<SlotInfo> slot(const std::string& slot_name) const;
-    // Creates a pgoutput slot; returns its consistent point.
-    Lsn create_slot(const std::string& slot_name) const;
+    // Creates a pgoutput slot (`failover`: a failover slot, PostgreSQL 17+); returns its
+    // consistent point.
+    Lsn create_slot(const std::string& slot_name, bool failover = false) const;
 
     // Primary key column names of a relation, in key order (empty if none).
     std::vector<std::string> primary_key(std::uint32_t relation_oid) const;
@@ -93,6 +101,6 @@ struct ExportedSnapshot {
     std::string name;
 };
 ExportedSnapshot create_slot_exporting(const ConnectionSettings& settings,
-                                       const std::string& slot_name);
+                                       const std::string& slot_name, bool failover = false);
 
 }  // namespace pgcs::source

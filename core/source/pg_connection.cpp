@@ -51,7 +51,8 @@ std::string user_options(const std::string& conninfo) {
 
 }  // namespace
 
-PgConnPtr connect(const ConnectionSettings& settings, bool replication) {
+PgConnPtr connect(const ConnectionSettings& settings, bool replication,
+                  const std::string& target_session_attrs) {
     std::string options = user_options(settings.conninfo);
     options += (options.empty() ? "" : " ") + session_options();
     // TCP keepalives detect a dead peer; they come before dbname so that the same keys in the
@@ -67,6 +68,10 @@ PgConnPtr connect(const ConnectionSettings& settings, bool replication) {
                                     settings.conninfo.c_str(),
                                     options.c_str(),
                                     settings.application_name.c_str()};
+    if (!target_session_attrs.empty()) {
+        keys.push_back("target_session_attrs");
+        values.push_back(target_session_attrs.c_str());
+    }
     if (replication) {
         keys.push_back("replication");
         values.push_back("database");

@@ -57,8 +57,10 @@ std::string mask_conninfo(const std::string& conninfo);
 // Opens a connection. A refusal is a PgError with the server's SQLSTATE (read from libpq's
 // verbose message: see sqlstate_of_connection_error) and origin Connect or ReplicationConnect;
 // a server that asks for a password when none is given is a StreamFailure (the operator must
-// act, and libpq says so only in words).
-PgConnPtr connect(const ConnectionSettings& settings, bool replication);
+// act, and libpq says so only in words). `target_session_attrs` overrides the conninfo's when
+// not empty ("standby" finds the standby among its hosts).
+PgConnPtr connect(const ConnectionSettings& settings, bool replication,
+                  const std::string& target_session_attrs = "");
 
 // How long a query may wait for its answer before the connection counts as lost: a server or
 // network that stops answering must not freeze the daemon (TCP keepalives do not notice a path

@@ -12,11 +12,18 @@ class StreamFailure : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// A server pgchangeset does not run against (PostgreSQL 13 and older): a configuration problem
-// (exit 2), never retried.
-class UnsupportedServer : public StreamFailure {
+// The configuration asks for what this server cannot do (postgres.failover on PostgreSQL 16): a
+// configuration error, exit 2, found only once connected.
+class ConfigFailure : public StreamFailure {
   public:
     using StreamFailure::StreamFailure;
+};
+
+// A server pgchangeset does not run against (PostgreSQL 13 and older): a configuration problem
+// (exit 2), never retried.
+class UnsupportedServer : public ConfigFailure {
+  public:
+    using ConfigFailure::ConfigFailure;
 };
 
 }  // namespace pgcs::source

@@ -729,17 +729,19 @@ TEST_CASE("capture keys: streaming, binary, messages, partitions and the buffer"
     CHECK_FALSE(defaults.postgres.binary);
     CHECK_FALSE(defaults.postgres.messages);
     CHECK_FALSE(defaults.postgres.publish_via_partition_root);
+    CHECK_FALSE(defaults.postgres.failover);
     CHECK(defaults.kafka.messages_topic.empty());
     CHECK(defaults.buffer.memory_limit_bytes == 64ULL << 20);
     CHECK(defaults.buffer.spill_directory == "/var/tmp");
 
     const Config set = load(minimal_with("  streaming: false\n  binary: true\n  messages: true\n"
-                                         "  publish_via_partition_root: true\n") +
+                                         "  publish_via_partition_root: true\n  failover: true\n") +
                             "buffer:\n  memory_limit: 512kB\n  spill_directory: /srv/spill\n");
     CHECK_FALSE(set.postgres.streaming);
     CHECK(set.postgres.binary);
     CHECK(set.postgres.messages);
     CHECK(set.postgres.publish_via_partition_root);
+    CHECK(set.postgres.failover);
     CHECK(set.buffer.memory_limit_bytes == 512ULL << 10);
     CHECK(set.buffer.spill_directory == "/srv/spill");
     CHECK(
