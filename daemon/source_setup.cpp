@@ -61,45 +61,6 @@ void check_server(PGconn* conn, const source::Catalog& catalog, const config::Po
     }
 }
 
-// Whether the user may replicate is the server's answer, not the catalog's: a replication
-// connection is opened (and closed) before anything is created. Amazon RDS and Aurora grant
-// replication through membership in rds_replication, which plain PostgreSQL's catalog cannot
-// tell from a membership that passes nothing on (REPLICATION is never inherited there); the
-// catalog only explains the outcome in the log.
-void check_replication_allowed(PGconn* conn, const config::PostgresConfig& pg) {
-    auto role = source::exec(conn,
-                             "SELECT current_user, rolsuper OR rolreplication, coalesce((SELECT "
-                             "string_agg(m.rolname, ', ' ORDER BY m.rolname) FROM pg_roles m "
-                             "WHERE m.rolname IN ('rds_replication', 'rds_superuser') AND "
-                             "pg_has_role(current_user, m.oid, 'MEMBER')), '') "
-                             "FROM pg_roles WHERE rolname = current_user");
-    const std::string user = PQgetvalue(role.get(), 0, 0);
-    const bool attribute = std::string(PQgetvalue(role.get(), 0, 1)) == "t";
-    const std::string member_of = PQgetvalue(role.get(), 0, 2);
-    try {
-        source::connect({pg.conninfo, pg.password, "pgchangeset-check"}, true);
-    } catch (const source::PgError& e) {
-        if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege ||
-            e.origin() != source::PgErrorOrigin::ReplicationConnect) {
-            throw;
-        }
-        throw StreamFailure(
-            "PostgreSQL refuses replication to user " + user + " (SQLSTATE 42501): " + e.what() +
-            "\nwhat to do: " + source::classify_pg_error(e.sqlstate(), e.origin()).advice +
-            (member_of.empty() ? std::string()
-                               : ". The user is a member of " + member_of +
-                                     ", which grants replication on Amazon RDS and Aurora "
-                                     "only: this server is not one"));
-    }
-    if (!attribute) {
-        spdlog::info(
-            "user {} has no REPLICATION attribute{}, and the server accepts its replication "
-            "connection{}",
-            user, member_of.empty() ? "" : " but is a member of " + member_of,
-            member_of.empty() ? " (a managed service's own rule)" : " (Amazon RDS/Aurora)");
-    }
-}
-
 // Tables whose events will have a null key, or whose UPDATE/DELETE PostgreSQL will refuse.
 void warn_about_keys(PGconn* conn, const std::vector<source::TableName>& tables) {
     for (const auto& t : tables) {
@@ -231,12 +192,50 @@ void log_failover_state(PGconn* conn, const config::PostgresConfig& pg, bool cre
 
 }  // namespace
 
+// Whether the user may replicate is the server's answer, not the catalog's: a replication
+// connection is opened (and closed) before anything is created. Amazon RDS and Aurora grant
+// replication through membership in rds_replication, which plain PostgreSQL's catalog cannot
+// tell from a membership that passes nothing on (REPLICATION is never inherited there); the
+// catalog only explains the outcome in the log.
+void check_replication_allowed(PGconn* conn, const config::PostgresConfig& pg) {
+    auto role = source::exec(conn,
+                             "SELECT current_user, rolsuper OR rolreplication, coalesce((SELECT "
+                             "string_agg(m.rolname, ', ' ORDER BY m.rolname) FROM pg_roles m "
+                             "WHERE m.rolname IN ('rds_replication', 'rds_superuser') AND "
+                             "pg_has_role(current_user, m.oid, 'MEMBER')), '') "
+                             "FROM pg_roles WHERE rolname = current_user");
+    const std::string user = PQgetvalue(role.get(), 0, 0);
+    const bool attribute = std::string(PQgetvalue(role.get(), 0, 1)) == "t";
+    const std::string member_of = PQgetvalue(role.get(), 0, 2);
+    try {
+        source::connect({pg.conninfo, pg.password, "pgchangeset-check"}, true);
+    } catch (const source::PgError& e) {
+        if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege ||
+            e.origin() != source::PgErrorOrigin::ReplicationConnect) {
+            throw;
+        }
+        throw StreamFailure(
+            "PostgreSQL refuses replication to user " + user + " (SQLSTATE 42501): " + e.what() +
+            "\nwhat to do: " + source::classify_pg_error(e.sqlstate(), e.origin()).advice +
+            (member_of.empty() ? std::string()
+                               : ". The user is a member of " + member_of +
+                                     ", which grants replication on Amazon RDS and Aurora "
+                                     "only: this server is not one"));
+    }
+    if (!attribute) {
+        spdlog::info(
+            "user {} has no REPLICATION attribute{}, and the server accepts its replication "
+            "connection{}",
+            user, member_of.empty() ? "" : " but is a member of " + member_of,
+            member_of.empty() ? " (a managed service's own rule)" : " (Amazon RDS/Aurora)");
+    }
+}
+
 Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg,
                    const std::function<bool(bool slot_missing)>& before_slot,
                    std::optional<source::ExportedSnapshot>* exported,
                    const SourceContext& context) {
     check_server(conn, catalog, pg, context);
-    check_replication_allowed(conn, pg);
     const auto tables = catalog.resolve_tables(pg.tables);
     warn_about_keys(conn, tables);
     if (context.in_recovery) {

@@ -378,6 +378,9 @@ int StreamLoop::run() {
             }
             observer_.state("connecting to PostgreSQL");
             connect_catalog();
+            if (!prepared) {
+                check_replication_allowed(catalog_conn_.get(), config_.postgres);
+            }
             check_identity(source::connect(settings_, true).get());
             if (!prepared) {
                 prepare_database();
