@@ -304,7 +304,7 @@ run_readers() {
                  record "${label}pgchangeset (debezium format)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
             dbzs) DAEMON_KAFKA_EXTRA=$'  format: debezium\n  schemas: true' \
                       run_daemon "$slot" "$end" "$table" > "$WORK/result"
-                  record "${label}pgchangeset (debezium format, schemas)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+                  record "${label}pgchangeset (debezium format with schemas)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
             engine) run_debezium "$slot" "$rows" > "$WORK/result"
                     record "${label}Debezium engine" "$rep" "$rows" "$(cat "$WORK/result")"
                     record "${label}Debezium engine streaming" "$rep" "$rows" "$(cat "$WORK/result.streaming")" ;;
@@ -537,7 +537,7 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     echo "| workload | reader | rows | rows/s (median) | CPU s per million rows (median) | peak RSS | runs |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
     for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat \
-                "pgchangeset (debezium format)" "pgchangeset (debezium format, schemas)" \
+                "pgchangeset (debezium format)" "pgchangeset (debezium format with schemas)" \
                 "Debezium engine" "Debezium engine streaming" \
                 "W3 pgchangeset" "W3 pgchangeset (compression none)" "W3 pg_recvlogical" "W3 wal2json+kcat" \
                 "pgchangeset W4" "pgchangeset W5" "pgchangeset W5 server" "COPY W5" "COPY W5 server" "librdkafka W5"; do
@@ -578,12 +578,12 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     fi
     if reads daemon && reads dbz && reads dbzs; then
         awk -v d="$(rate_of pgchangeset)" -v z="$(rate_of "pgchangeset (debezium format)")" \
-            -v zs="$(rate_of "pgchangeset (debezium format, schemas)")" -v dc="$(cpu_of pgchangeset)" \
-            -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format, schemas)")" 'BEGIN {
+            -v zs="$(rate_of "pgchangeset (debezium format with schemas)")" -v dc="$(cpu_of pgchangeset)" \
+            -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format with schemas)")" 'BEGIN {
             printf "W1 debezium format (medians): rows/s = %.2f x native, %.2f x native with schemas (target >= 0.8); CPU per row = %.2f x native, %.2f x with schemas\n", z / d, zs / d, zc / dc, zsc / dc }'
     fi
     if reads dbz && reads dbzs && reads engine; then
-        awk -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format, schemas)")" \
+        awk -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format with schemas)")" \
             -v ec="$(cpu_of "Debezium engine")" -v esc="$(cpu_of "Debezium engine streaming")" \
             -v z="$(rate_of "pgchangeset (debezium format)")" -v er="$(rate_of "Debezium engine streaming")" 'BEGIN {
             printf "W1 against Debezium (medians; Debezium without Kafka produce, a lower bound on its cost): pgchangeset debezium format CPU per row = %.2f x Debezium from streaming start, %.2f x its whole process (target <= 0.2); with schemas %.2f x, %.2f x; rows/s = %.2f x Debezium from streaming start\n", zc / esc, zc / ec, zsc / esc, zsc / ec, z / er }'
