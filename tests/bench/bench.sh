@@ -309,8 +309,18 @@ run_readers() {
                     record "${label}Debezium engine" "$rep" "$rows" "$(cat "$WORK/result")"
                     record "${label}Debezium engine streaming" "$rep" "$rows" "$(cat "$WORK/result.streaming")" ;;
         esac
-        sql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
+        drop_slot_when_free "$slot"
     done
+}
+
+# Drops slot $1 once its walsender has let go of it (a reader's exit may lag it a little).
+drop_slot_when_free() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ "$(sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$1' AND active")" = 0 ] && break
+        sleep 0.1
+    done
+    sql "SELECT pg_drop_replication_slot('$1')" >/dev/null
 }
 
 echo "tool,repeat,rows,seconds,cpu_seconds,peak_rss_kb" > "$OUT/results.csv"
