@@ -13,12 +13,19 @@
 # BENCH_W3_ROUNDS, BENCH_W4_ROWS, BENCH_W5_ROWS, BENCH_REPEAT override the sizes; BENCH_ONLY
 # (e.g. W5, or W1,W5) runs only
 # those workloads; BENCH_OUT (default build/bench) receives results.md, results.csv, chart.png.
+# BENCH_W1_READERS (words among daemon nolz4 recv w2j dbz dbzs engine; default all of them, and
+# all but engine with --smoke) chooses W1's readers.
 #
 # W1 (throughput): the rows are written first; then each reader starts at the same slot
 # position and reads the same WAL to its end, one after another (their order rotates between
 # repeats). Readers: the daemon (pgoutput, publishing to the dev broker, acknowledged by Kafka);
 # pg_recvlogical with pgoutput into /dev/null (the protocol's ceiling); pg_recvlogical with
-# wal2json piped into kcat producing to the same dev broker (what people script by hand).
+# wal2json piped into kcat producing to the same dev broker (what people script by hand);
+# the daemon with kafka.format debezium, without (dbz) and with (dbzs) kafka.schemas; Debezium
+# 3.6.1.Final's own PostgreSQL connector in its embedded engine (engine), JsonConverter without
+# schemas, writing its records to /dev/null (tests/peers/debezium: no Kafka produce, so a lower
+# bound on Debezium's cost; JVM defaults), until it has the W1 rows, measured as a whole process
+# and from the moment it streams (JVM and connector start left out).
 # Time: from the reader's start until the slot passed the end of the WAL (daemon, confirming
 # every 100 ms here) or the pipeline exited (--endpos). CPU: user+system seconds of the reader's
 # processes. Median of the repeats. Compare ratios measured in one run; machines here are shared
@@ -41,7 +48,7 @@ smoke=0
 case "${1:-}" in
     "") ;;
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,36s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,43s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: tests/bench/bench.sh [--smoke]" >&2; exit 2 ;;
 esac
 if [ "$smoke" = 1 ]; then
@@ -67,6 +74,16 @@ for w in ${ONLY//,/ }; do
     esac
 done
 wants() { [[ "$ONLY" == *",$1,"* ]]; }
+W1_READERS_ALL="daemon nolz4 recv w2j dbz dbzs engine"
+if [ "$smoke" = 1 ]; then W1_READERS=${BENCH_W1_READERS:-daemon nolz4 recv w2j dbz dbzs}
+else W1_READERS=${BENCH_W1_READERS:-$W1_READERS_ALL}; fi
+W1_READERS=${W1_READERS//,/ }
+for r in $W1_READERS; do
+    [[ " $W1_READERS_ALL " == *" $r "* ]] ||
+        { echo "bench.sh: BENCH_W1_READERS: '$r' is not a reader ($W1_READERS_ALL)" >&2; exit 2; }
+done
+[ -n "${W1_READERS// /}" ] || { echo "bench.sh: BENCH_W1_READERS names no reader" >&2; exit 2; }
+reads() { wants W1 && [[ " $W1_READERS " == *" $1 "* ]]; }
 OUT=${BENCH_OUT:-$REPO/build/bench}
 export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$REPO/.run}
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -91,6 +108,14 @@ if wants W2; then
 fi
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
+# Debezium's embedded engine (tests/peers/debezium), built with Maven before anything is timed.
+if reads engine; then
+    prog=bench.sh
+    # shellcheck source=tests/peers/_build.sh
+    . tests/peers/_build.sh
+    peers_java
+    peers_build "$REPO/tests/peers/debezium"
+fi
 TABLE=bench_w1
 # W5's daemon records its progress here (snapshot.table; the default).
 PROGRESS=public.pgchangeset_snapshots
@@ -208,19 +233,52 @@ run_wal2json_kcat() {
         awk -v t="$t" '{ printf "%s %.2f %d\n", t, $1 + $2 + $4 + $5, $3 + $6 }'
 }
 
-# The slots run_readers reads for workload $1 ("" for W1, else W3), repeat $2: created before
-# the workload writes, so that every reader starts at the same place.
+# Debezium's embedded engine on slot $1 until it delivered $2 records (to /dev/null). Prints
+# "seconds cpu_seconds peak_rss_kb" of the whole process and writes the same, counted from when
+# it streams (its ready file; JVM and connector start left out), to $WORK/result.streaming.
+run_debezium() {
+    local slot=$1 records=$2 start pid java t t_ready cpu_ready hz
+    rm -f "$WORK/dbz.ready"
+    hz=$(getconf CLK_TCK)
+    start=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$WORK/time.dbz" \
+        "$JAVA" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dorg.slf4j.simpleLogger.logFile=System.err \
+        -cp "$PEER_CP" dev.pgchangeset.peers.debezium.Capture --conninfo "$CONNINFO" --slot "$slot" \
+        --publication bench_pub --tables "public.$TABLE" --schemas false --snapshot never \
+        --out /dev/null --topic-prefix "$slot" --max-records "$records" --timeout-s 1800 \
+        --ready-file "$WORK/dbz.ready" > "$WORK/dbz.log" 2>&1 &
+    pid=$!
+    until [ -e "$WORK/dbz.ready" ]; do
+        kill -0 "$pid" 2>/dev/null || { cat "$WORK/dbz.log" >&2; echo "bench.sh: Debezium stopped before streaming" >&2; exit 1; }
+        sleep 0.05
+    done
+    t_ready=$(now)
+    java=$(pgrep -P "$pid" | head -n 1)
+    cpu_ready=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$java/stat")
+    wait "$pid" || { cat "$WORK/dbz.log" >&2; echo "bench.sh: Debezium failed" >&2; exit 1; }
+    t=$(elapsed "$start" "$(now)")
+    grep -q "^capture: $records records in" "$WORK/dbz.log" ||
+        { cat "$WORK/dbz.log" >&2; echo "bench.sh: Debezium did not deliver $records records" >&2; exit 1; }
+    awk -v t="$(elapsed "$t_ready" "$(now)")" -v c="$cpu_ready" \
+        '{ printf "%s %.2f %d\n", t, $1 + $2 - c, $3 }' "$WORK/time.dbz" > "$WORK/result.streaming"
+    result_line "$t" "$WORK/time.dbz"
+}
+
+# The slots run_readers reads for workload $1 ("" for W1, else W3), repeat $2, readers $3...:
+# created before the workload writes, so that every reader starts at the same place.
 create_reader_slots() {
-    local prefix s plugin
+    local prefix s plugin rep=$2
     prefix=$(echo "$1" | tr '[:upper:]' '[:lower:]')
-    for s in daemon nolz4 recv w2j; do
+    shift 2
+    for s in "$@"; do
         plugin=pgoutput
         [ "$s" = w2j ] && plugin=wal2json
-        sql "SELECT pg_create_logical_replication_slot('bench_${prefix}${s}_$2', '$plugin')" >/dev/null
+        sql "SELECT pg_create_logical_replication_slot('bench_${prefix}${s}_$rep', '$plugin')" >/dev/null
     done
 }
 
-# Workload $1 ("" for W1, else W3), repeat $2: the readers $6... (daemon, nolz4, recv, w2j) each
+# Workload $1 ("" for W1, else W3), repeat $2: the readers $6... (daemon, nolz4, recv, w2j; for
+# W1 also dbz, dbzs, engine) each
 # read slot bench_<$1 lowercase><reader>_<$2> up to $3 ($4 rows, table $5), in an order that
 # rotates between repeats; records each under "<$1 >reader name" and drops its slot.
 run_readers() {
@@ -242,9 +300,27 @@ run_readers() {
                   record "${label}pg_recvlogical" "$rep" "$rows" "$(cat "$WORK/result")" ;;
             w2j) run_wal2json_kcat "$slot" "$end" > "$WORK/result"
                  record "${label}wal2json+kcat" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            dbz) DAEMON_KAFKA_EXTRA="  format: debezium" run_daemon "$slot" "$end" "$table" > "$WORK/result"
+                 record "${label}pgchangeset (debezium format)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            dbzs) DAEMON_KAFKA_EXTRA=$'  format: debezium\n  schemas: true' \
+                      run_daemon "$slot" "$end" "$table" > "$WORK/result"
+                  record "${label}pgchangeset (debezium format with schemas)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            engine) run_debezium "$slot" "$rows" > "$WORK/result"
+                    record "${label}Debezium engine" "$rep" "$rows" "$(cat "$WORK/result")"
+                    record "${label}Debezium engine streaming" "$rep" "$rows" "$(cat "$WORK/result.streaming")" ;;
         esac
-        sql "SELECT pg_drop_replication_slot('$slot')" >/dev/null
+        drop_slot_when_free "$slot"
     done
+}
+
+# Drops slot $1 once its walsender has let go of it (a reader's exit may lag it a little).
+drop_slot_when_free() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ "$(sql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$1' AND active")" = 0 ] && break
+        sleep 0.1
+    done
+    sql "SELECT pg_drop_replication_slot('$1')" >/dev/null
 }
 
 echo "tool,repeat,rows,seconds,cpu_seconds,peak_rss_kb" > "$OUT/results.csv"
@@ -263,14 +339,16 @@ if wants W1; then
         sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub; DROP TABLE IF EXISTS $TABLE" >/dev/null
         sql "CREATE TABLE $TABLE (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
              ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_pub FOR TABLE $TABLE" >/dev/null
-        create_reader_slots "" "$rep"
+        # shellcheck disable=SC2086  # a list of words
+        create_reader_slots "" "$rep" $W1_READERS
         for _ in $(seq 1 "$W1_TXNS"); do
             insert_rows "$TABLE" 1 "$per_txn"
         done > "$WORK/load.sql"
         psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
         end=$(sql "SELECT pg_current_wal_lsn()")
         rows=$((per_txn * W1_TXNS))
-        run_readers "" "$rep" "$end" "$rows" "$TABLE" daemon nolz4 recv w2j
+        # shellcheck disable=SC2086
+        run_readers "" "$rep" "$end" "$rows" "$TABLE" $W1_READERS
     done
 fi
 
@@ -291,7 +369,7 @@ if wants W3; then
                   pg_column_size(doc) = 10240")" = "$W3_ROWS" ] ||
             { echo "bench.sh: W3: bench_w3's doc is not 10 KB stored out of line" >&2; exit 1; }
         publish bench_w3
-        create_reader_slots "W3" "$rep"
+        create_reader_slots "W3" "$rep" daemon nolz4 recv w2j
         for _ in $(seq 1 "$W3_ROUNDS"); do
             for ((lo = 1; lo <= W3_ROWS; lo += 1000)); do
                 echo "UPDATE bench_w3 SET counter = counter + 1 WHERE id BETWEEN $lo AND $((lo + 999));"
@@ -469,6 +547,8 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     echo "| workload | reader | rows | rows/s (median) | CPU s per million rows (median) | peak RSS | runs |"
     echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
     for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat \
+                "pgchangeset (debezium format)" "pgchangeset (debezium format with schemas)" \
+                "Debezium engine" "Debezium engine streaming" \
                 "W3 pgchangeset" "W3 pgchangeset (compression none)" "W3 pg_recvlogical" "W3 wal2json+kcat" \
                 "pgchangeset W4" "pgchangeset W5" "pgchangeset W5 server" "COPY W5" "COPY W5 server" "librdkafka W5"; do
         runs=$(column_of "$tool" 1 | wc -l)
@@ -483,6 +563,8 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
             "pgchangeset W5 server") workload=W5 name="PostgreSQL's processes during that snapshot" ;;
             "COPY W5 server") workload="W5 floor" name="PostgreSQL's backend running that COPY" ;;
             "librdkafka W5") workload="W5 floor" name="the snapshot's events produced again by the daemon's sink alone" ;;
+            "Debezium engine") workload=W1 name="Debezium 3.6.1 embedded engine to /dev/null, no Kafka produce (whole process)" ;;
+            "Debezium engine streaming") workload=W1 name="Debezium 3.6.1 embedded engine to /dev/null, no Kafka produce (from streaming start)" ;;
             *) workload=W1 name=$tool ;;
         esac
         rss_text="$((rss / 1024)) MB"
@@ -498,11 +580,23 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
         printf '| of which captured_ts -> Kafka acknowledgement (the daemon and Kafka) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$own50" "$own99" "$ownmax"
     fi
     echo
-    if wants W1; then
+    if reads daemon && reads nolz4 && reads recv && reads w2j; then
         awk -v d="$(rate_of pgchangeset)" -v r="$(rate_of pg_recvlogical)" -v w="$(rate_of wal2json+kcat)" \
             -v dc="$(cpu_of pgchangeset)" -v wc="$(cpu_of wal2json+kcat)" \
             -v nc="$(cpu_of "pgchangeset (compression none)")" 'BEGIN {
             printf "W1 ratios (medians): pgchangeset rows/s = %.2f x pg_recvlogical, %.2f x wal2json+kcat; CPU per row = %.2f x wal2json+kcat (%.2f x with compression none, as kcat)\n", d / r, d / w, dc / wc, nc / wc }'
+    fi
+    if reads daemon && reads dbz && reads dbzs; then
+        awk -v d="$(rate_of pgchangeset)" -v z="$(rate_of "pgchangeset (debezium format)")" \
+            -v zs="$(rate_of "pgchangeset (debezium format with schemas)")" -v dc="$(cpu_of pgchangeset)" \
+            -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format with schemas)")" 'BEGIN {
+            printf "W1 debezium format (medians): rows/s = %.2f x native, %.2f x native with schemas (target >= 0.8); CPU per row = %.2f x native, %.2f x with schemas\n", z / d, zs / d, zc / dc, zsc / dc }'
+    fi
+    if reads dbz && reads dbzs && reads engine; then
+        awk -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format with schemas)")" \
+            -v ec="$(cpu_of "Debezium engine")" -v esc="$(cpu_of "Debezium engine streaming")" \
+            -v z="$(rate_of "pgchangeset (debezium format)")" -v er="$(rate_of "Debezium engine streaming")" 'BEGIN {
+            printf "W1 against Debezium (medians; Debezium without Kafka produce, a lower bound on its cost): pgchangeset debezium format CPU per row = %.2f x Debezium from streaming start, %.2f x its whole process (target <= 0.2); with schemas %.2f x, %.2f x; rows/s = %.2f x Debezium from streaming start\n", zc / esc, zc / ec, zsc / esc, zsc / ec, z / er }'
     fi
     if wants W3; then
         awk -v d="$(rate_of "W3 pgchangeset")" -v r="$(rate_of "W3 pg_recvlogical")" -v w="$(rate_of "W3 wal2json+kcat")" \
