@@ -32,7 +32,8 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-# records TOPIC: its records (none while the topic does not exist) as capture.sh lines, {"topic","key","value"} (null value: tombstone)
+# records TOPIC: its records as capture.sh lines, {"topic","key","value"} (a null value is a
+# tombstone); none while the topic does not exist.
 records() {
     kcat -C -b "$BROKER" -t "$1" -e -q -J -Z 2>/dev/null |
         jq -c '{topic, key: (.key | if . then fromjson else null end),

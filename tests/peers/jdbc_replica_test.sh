@@ -77,7 +77,8 @@ done
 printf 'pgchangeset snapshot in Kafka: %d s\n' $(($(date +%s) - t0))
 
 sql -c "insert into $A (id, t, n, ts, tz, by) values (100, 'héllo \"q\" ''s', -0.001,
-          '2026-11-23 13:45:00.123456', '2026-11-23 13:45:00.5+02', '\\x00ff'), (101, null, null, null, null, null)"
+          '2026-11-23 13:45:00.123456', '2026-11-23 13:45:00.5+02', '\\x00ff'),
+          (101, null, null, null, null, null)"
 sql -c "update $A set t = 'updated', n = n + 1, b = not b where id between 2 and 6"
 sql -c "update $A set ts = null, tz = null, vc = null where id = 7"
 sql -c "delete from $A where id in (8, 9, 101)"
@@ -111,8 +112,8 @@ for t in $A $B $C; do
 done
 t1=$(date +%s)
 if "$PEERS/connect-jdbc/run-sink.sh" --brokers "$BOOT" --topics-regex "$PFX\\.public\\..*" \
-    --target-conninfo "$TARGET" --group "jr-$SFX" --timeout-s "${PGCS_JR_TIMEOUT:-300}" --until-sql "$until_sql" \
-    2>"$WORK/sink.err"; then
+    --target-conninfo "$TARGET" --group "jr-$SFX" --timeout-s "${PGCS_JR_TIMEOUT:-300}" \
+    --until-sql "$until_sql" 2>"$WORK/sink.err"; then
     pass "run-sink.sh: the replica reached the source's digests"
 else
     cat "$WORK/sink.err" >&2
