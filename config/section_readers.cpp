@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "config/conninfo_rules.hpp"
+#include "config/debezium_section.hpp"
 #include "config/kafka_properties.hpp"
 #include "config/value_rules.hpp"
 
@@ -224,86 +225,6 @@ void read_properties(YamlReader& reader, const Entry& entry, KafkaConfig& out) {
             continue;
         }
         out.properties.emplace_back(property.name, std::move(*value));
-    }
-}
-
-// One of `names` (the value's spelling in the file); reports anything else, listing them.
-template <typename Enum, std::size_t N>
-void optional_choice(YamlReader& reader, const Entry& entry,
-                     const std::array<std::pair<std::string_view, Enum>, N>& names, Enum& out) {
-    std::optional<std::string> value = reader.text(entry);
-    if (!value) {
-        return;
-    }
-    std::string listed;
-    for (const auto& [name, e] : names) {
-        if (*value == name) {
-            out = e;
-            return;
-        }
-        listed += (listed.empty() ? "" : ", ") + std::string(name);
-    }
-    reader.problem(entry.value_line(), entry.path, "'" + *value + "' is not one of " + listed);
-}
-
-// kafka.debezium: Debezium connector property names, as a Debezium configuration spells them.
-void read_debezium(YamlReader& reader, const Entry& entry, DebeziumConfig& out) {
-    using Decimal = DebeziumConfig::DecimalMode;
-    using Time = DebeziumConfig::TimeMode;
-    static constexpr std::array<std::pair<std::string_view, Decimal>, 3> kDecimal = {
-        {{"precise", Decimal::Precise}, {"string", Decimal::String}, {"double", Decimal::Double}}};
-    static constexpr std::array<std::pair<std::string_view, Time>, 2> kTime = {
-        {{"adaptive", Time::Adaptive}, {"connect", Time::Connect}}};
-    if (entry.value.IsNull()) {
-        return;
-    }
-    if (!entry.value.IsMap()) {
-        reader.problem(entry.key_line(), entry.path,
-                       "expected a map of Debezium connector properties, e.g. "
-                       "decimal.handling.mode: string, got " +
-                           std::string(kind_of(entry.value)));
-        return;
-    }
-    for (const Entry& property : reader.entries(entry.value, entry.path)) {
-        if (property.name == "decimal.handling.mode") {
-            optional_choice(reader, property, kDecimal, out.decimal_handling_mode);
-        } else if (property.name == "time.precision.mode") {
-            optional_choice(reader, property, kTime, out.time_precision_mode);
-        } else if (property.name == "skipped.operations") {
-            std::optional<std::string> value = reader.text(property);
-            if (!value) {
-                continue;
-            }
-            bool ok = !value->empty();
-            if (*value != "none") {
-                std::string_view rest = *value;
-                while (ok && !rest.empty()) {
-                    const std::size_t comma = rest.find(',');
-                    std::string_view op = rest.substr(0, comma);
-                    while (!op.empty() && op.front() == ' ') {
-                        op.remove_prefix(1);
-                    }
-                    while (!op.empty() && op.back() == ' ') {
-                        op.remove_suffix(1);
-                    }
-                    ok = op == "c" || op == "u" || op == "d" || op == "t";
-                    rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
-                }
-            }
-            if (!ok) {
-                reader.problem(property.value_line(), property.path,
-                               "'" + *value +
-                                   "' is not a list of operations; give c, u, d, t separated by "
-                                   "commas (e.g. \"t\", Debezium's default), or none");
-                continue;
-            }
-            out.skipped_operations = std::move(*value);
-        } else {
-            reader.problem(property.key_line(), property.path,
-                           "not a Debezium property the debezium format honours; known: "
-                           "decimal.handling.mode, time.precision.mode, skipped.operations "
-                           "(the others are listed in the README, \"Migrating from Debezium\")");
-        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -75,5 +76,24 @@ class YamlReader {
 
 // "a map", "a list", "nothing", "text": for messages about a value of the wrong kind.
 std::string_view kind_of(const YAML::Node& node);
+
+// One of `names` (the value's spelling in the file); reports anything else, listing them.
+template <typename Enum, std::size_t N>
+void optional_choice(YamlReader& reader, const Entry& entry,
+                     const std::array<std::pair<std::string_view, Enum>, N>& names, Enum& out) {
+    std::optional<std::string> value = reader.text(entry);
+    if (!value) {
+        return;
+    }
+    std::string listed;
+    for (const auto& [name, e] : names) {
+        if (*value == name) {
+            out = e;
+            return;
+        }
+        listed += (listed.empty() ? "" : ", ") + std::string(name);
+    }
+    reader.problem(entry.value_line(), entry.path, "'" + *value + "' is not one of " + listed);
+}
 
 }  // namespace pgcs::config::detail
