@@ -153,30 +153,46 @@ void write_scalar_body(JsonWriter& w, const ColumnType& t, bool optional) {
     write_tail(w, t, s, optional);
 }
 
-void write_struct(JsonWriter& w, const std::vector<SchemaField>& fields, bool optional,
-                  std::string_view name, int version, std::string_view field) {
+// A struct schema in JsonConverter's key order: type, fields (written by `fields`), optional,
+// name, version (when above 0), field (when named).
+struct StructInfo {
+    bool optional = false;
+    std::string_view name;
+    int version = 0;
+    std::string_view field;
+};
+
+template <typename Fields>
+void write_struct_schema(JsonWriter& w, const StructInfo& info, Fields&& fields) {
     w.StartObject();
     w.Key("type");
     str(w, "struct");
     w.Key("fields");
     w.StartArray();
-    for (const SchemaField& f : fields) {
-        write_field(w, *f.type, f.optional, f.name);
-    }
+    fields();
     w.EndArray();
     w.Key("optional");
-    w.Bool(optional);
+    w.Bool(info.optional);
     w.Key("name");
-    str(w, name);
-    if (version > 0) {
+    str(w, info.name);
+    if (info.version > 0) {
         w.Key("version");
-        w.Int(version);
+        w.Int(info.version);
     }
-    if (!field.empty()) {
+    if (!info.field.empty()) {
         w.Key("field");
-        str(w, field);
+        str(w, info.field);
     }
     w.EndObject();
+}
+
+void write_struct(JsonWriter& w, const std::vector<SchemaField>& fields, bool optional,
+                  std::string_view name, int version, std::string_view field) {
+    write_struct_schema(w, {optional, name, version, field}, [&] {
+        for (const SchemaField& f : fields) {
+            write_field(w, *f.type, f.optional, f.name);
+        }
+    });
 }
 
 void optional_string(JsonWriter& w, std::string_view name, bool optional = true) {
@@ -184,76 +200,51 @@ void optional_string(JsonWriter& w, std::string_view name, bool optional = true)
 }
 
 void write_source(JsonWriter& w) {
-    w.StartObject();
-    w.Key("type");
-    str(w, "struct");
-    w.Key("fields");
-    w.StartArray();
-    optional_string(w, "version", false);
-    optional_string(w, "connector", false);
-    optional_string(w, "name", false);
-    simple_field(w, "int64", false, "ts_ms");
-    w.StartObject();
-    w.Key("type");
-    str(w, "string");
-    w.Key("optional");
-    w.Bool(true);
-    w.Key("name");
-    str(w, "io.debezium.data.Enum");
-    w.Key("version");
-    w.Int(1);
-    w.Key("parameters");
-    w.StartObject();
-    w.Key("allowed");
-    str(w, "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental");
-    w.EndObject();
-    w.Key("default");
-    str(w, "false");
-    w.Key("field");
-    str(w, "snapshot");
-    w.EndObject();
-    optional_string(w, "db", false);
-    optional_string(w, "sequence");
-    simple_field(w, "int64", true, "ts_us");
-    simple_field(w, "int64", true, "ts_ns");
-    optional_string(w, "schema", false);
-    optional_string(w, "table", false);
-    simple_field(w, "int64", true, "txId");
-    simple_field(w, "int64", true, "lsn");
-    simple_field(w, "int64", true, "xmin");
-    optional_string(w, "origin");
-    simple_field(w, "int64", true, "origin_lsn");
-    w.EndArray();
-    w.Key("optional");
-    w.Bool(false);
-    w.Key("name");
-    str(w, "io.debezium.connector.postgresql.Source");
-    w.Key("version");
-    w.Int(1);
-    w.Key("field");
-    str(w, "source");
-    w.EndObject();
+    write_struct_schema(w, {false, "io.debezium.connector.postgresql.Source", 1, "source"}, [&] {
+        optional_string(w, "version", false);
+        optional_string(w, "connector", false);
+        optional_string(w, "name", false);
+        simple_field(w, "int64", false, "ts_ms");
+        w.StartObject();
+        w.Key("type");
+        str(w, "string");
+        w.Key("optional");
+        w.Bool(true);
+        w.Key("name");
+        str(w, "io.debezium.data.Enum");
+        w.Key("version");
+        w.Int(1);
+        w.Key("parameters");
+        w.StartObject();
+        w.Key("allowed");
+        str(w,
+            "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental");
+        w.EndObject();
+        w.Key("default");
+        str(w, "false");
+        w.Key("field");
+        str(w, "snapshot");
+        w.EndObject();
+        optional_string(w, "db", false);
+        optional_string(w, "sequence");
+        simple_field(w, "int64", true, "ts_us");
+        simple_field(w, "int64", true, "ts_ns");
+        optional_string(w, "schema", false);
+        optional_string(w, "table", false);
+        simple_field(w, "int64", true, "txId");
+        simple_field(w, "int64", true, "lsn");
+        simple_field(w, "int64", true, "xmin");
+        optional_string(w, "origin");
+        simple_field(w, "int64", true, "origin_lsn");
+    });
 }
 
 void write_transaction(JsonWriter& w) {
-    w.StartObject();
-    w.Key("type");
-    str(w, "struct");
-    w.Key("fields");
-    w.StartArray();
-    simple_field(w, "string", false, "id");
-    simple_field(w, "int64", false, "total_order");
-    simple_field(w, "int64", false, "data_collection_order");
-    w.EndArray();
-    w.Key("optional");
-    w.Bool(true);
-    w.Key("name");
-    str(w, "event.block");
-    w.Key("version");
-    w.Int(1);
-    w.Key("field");
-    str(w, "transaction");
-    w.EndObject();
+    write_struct_schema(w, {true, "event.block", 1, "transaction"}, [&] {
+        simple_field(w, "string", false, "id");
+        simple_field(w, "int64", false, "total_order");
+        simple_field(w, "int64", false, "data_collection_order");
+    });
 }
 
 std::string text_of(const rapidjson::StringBuffer& buf) {
@@ -296,87 +287,42 @@ std::string envelope_schema(std::string_view topic, const std::vector<SchemaFiel
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
     const std::string value = std::string(topic) + ".Value";
-    w.StartObject();
-    w.Key("type");
-    str(w, "struct");
-    w.Key("fields");
-    w.StartArray();
-    write_struct(w, fields, true, value, 0, "before");
-    write_struct(w, fields, true, value, 0, "after");
-    write_source(w);
-    write_transaction(w);
-    simple_field(w, "string", false, "op");
-    simple_field(w, "int64", true, "ts_ms");
-    simple_field(w, "int64", true, "ts_us");
-    simple_field(w, "int64", true, "ts_ns");
-    w.EndArray();
-    w.Key("optional");
-    w.Bool(false);
-    w.Key("name");
-    str(w, std::string(topic) + ".Envelope");
-    w.Key("version");
-    w.Int(2);
-    w.EndObject();
+    const std::string envelope = std::string(topic) + ".Envelope";
+    write_struct_schema(w, {false, envelope, 2, {}}, [&] {
+        write_struct(w, fields, true, value, 0, "before");
+        write_struct(w, fields, true, value, 0, "after");
+        write_source(w);
+        write_transaction(w);
+        simple_field(w, "string", false, "op");
+        simple_field(w, "int64", true, "ts_ms");
+        simple_field(w, "int64", true, "ts_us");
+        simple_field(w, "int64", true, "ts_ns");
+    });
     return text_of(buf);
 }
 
 std::string message_key_schema() {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
-    w.StartObject();
-    w.Key("type");
-    str(w, "struct");
-    w.Key("fields");
-    w.StartArray();
-    optional_string(w, "prefix");
-    w.EndArray();
-    w.Key("optional");
-    w.Bool(false);
-    w.Key("name");
-    str(w, "io.debezium.connector.postgresql.MessageKey");
-    w.Key("version");
-    w.Int(1);
-    w.EndObject();
+    write_struct_schema(w, {false, "io.debezium.connector.postgresql.MessageKey", 1, {}},
+                        [&] { optional_string(w, "prefix"); });
     return text_of(buf);
 }
 
 std::string message_value_schema() {
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
-    w.StartObject();
-    w.Key("type");
-    str(w, "struct");
-    w.Key("fields");
-    w.StartArray();
-    simple_field(w, "string", false, "op");
-    simple_field(w, "int64", true, "ts_ms");
-    write_source(w);
-    write_transaction(w);
-    w.StartObject();
-    w.Key("type");
-    str(w, "struct");
-    w.Key("fields");
-    w.StartArray();
-    optional_string(w, "prefix");
-    simple_field(w, "bytes", true, "content");
-    w.EndArray();
-    w.Key("optional");
-    w.Bool(true);
-    w.Key("name");
-    str(w, "io.debezium.connector.postgresql.Message");
-    w.Key("version");
-    w.Int(1);
-    w.Key("field");
-    str(w, "message");
-    w.EndObject();
-    w.EndArray();
-    w.Key("optional");
-    w.Bool(false);
-    w.Key("name");
-    str(w, "io.debezium.connector.postgresql.MessageValue");
-    w.Key("version");
-    w.Int(1);
-    w.EndObject();
+    write_struct_schema(w, {false, "io.debezium.connector.postgresql.MessageValue", 1, {}}, [&] {
+        simple_field(w, "string", false, "op");
+        simple_field(w, "int64", true, "ts_ms");
+        write_source(w);
+        write_transaction(w);
+        write_struct_schema(w, {true, "io.debezium.connector.postgresql.Message", 1, "message"},
+                            [&] {
+                                optional_string(w, "prefix");
+                                simple_field(w, "bytes", true, "content");
+                            });
+    });
     return text_of(buf);
 }
 
