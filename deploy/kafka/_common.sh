@@ -7,23 +7,9 @@ KDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$KDIR/../.." && pwd -P)
 LIB=$KDIR/lib
 
-# The java to run: $PGCS_JAVA, else $JAVA_HOME/bin/java, else java on PATH; must be >= 17.
-find_java() {
-    local v major
-    JAVA=${PGCS_JAVA:-}
-    if [ -z "$JAVA" ]; then
-        if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
-            JAVA=$JAVA_HOME/bin/java
-        else
-            JAVA=$(command -v java) || die "java not found (apt-get install openjdk-17-jre-headless)"
-        fi
-    fi
-    v=$("$JAVA" -version 2>&1 | sed -n 's/.* version "\([^"]*\)".*/\1/p' | head -n 1)
-    major=${v%%.*}
-    [ "$major" = 1 ] && major=$(echo "$v" | cut -d. -f2)
-    [[ "$major" =~ ^[0-9]+$ ]] || die "cannot tell the version of $JAVA ('$v')"
-    [ "$major" -ge 17 ] || die "$JAVA is Java $v; Kafka 4 needs Java 17 or newer"
-}
+# find_java (deploy/java.sh): the java to run, 17 or newer.
+# shellcheck source=../java.sh
+. "$KDIR/../java.sh"
 
 # Makes sure lib/ is built and current (runs Maven only when needed).
 ensure_lib() {

@@ -113,7 +113,7 @@ if reads engine; then
     prog=bench.sh
     # shellcheck source=tests/peers/_build.sh
     . tests/peers/_build.sh
-    peers_java
+    find_java
     peers_build "$REPO/tests/peers/debezium"
 fi
 TABLE=bench_w1

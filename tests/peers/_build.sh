@@ -50,22 +50,9 @@ peers_build() {
     PEER_CP=$(find "$lib" -maxdepth 1 -name '*.jar' | LC_ALL=C sort | paste -sd:)
 }
 
-# peers_java: sets JAVA.
-peers_java() {
-    local v major
-    JAVA=${PGCS_JAVA:-}
-    if [ -z "$JAVA" ]; then
-        if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
-            JAVA=$JAVA_HOME/bin/java
-        else
-            JAVA=$(command -v java) || die "java not found (apt-get install openjdk-17-jre-headless)"
-        fi
-    fi
-    v=$("$JAVA" -version 2>&1 | sed -n 's/.* version "\([^"]*\)".*/\1/p' | head -n 1)
-    major=${v%%.*}
-    [[ "$major" =~ ^[0-9]+$ ]] || die "cannot tell the version of $JAVA ('$v')"
-    [ "$major" -ge 17 ] || die "$JAVA is Java $v; the peers need Java 17 or newer"
-}
+# find_java: sets JAVA (deploy/java.sh).
+# shellcheck source=../../deploy/java.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../deploy/java.sh"
 
 # peers_jvm_opts DIR NAME: sets JVM_OPTS: a small heap, C1 only, serial GC, and a dynamic
 # class data sharing archive DIR/target/NAME.jsa (written at the first run's exit into a file

@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$brokers" ] && [ -n "$in" ] || { echo "$prog: error: --brokers and --in are required" >&2; exit 2; }
-peers_java
+find_java
 peers_build "$here"
 peers_jvm_opts "$here" produce
 set +e

@@ -59,7 +59,7 @@ for w in $target; do
     conn[${w%%=*}]=${w#*=}
 done
 
-peers_java
+find_java
 peers_build "$here/plugin" plugins/debezium-connector-jdbc
 plugin_path=$here/plugin/target/plugins
 peers_build "$here"

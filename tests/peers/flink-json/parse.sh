@@ -21,7 +21,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 . "$here/../_build.sh"
 
 case "${1:-}" in -h|--help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;; esac
-peers_java
+find_java
 peers_build "$here"
 peers_jvm_opts "$here" parse
 set +e
