@@ -197,7 +197,8 @@ void log_failover_state(PGconn* conn, const config::PostgresConfig& pg, bool cre
 // replication through membership in rds_replication, which plain PostgreSQL's catalog cannot
 // tell from a membership that passes nothing on (REPLICATION is never inherited there); the
 // catalog only explains the outcome in the log.
-void check_replication_allowed(PGconn* conn, const config::PostgresConfig& pg) {
+source::PgConnPtr connect_replication_checked(PGconn* conn,
+                                              const source::ConnectionSettings& settings) {
     auto role = source::exec(conn,
                              "SELECT current_user, rolsuper OR rolreplication, coalesce((SELECT "
                              "string_agg(m.rolname, ', ' ORDER BY m.rolname) FROM pg_roles m "
@@ -207,8 +208,9 @@ void check_replication_allowed(PGconn* conn, const config::PostgresConfig& pg) {
     const std::string user = PQgetvalue(role.get(), 0, 0);
     const bool attribute = std::string(PQgetvalue(role.get(), 0, 1)) == "t";
     const std::string member_of = PQgetvalue(role.get(), 0, 2);
+    source::PgConnPtr replication;
     try {
-        source::connect({pg.conninfo, pg.password, "pgchangeset-check"}, true);
+        replication = source::connect(settings, true);
     } catch (const source::PgError& e) {
         if (e.sqlstate() != source::sqlstate::kInsufficientPrivilege ||
             e.origin() != source::PgErrorOrigin::ReplicationConnect) {
@@ -229,6 +231,7 @@ void check_replication_allowed(PGconn* conn, const config::PostgresConfig& pg) {
             user, member_of.empty() ? "" : " but is a member of " + member_of,
             member_of.empty() ? " (a managed service's own rule)" : " (Amazon RDS/Aurora)");
     }
+    return replication;
 }
 
 Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::PostgresConfig& pg,

@@ -46,10 +46,11 @@ Lsn prepare_source(PGconn* conn, const source::Catalog& catalog, const config::P
                    std::optional<source::ExportedSnapshot>* exported = nullptr,
                    const SourceContext& context = {});
 
-// Whether the server lets the user replicate: a replication connection opened and closed. A
-// refusal (42501) is a StreamFailure naming the user and the grant; it runs before anything is
-// created, and before the first replication connection of the stream.
-void check_replication_allowed(PGconn* conn, const config::PostgresConfig& pg);
+// The first replication connection, where the server says whether the user may replicate: a
+// refusal (42501) is a StreamFailure naming the user and the grant (`conn`, the catalog
+// connection, explains the outcome). Opened before anything is created.
+source::PgConnPtr connect_replication_checked(PGconn* conn,
+                                              const source::ConnectionSettings& settings);
 
 // On a reconnect: the slot must still be there and valid; it is never re-created.
 void check_slot_still_usable(const source::Catalog& catalog, const std::string& slot,

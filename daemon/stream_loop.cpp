@@ -378,10 +378,13 @@ int StreamLoop::run() {
             }
             observer_.state("connecting to PostgreSQL");
             connect_catalog();
-            if (!prepared) {
-                check_replication_allowed(catalog_conn_.get(), config_.postgres);
+            {
+                // The first one also tells whether the server lets the user replicate.
+                const source::PgConnPtr replication =
+                    prepared ? source::connect(settings_, true)
+                             : connect_replication_checked(catalog_conn_.get(), settings_);
+                check_identity(replication.get());
             }
-            check_identity(source::connect(settings_, true).get());
             if (!prepared) {
                 prepare_database();
                 prepared = true;
