@@ -58,14 +58,6 @@ bool slot_not_past_halted(CaptureFixture& fx) {
                          "'") == "t";
 }
 
-std::size_t count_of(const std::string& s, const std::string& part) {
-    std::size_t n = 0;
-    for (auto pos = s.find(part); pos != std::string::npos; pos = s.find(part, pos + 1)) {
-        ++n;
-    }
-    return n;
-}
-
 std::string run_status(const std::string& config) {
     DaemonProcess status({bin_dir() + "/pgchangeset", "status", "--config", config},
                          "/tmp/pgcs-test-" + unique_suffix() + ".log");
@@ -132,7 +124,7 @@ TEST_CASE(
     const std::string log = fx.daemon_log();
     INFO(log);
     CHECK(fx.daemon_running());
-    CHECK(count_of(log, "halted: the event of") >= 2);
+    CHECK(occurrences(log, "halted: the event of") >= 2);
     CHECK(contains(log, "MSG_SIZE_TOO_LARGE") == false);  // refused before it was sent
     CHECK(contains(log, "producer's limit (kafka.properties message.max.bytes = 2000"));
     CHECK(contains(log, "raise kafka.properties message.max.bytes above"));

@@ -11,6 +11,7 @@
 #include "support/capture_fixture.hpp"
 
 using pgcs::testing::CaptureFixture;
+using pgcs::testing::occurrences;
 using pgcs::testing::parse_json;
 using pgcs::testing::Record;
 
@@ -34,14 +35,6 @@ std::map<std::string, std::string> keys_by_event(const std::vector<Record>& reco
         out[name] = r.key.value_or("null");
     }
     return out;
-}
-
-std::size_t occurrences(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) {
-        ++n;
-    }
-    return n;
 }
 
 // A second published table, so that the daemon can start again once the first is dropped.
@@ -119,11 +112,11 @@ TEST_CASE("FULL: a table dropped before its new definition was read keeps its la
     CHECK(fx.daemon_running());
 }
 
-TEST_CASE("FULL: a table dropped while the daemon was stopped: null keys, a warning, it goes on") {
-    CaptureFixture fx(
-        "CREATE TABLE {table} (id int PRIMARY KEY, v int);"
-        "ALTER TABLE {table} REPLICA IDENTITY FULL");
-    SecondTable other(fx);
+namespace {
+
+// The daemon publishes both tables once, then, while it is stopped, the first table's rows are
+// added, changed, deleted and the table dropped; it starts again with the second table only.
+void change_and_drop_while_stopped(CaptureFixture& fx, const SecondTable& other) {
     fx.start_daemon_with_tables({"public." + fx.table(), "public." + other.name});
     fx.stop_daemon();
     fx.exec("INSERT INTO {table} VALUES (1, 0), (2, 0)");
@@ -131,6 +124,16 @@ TEST_CASE("FULL: a table dropped while the daemon was stopped: null keys, a warn
     fx.exec("DELETE FROM {table} WHERE id = 2");
     fx.exec("DROP TABLE {table}");
     fx.start_daemon_with_tables({"public." + other.name});
+}
+
+}  // namespace
+
+TEST_CASE("FULL: a table dropped while the daemon was stopped: null keys, a warning, it goes on") {
+    CaptureFixture fx(
+        "CREATE TABLE {table} (id int PRIMARY KEY, v int);"
+        "ALTER TABLE {table} REPLICA IDENTITY FULL");
+    SecondTable other(fx);
+    change_and_drop_while_stopped(fx, other);
     fx.exec("INSERT INTO " + other.name + " VALUES (7)");
 
     const auto records = fx.read(4);  // no tombstone: a null key has none
@@ -155,13 +158,7 @@ TEST_CASE("FULL: a table dropped while the daemon was stopped: null keys, a warn
 TEST_CASE("DEFAULT: a table dropped while the daemon was stopped keeps the stream's key") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY, v int)");
     SecondTable other(fx);
-    fx.start_daemon_with_tables({"public." + fx.table(), "public." + other.name});
-    fx.stop_daemon();
-    fx.exec("INSERT INTO {table} VALUES (1, 0), (2, 0)");
-    fx.exec("UPDATE {table} SET v = 1 WHERE id = 1");
-    fx.exec("DELETE FROM {table} WHERE id = 2");
-    fx.exec("DROP TABLE {table}");
-    fx.start_daemon_with_tables({"public." + other.name});
+    change_and_drop_while_stopped(fx, other);
 
     const auto records = fx.read(5);  // and the delete's tombstone
     INFO("daemon log:\n" << fx.daemon_log());

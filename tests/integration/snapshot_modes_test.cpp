@@ -8,6 +8,7 @@
 
 using pgcs::testing::CaptureFixture;
 using pgcs::testing::KafkaReader;
+using pgcs::testing::occurrences;
 using pgcs::testing::parse_json;
 
 namespace {
@@ -44,12 +45,17 @@ Counts wait_for_events(CaptureFixture& f, std::size_t n) {
     return c;
 }
 
-std::size_t occurrences(const std::string& text, const std::string& part) {
-    std::size_t n = 0;
-    for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1)) {
-        ++n;
-    }
-    return n;
+// A restart after the snapshot completed reads nothing again, says so, and streams: with
+// `events` on the topic (`reads` of them read events), one row more gives one event more.
+void check_restart_reads_nothing_again(CaptureFixture& f, std::size_t reads, std::size_t events) {
+    f.stop_daemon();
+    f.start_daemon();
+    REQUIRE(f.wait_for_log("already has its snapshot, completed at"));
+    f.exec("INSERT INTO {table} VALUES (1000000, 'after restart')");
+    const Counts second = wait_for_events(f, events + 1);
+    INFO(f.daemon_log());
+    CHECK(second.reads == reads);
+    CHECK(second.events == events + 1);
 }
 
 std::string state(CaptureFixture& f) {
@@ -81,14 +87,7 @@ TEST_CASE("initial: a slot a DBA made gets its snapshot, once, and the log says 
     CHECK(state(f) == "done 300");
 
     // A restart after completion reads nothing again, and says so.
-    f.stop_daemon();
-    f.start_daemon();
-    REQUIRE(f.wait_for_log("already has its snapshot, completed at"));
-    f.exec("INSERT INTO {table} VALUES (1001, 'after restart')");
-    const Counts second = wait_for_events(f, 302);
-    INFO(f.daemon_log());
-    CHECK(second.reads == 300);
-    CHECK(second.events == 302);
+    check_restart_reads_nothing_again(f, 300, 301);
     CHECK(occurrences(f.daemon_log(), "reading 1 tables") == 1);  // the first start's
 }
 
@@ -103,14 +102,7 @@ TEST_CASE(
     REQUIRE(f.wait_for_log("snapshot of public." + f.table() + " complete"));
     const Counts first = wait_for_events(f, 50);
     CHECK(first.reads == 50);
-    f.stop_daemon();
-    f.start_daemon();
-    REQUIRE(f.wait_for_log("already has its snapshot, completed at"));
-    f.exec("INSERT INTO {table} VALUES (1000, 'new')");
-    const Counts second = wait_for_events(f, 51);
-    INFO(f.daemon_log());
-    CHECK(second.reads == 50);
-    CHECK(second.events == 51);
+    check_restart_reads_nothing_again(f, 50, 50);
 }
 
 TEST_CASE("initial on an existing slot whose snapshot records were deleted reads again",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstddef>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -19,6 +20,15 @@
 #include "support/test_env.hpp"
 
 namespace pgcs::testing {
+
+// How many times `part` stands in `text` (a daemon's log, say).
+inline std::size_t occurrences(const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1)) {
+        ++n;
+    }
+    return n;
+}
 
 inline std::string write_temp_file(const std::string& name, const std::string& content) {
     const std::string path = "/tmp/pgcs-test-" + unique_suffix() + "-" + name;
