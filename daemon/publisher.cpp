@@ -354,6 +354,24 @@ void Publisher::on_aborted(pgoutput::Xid xid, std::size_t messages) {
     spdlog::debug("streamed transaction {} aborted: {} messages discarded", xid, messages);
 }
 
+void Publisher::on_unreported_subtransactions(pgoutput::Xid xid,
+                                              const source::SubtransactionVerdict& verdict) {
+    if (!verdict.aborted.empty()) {
+        spdlog::warn(
+            "streamed transaction {}: PostgreSQL sent changes of {} rolled-back "
+            "subtransaction(s) (first {}) without a Stream Abort; pg_xact_status() says they "
+            "aborted, so their changes are not published",
+            xid, verdict.aborted.size(), verdict.aborted.front());
+    }
+    if (!verdict.unknown.empty()) {
+        spdlog::warn(
+            "streamed transaction {}: the server no longer knows whether {} subtransaction(s) "
+            "(first {}) committed (pg_xact_status() is null: older than its commit log); their "
+            "changes are published as the stream sent them",
+            xid, verdict.unknown.size(), verdict.unknown.front());
+    }
+}
+
 void Publisher::on_transaction(const source::CommittedTransaction& txn) {
     if (txn.streamed) {
         spdlog::debug("streamed transaction {} committed: {} messages, {} bytes{}", txn.xid,

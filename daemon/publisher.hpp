@@ -71,6 +71,8 @@ class Publisher : public source::TransactionHandler {
     void on_transaction(const source::CommittedTransaction& txn) override;
     void on_skipped(pgoutput::Xid xid, Lsn end_lsn) override;
     void on_aborted(pgoutput::Xid xid, std::size_t messages) override;
+    void on_unreported_subtransactions(pgoutput::Xid xid,
+                                       const source::SubtransactionVerdict& verdict) override;
     void on_relation(const pgoutput::Relation& relation) override;
     void on_type(const pgoutput::Type& type);
     void on_message(const pgoutput::LogicalMessage& message, std::int64_t received_time) override;

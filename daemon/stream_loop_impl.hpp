@@ -62,6 +62,7 @@ class StreamLoop {
           settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset"},
           budget_(config.buffer.memory_limit_bytes),
           assembler_(budget_, config.buffer.spill_directory),
+          subtransactions_([this] { return catalog_conn_.get(); }),
           snapshots_(snapshot_settings_from(config), types_,
                      {[this](std::string_view table, std::uint64_t rows) {
                           observer_.snapshot_rows(table, rows);
@@ -70,7 +71,9 @@ class StreamLoop {
           publisher_(
               {config.kafka.topic_prefix, messages_topic_from(config), config.postgres.messages,
                config.kafka.tombstones, config.postgres.binary, format_settings_from(config)},
-              types_, snapshots_, observer_, [this] { wait_for_room(); }) {}
+              types_, snapshots_, observer_, [this] { wait_for_room(); }) {
+        assembler_.set_subtransaction_status(&subtransactions_);
+    }
 
     int run();
     // After kHalted: on what.
@@ -128,6 +131,7 @@ class StreamLoop {
     changeset::TypeRegistry types_;
     source::MemoryBudget budget_;
     source::TransactionAssembler assembler_;
+    source::ServerSubtransactionStatus subtransactions_;  // asked by assembler_
     source::StartOptions options_;
     SnapshotCoordinator snapshots_;
     Publisher publisher_;

@@ -2,6 +2,9 @@
 // Message formats: https://www.postgresql.org/docs/15/protocol-logicalrep-message-formats.html
 #include "core/source/transaction_assembler.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "core/source/stream_failure.hpp"
 
 namespace pgcs::source {
@@ -56,6 +59,29 @@ void TransactionAssembler::hand_out(TransactionBuffer& buffer,
     handed_out_ = end_lsn;
 }
 
+void TransactionAssembler::check_subtransactions(pgoutput::Xid xid, StreamedTxn& txn,
+                                                 TransactionHandler& handler) {
+    if (status_ == nullptr) {
+        return;
+    }
+    std::vector<pgoutput::Xid> unreported;
+    for (const pgoutput::Xid x : txn.xids) {
+        if (x != xid && !txn.aborted_subxids.contains(x)) {
+            unreported.push_back(x);
+        }
+    }
+    if (unreported.empty()) {
+        return;
+    }
+    std::sort(unreported.begin(), unreported.end());
+    const SubtransactionVerdict verdict = status_->check(unreported);
+    if (verdict.aborted.empty() && verdict.unknown.empty()) {
+        return;
+    }
+    txn.aborted_subxids.insert(verdict.aborted.begin(), verdict.aborted.end());
+    handler.on_unreported_subtransactions(xid, verdict);
+}
+
 void TransactionAssembler::feed(const XLogData& x, TransactionHandler& handler) {
     if (x.payload.empty()) {
         framing_error("empty XLogData message", x.start);
@@ -73,8 +99,13 @@ void TransactionAssembler::feed(const XLogData& x, TransactionHandler& handler) 
     }
     if (in_stream_) {
         // A message of a streamed transaction: kept under its (sub)transaction's xid.
-        streams_.at(stream_xid_)
-            .buffer.append(x.start, x.received_time, pgoutput::stream_xid_of(x.payload), x.payload);
+        StreamedTxn& txn = streams_.at(stream_xid_);
+        const pgoutput::Xid xid = pgoutput::stream_xid_of(x.payload);
+        if (xid != txn.last_xid) {
+            txn.xids.insert(xid);
+            txn.last_xid = xid;
+        }
+        txn.buffer.append(x.start, x.received_time, xid, x.payload);
         return;
     }
     if (type == MessageType::Begin) {
@@ -142,11 +173,14 @@ void TransactionAssembler::feed_stream_control(MessageType type, const XLogData&
             stream_xid_ = start.xid;
             auto it = streams_.find(start.xid);
             if (it == streams_.end()) {
-                streams_.emplace(start.xid,
-                                 StreamedTxn{TransactionBuffer(budget_, spill_directory_), {}});
+                streams_.emplace(
+                    start.xid,
+                    StreamedTxn{TransactionBuffer(budget_, spill_directory_), {}, {}, 0});
             } else if (start.first_segment) {
                 it->second.buffer.clear();
                 it->second.aborted_subxids.clear();
+                it->second.xids.clear();
+                it->second.last_xid = 0;
             }
             return;
         }
@@ -170,6 +204,7 @@ void TransactionAssembler::feed_stream_control(MessageType type, const XLogData&
                 handler.on_skipped(c.xid, c.end_lsn);
                 return;
             }
+            check_subtransactions(c.xid, it->second, handler);
             hand_out(it->second.buffer, &it->second.aborted_subxids, c.xid, c.commit_time,
                      c.end_lsn, true, handler);
             streams_.erase(it);

@@ -16,6 +16,7 @@
 #include "core/pgoutput/decoder.hpp"
 #include "core/pgoutput/lsn.hpp"
 #include "core/source/replication_stream.hpp"
+#include "core/source/subtransaction_status.hpp"
 #include "core/source/transaction_buffer.hpp"
 
 namespace pgcs::source {
@@ -61,6 +62,11 @@ class TransactionHandler {
     virtual void on_skipped(pgoutput::Xid /*xid*/, Lsn /*end_lsn*/) {}
     // A streamed transaction rolled back: its `messages` are discarded, nothing is handed out.
     virtual void on_aborted(pgoutput::Xid /*xid*/, std::size_t /*messages*/) {}
+    // A committed streamed transaction had changes of subtransactions the server says rolled
+    // back (`aborted`, dropped) or no longer knows (`unknown`, kept), without a Stream Abort for
+    // them (docs/CORRECTNESS.md, "Subtransactions of streamed transactions").
+    virtual void on_unreported_subtransactions(pgoutput::Xid /*xid*/,
+                                               const SubtransactionVerdict& /*verdict*/) {}
     // A Relation message outside any transaction (inside one, it is among its messages).
     virtual void on_relation(const pgoutput::Relation& relation) = 0;
     // A non-transactional logical decoding message (pg_logical_emit_message(false, ...)) not
@@ -79,6 +85,10 @@ class TransactionAssembler {
     // Every transaction whose commit ends at or before `end_lsn` counts as handed out (at start:
     // the slot's confirmed_flush_lsn).
     void set_handed_out(Lsn end_lsn) { handed_out_ = end_lsn; }
+
+    // Asked at each Stream Commit which subtransactions without a Stream Abort rolled back (none
+    // set: the stream's Stream Abort messages are believed alone).
+    void set_subtransaction_status(SubtransactionStatus* status) { status_ = status; }
     Lsn handed_out() const { return handed_out_; }
 
     // A new replication connection: whatever was partly received is forgotten; the server sends
@@ -99,7 +109,12 @@ class TransactionAssembler {
     struct StreamedTxn {
         TransactionBuffer buffer;
         std::unordered_set<pgoutput::Xid> aborted_subxids;
+        std::unordered_set<pgoutput::Xid> xids;  // of its messages: its own and subtransactions'
+        pgoutput::Xid last_xid = 0;              // of its newest message
     };
+    // Subtransactions of `txn` (top-level `xid`) with changes and no Stream Abort that the
+    // server says rolled back join its aborted ones.
+    void check_subtransactions(pgoutput::Xid xid, StreamedTxn& txn, TransactionHandler& handler);
     void feed_stream_control(pgoutput::MessageType type, const XLogData& x,
                              TransactionHandler& handler);
     void feed_outside_transaction(const XLogData& x, TransactionHandler& handler);
@@ -112,6 +127,7 @@ class TransactionAssembler {
     std::string spill_directory_;
     int proto_version_ = 1;
     Lsn handed_out_ = 0;  // end LSN of the newest transaction handed out in full
+    SubtransactionStatus* status_ = nullptr;
 
     bool in_transaction_ = false;
     bool skipping_ = false;  // the open transaction was handed out before a reconnect

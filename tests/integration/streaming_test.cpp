@@ -275,3 +275,63 @@ TEST_CASE("streaming off: protocol v1, the server sends a large transaction only
     CHECK(std::regex_search(fx.daemon_log(), std::regex("pgoutput v1[,)]")));
     CHECK(fx.daemon_log().find("streamed transaction") == std::string::npos);
 }
+
+// PostgreSQL (seen on 15.18) streams the changes of a subtransaction that rolls back without a
+// Stream Abort for it when those changes were spilled to disk before the slot's confirmed
+// position and streamed after it. Here: the first run decodes with a large
+// logical_decoding_work_mem, so the open transaction is not streamed and the daemon confirms a
+// later commit past its subtransaction's changes; the second run decodes with 64 kB, so the
+// server streams the whole transaction, the spilled subtransaction included, and sends a Stream
+// Abort only for the nested one.
+TEST_CASE("a rolled-back subtransaction streamed without its Stream Abort is not published",
+          "[pgmatrix]") {
+    CaptureFixture fx("CREATE TABLE {table} (id int8 PRIMARY KEY, note text)");
+    fx.start_daemon();
+    const std::string t = fx.table();
+    PgClient writer(pg_conninfo());
+    writer.exec("BEGIN; INSERT INTO " + t +
+                " SELECT g, 'kept' FROM generate_series(1, 20000) g; SAVEPOINT s; UPDATE " + t +
+                " SET note = 'gone' WHERE id <= 100; INSERT INTO " + t +
+                " SELECT g, 'gone' FROM generate_series(100001, 105000) g");
+    const std::string before_other = fx.pg().value("SELECT pg_current_wal_insert_lsn()");
+    fx.exec("INSERT INTO {table} VALUES (0, 'other')");
+    const std::string confirmed = "SELECT confirmed_flush_lsn > '" + before_other +
+                                  "' FROM pg_replication_slots WHERE slot_name = '" + fx.slot() +
+                                  "'";
+    REQUIRE(fx.pg().wait_for(confirmed, [](const std::string& v) { return v == "t"; }));
+    REQUIRE(fx.stop_daemon().exit_code == 0);
+
+    configure_small_memory(fx);
+    fx.start_daemon();
+    writer.exec("SAVEPOINT s2; INSERT INTO " + t +
+                " SELECT g, 'gone' FROM generate_series(200001, 205000) g; ROLLBACK TO SAVEPOINT "
+                "s; UPDATE " +
+                t + " SET note = 'updated' WHERE id % 1000 = 0; COMMIT");
+    fx.exec("INSERT INTO {table} VALUES (999999, 'last')");
+    const std::string end = fx.pg().value("SELECT pg_current_wal_insert_lsn()");
+    REQUIRE(fx.pg().wait_for(
+        "SELECT confirmed_flush_lsn >= '" + end +
+            "' FROM pg_replication_slots WHERE slot_name = '" + fx.slot() + "'",
+        [](const std::string& v) { return v == "t"; }, std::chrono::seconds(60)));
+    const std::string log = fx.daemon_log();
+    INFO("daemon log tail:\n" << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    REQUIRE(log.find("streamed transaction") != std::string::npos);  // it was streamed
+
+    std::map<std::string, long> ops;
+    long gone = 0;
+    KafkaReader reader(pgcs::testing::brokers());
+    reader.visit_to_end(fx.topic(), [&](Record&& r) {
+        if (r.value.empty()) {
+            return;  // a tombstone
+        }
+        auto d = parse_json(r.value);
+        ++ops[d["op"].GetString()];
+        if (r.value.find("\"gone\"") != std::string::npos) {
+            ++gone;
+        }
+    });
+    CHECK(gone == 0);
+    CHECK(ops["added"] == 20002);  // 'other', the 20,000 kept rows, 'last'
+    CHECK(ops["modified"] == 21);  // ids 0, 1000, 2000, ... 20000
+    CHECK(ops.size() == 2);
+}

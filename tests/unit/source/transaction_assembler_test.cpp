@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,30 @@ struct Recorder : pgcs::source::TransactionHandler {
     }
     void on_message(const pg::LogicalMessage& m, std::int64_t) override {
         seen.push_back("message " + std::string(m.content));
+    }
+    void on_unreported_subtransactions(pg::Xid xid,
+                                       const pgcs::source::SubtransactionVerdict& v) override {
+        seen.push_back("unreported " + std::to_string(xid) + ": " +
+                       std::to_string(v.aborted.size()) + " aborted, " +
+                       std::to_string(v.unknown.size()) + " unknown");
+    }
+};
+
+// The server's answers, given by the test: which subxids aborted, which it no longer knows.
+struct FixedStatus : pgcs::source::SubtransactionStatus {
+    std::set<pg::Xid> aborted, unknown;
+    std::vector<std::vector<pg::Xid>> asked;
+    pgcs::source::SubtransactionVerdict check(const std::vector<pg::Xid>& subxids) override {
+        asked.push_back(subxids);
+        pgcs::source::SubtransactionVerdict v;
+        for (const pg::Xid x : subxids) {
+            if (aborted.contains(x)) {
+                v.aborted.push_back(x);
+            } else if (unknown.contains(x)) {
+                v.unknown.push_back(x);
+            }
+        }
+        return v;
     }
 };
 
@@ -153,6 +178,42 @@ TEST_CASE("an aborted subtransaction loses its changes but not its Relation mess
     s.stream_abort(10, 11);
     s.stream_commit(10, 200);
     CHECK(s.out.seen == std::vector<std::string>{"streamed 10 @200 [I:top R:11 I:kept]"});
+}
+
+TEST_CASE("subtransactions without a Stream Abort are checked with the server at the commit") {
+    Stream s;
+    FixedStatus status;
+    status.aborted = {12};
+    status.unknown = {13};
+    s.assembler.set_subtransaction_status(&status);
+    s.start(10, true);
+    s.insert("top", 100, 10);
+    s.insert("reported", 101, 11);
+    s.insert("unreported", 102, 12);
+    s.insert("unknown", 103, 13);
+    s.insert("committed", 104, 14);
+    s.insert("unreported again", 105, 12);
+    s.stop();
+    s.stream_abort(10, 11);
+    s.stream_commit(10, 200);
+    // Asked once, of the subtransactions with changes and no Stream Abort, not of the top one.
+    CHECK(status.asked == std::vector<std::vector<pg::Xid>>{{12, 13, 14}});
+    CHECK(s.out.seen == std::vector<std::string>{"unreported 10: 1 aborted, 1 unknown",
+                                                 "streamed 10 @200 [I:top I:unknown I:committed]"});
+}
+
+TEST_CASE("a streamed transaction with changes of its own only asks the server nothing") {
+    Stream s;
+    FixedStatus status;
+    s.assembler.set_subtransaction_status(&status);
+    s.start(10, true);
+    s.insert("top", 100, 10);
+    s.stop();
+    s.stream_commit(10, 200);
+    s.transaction(30, "plain", 300);  // plain transactions: the server filtered them itself
+    CHECK(status.asked.empty());
+    CHECK(s.out.seen ==
+          std::vector<std::string>{"streamed 10 @200 [I:top]", "txn 30 @300 [I:plain]"});
 }
 
 TEST_CASE("a streamed transaction aborted whole hands out nothing") {
