@@ -6,40 +6,13 @@
 
 #include <algorithm>
 
-#include "core/base/topic_name.hpp"
 #include "core/changeset/key_change.hpp"
-#include "core/snapshot/row_patch.hpp"
 #include "core/source/missing_columns.hpp"
 #include "core/source/stream_failure.hpp"
 
 namespace pgcs::daemon {
 
 using source::StreamFailure;
-
-HaltInfo halt_info(sink::SizeLimit limit, std::string_view topic, bool has_key,
-                   std::string_view key, std::size_t bytes, std::string what) {
-    HaltInfo h;
-    switch (limit) {
-        case sink::SizeLimit::Broker:
-            h.reason = "broker_message_size";
-            break;
-        case sink::SizeLimit::Producer:
-            h.reason = "producer_message_max_bytes";
-            h.restart_needed = true;
-            break;
-        case sink::SizeLimit::Queue:
-            h.reason = "producer_queue_size";
-            h.restart_needed = true;
-            break;
-    }
-    h.topic = std::string(topic);
-    if (has_key) {
-        h.key = std::string(key.substr(0, 256));
-    }
-    h.bytes = bytes;
-    h.what = std::move(what);
-    return h;
-}
 
 Publisher::Publisher(Settings settings, changeset::TypeRegistry& types,
                      SnapshotCoordinator& snapshots, StreamObserver& observer,
@@ -49,6 +22,7 @@ Publisher::Publisher(Settings settings, changeset::TypeRegistry& types,
       snapshots_(snapshots),
       observer_(observer),
       wait_for_room_(std::move(wait_for_room)),
+      relations_(settings_.topic_prefix, settings_.binary, types),
       encoder_(encode::make_event_encoder(settings_.format, types_)) {}
 
 void Publisher::bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed_out) {
@@ -60,101 +34,10 @@ void Publisher::bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed
 
 void Publisher::set_catalog(const source::Catalog& catalog) {
     catalog_ = &catalog;
+    relations_.set_catalog(catalog);
     if (const char* db = PQdb(catalog.connection())) {
         encoder_->set_database(db);
     }
-}
-
-void Publisher::on_type(const pgoutput::Type& type) {
-    if (type_names_.size() >= 4096 && !type_names_.contains(type.oid)) {
-        type_names_.clear();  // many types: start over rather than grow
-    }
-    type_names_[type.oid] = std::string(type.name);
-}
-
-void Publisher::register_dropped_type(std::uint32_t oid) {
-    const auto known = type_names_.find(oid);
-    changeset::CatalogType t;
-    t.oid = oid;
-    t.name = known != type_names_.end() ? known->second : "unknown type OID " + std::to_string(oid);
-    if (settings_.binary) {
-        // Its values come in their binary send form, which only the type's functions could
-        // print: written as bytes (base64), like a domain over bytea.
-        t.typtype = 'd';
-        t.base_oid = 17;  // bytea
-    }
-    types_.add(t);
-    spdlog::warn(
-        "type {} (OID {}) is no longer in the catalog (dropped since the transaction "
-        "being published used it): its values are written as {}",
-        t.name, oid,
-        settings_.binary ? "the base64 of their binary send form"
-                         : "PostgreSQL's text form (a string)");
-}
-
-std::vector<std::string> Publisher::catalog_key(const pgoutput::Relation& relation) {
-    if (!changeset::RelationCache::needs_catalog_key(relation.replica_identity)) {
-        return {};  // DEFAULT, INDEX: pgoutput flags the key columns itself
-    }
-    // Asked once per Relation message: the answer stays with this definition of the table
-    // until the next Relation message for it (README, "Keys under REPLICA IDENTITY FULL").
-    if (auto pk = catalog_->primary_key_if_exists(relation.oid)) {
-        return std::move(*pk);
-    }
-    const std::string name = std::string(relation.schema) + "." + std::string(relation.name);
-    auto known = relations_.key_columns(relation.oid);
-    const bool first = gone_tables_.insert(relation.oid).second;
-    if (known) {
-        if (first) {
-            spdlog::info(
-                "table {} (OID {}) is no longer in the catalog (dropped since the transaction "
-                "being published changed it): its events keep the key of its earlier "
-                "definition ({} column(s))",
-                name, relation.oid, known->size());
-        }
-        return std::move(*known);
-    }
-    if (first) {
-        spdlog::warn(
-            "table {} (OID {}) is no longer in the catalog (dropped since the transaction being "
-            "published changed it) and has REPLICA IDENTITY {}: the stream does not say which "
-            "columns were its primary key, so its events have a null key",
-            name, relation.oid, relation.replica_identity == 'f' ? "FULL" : "NOTHING");
-    }
-    return {};
-}
-
-void Publisher::on_relation(const pgoutput::Relation& relation) {
-    for (const auto& c : relation.columns) {
-        if (!catalog_->resolve_type(c.type_oid, types_)) {
-            register_dropped_type(c.type_oid);
-        }
-    }
-    const auto& info = relations_.define(relation, catalog_key(relation), types_);
-    if (encoder_->wants_not_null()) {
-        relations_.set_not_null(relation.oid, catalog_->not_null_columns(relation.oid));
-    }
-    if (snapshots_.is_progress_table(info.schema, info.name)) {
-        ignored_.insert(relation.oid);  // a publication of every table includes it
-    } else {
-        ignored_.erase(relation.oid);
-    }
-    names_[relation.oid] = info.schema + "." + info.name;
-    topics_[relation.oid] = base::table_topic(settings_.topic_prefix, info.schema, info.name);
-    spdlog::debug("relation {} (OID {}, replica identity '{}', {} columns)", names_[relation.oid],
-                  info.oid, info.replica_identity, info.columns.size());
-}
-
-const std::string& Publisher::topic_for(const changeset::RelationInfo& relation) {
-    auto topic = topics_.find(relation.oid);
-    if (topic == topics_.end()) {  // a snapshot of a table the stream has not described yet
-        names_[relation.oid] = relation.schema + "." + relation.name;
-        topic = topics_
-                    .emplace(relation.oid, base::table_topic(settings_.topic_prefix,
-                                                             relation.schema, relation.name))
-                    .first;
-    }
-    return topic->second;
 }
 
 void Publisher::produce(const std::string& topic, ack::TxnTicket ticket, std::int32_t partition) {
@@ -169,7 +52,7 @@ void Publisher::produce(const std::string& topic, bool has_key, std::string_view
             wait_for_room_();  // back-pressure: the stream is not read meanwhile
         }
     } catch (const sink::EventTooLarge& e) {
-        HaltInfo h = halt_info(e.limit(), topic, has_key, key, e.bytes(), e.what());
+        HaltInfo h = sink::halt_info(e.limit(), topic, has_key, key, e.bytes(), e.what());
         h.table = table_of_topic(topic);
         h.end_lsn = tracker_->end_lsn(ticket);
         throw EventRefused(std::move(h));
@@ -177,17 +60,23 @@ void Publisher::produce(const std::string& topic, bool has_key, std::string_view
     ++events_published_;
 }
 
+void Publisher::on_relation(const pgoutput::Relation& relation) {
+    const auto& info = relations_.define(relation, encoder_->wants_not_null());
+    if (snapshots_.is_progress_table(info.schema, info.name)) {
+        ignored_.insert(relation.oid);  // a publication of every table includes it
+    } else {
+        ignored_.erase(relation.oid);
+    }
+    spdlog::debug("relation {} (OID {}, replica identity '{}', {} columns)",
+                  relations_.name_of(relation.oid), info.oid, info.replica_identity,
+                  info.columns.size());
+}
+
 std::string Publisher::table_of_topic(std::string_view topic) const {
     if (topic == settings_.messages_topic) {
         return "(messages)";
     }
-    for (const auto& [oid, name] : topics_) {  // only when halting: a scan is cheap enough
-        if (name == topic) {
-            const auto table = names_.find(oid);
-            return table != names_.end() ? table->second : std::string(topic);
-        }
-    }
-    return std::string(topic);
+    return relations_.table_of_topic(topic);
 }
 
 void Publisher::emit(const changeset::Changeset& change, const changeset::EventMeta& meta,
@@ -200,11 +89,11 @@ void Publisher::emit(const changeset::Changeset& change, const changeset::EventM
                             e.what());
     }
     const auto oid = change.relation->oid;
-    const std::string& topic = topic_for(*change.relation);
+    const std::string& topic = relations_.topic_for(*change.relation);
     if (encoder_->publishes(change.op)) {  // the format may skip some (Debezium: truncates)
         tracker_->add_events(ticket, 1);
         produce(topic, ticket, partition);
-        observer_.events(changeset::op_name(change.op), names_[oid], 1,
+        observer_.events(changeset::op_name(change.op), relations_.name_of(oid), 1,
                          encoder_->key().size() + encoder_->value().size());
         if (change.op == changeset::Op::Deleted && settings_.tombstones && encoder_->has_key()) {
             // Same key, so the same partition: a compacted topic then forgets the key. Counted
@@ -248,7 +137,8 @@ void Publisher::emit_truncate(const changeset::RelationInfo& relation, changeset
     // A null key goes to any partition: one event on each, so that a consumer of any partition
     // learns of it. Each has its own seq: (commit_lsn, seq) stays unique.
     changeset::build_truncate(relation, change_);
-    const int partitions = sink_->wait_for_partition_count(topic_for(relation), wait_for_room_);
+    const int partitions =
+        sink_->wait_for_partition_count(relations_.topic_for(relation), wait_for_room_);
     for (int p = 0; p < partitions; ++p) {
         meta.seq = seq++;
         emit(change_, meta, ticket, p);
@@ -269,37 +159,23 @@ void Publisher::emit_chunk(SnapshotCoordinator::PendingChunk& chunk, const Commi
         return;
     }
     // Encoded by a reader thread: only the watermark transaction's fields are added here.
-    const std::string& topic = topic_for(*chunk.relation);
-    const std::string& table = names_[chunk.relation->oid];
-    meta_head_.clear();  // the same for every row but seq
-    encoder_->snapshot_meta_head(
-        meta_head_, *chunk.relation,
-        {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, 0});
-    open_head_.clear();
-    encoder_->snapshot_open(open_head_, *chunk.relation);
+    const std::string& topic = relations_.topic_for(*chunk.relation);
+    const std::string& table = relations_.name_of(chunk.relation->oid);
+    rows_.start(*encoder_, chunk,
+                {commit.commit_time, chunk.read_time, commit.xid, lsn, commit.end_lsn, 0});
     std::uint64_t events = 0;
     std::size_t bytes = 0;
     for (std::size_t i = 0; i < rows.encoded.size(); ++i) {
-        if (chunk.dropped[i]) {
+        const auto value = rows_.value(i, seq);
+        if (!value) {
             continue;
         }
-        const std::string_view prefix = rows.encoded.value(i);
-        const auto patch = chunk.patched.empty()
-                               ? chunk.patched.end()
-                               : chunk.patched.find(static_cast<std::uint32_t>(i));
-        value_scratch_.assign(open_head_);
-        if (patch != chunk.patched.end()) {  // the values the stream carried, laid over the row
-            patch->second.apply(prefix, value_scratch_);
-        } else {
-            value_scratch_.append(prefix.data(), prefix.size());
-        }
-        value_scratch_.append(meta_head_);
-        encoder_->snapshot_seq(value_scratch_, seq++);
+        ++seq;
         const std::string_view key = rows.encoded.key(i);
         tracker_->add_events(ticket, 1);
-        produce(topic, rows.encoded.has_key, key, value_scratch_, ticket);
+        produce(topic, rows.encoded.has_key, key, *value, ticket);
         ++events;
-        bytes += key.size() + value_scratch_.size();
+        bytes += key.size() + value->size();
     }
     observer_.events("read", table, events, bytes);
 }
@@ -431,7 +307,8 @@ void Publisher::on_transaction(const source::CommittedTransaction& txn) {
                     publish_message(*m, &commit, entry.captured_time, seq++, ticket);
                 }
             } else if (const auto* ty = std::get_if<pgoutput::Type>(&message)) {
-                on_type(*ty);  // its name, for a type dropped before its Relation is read
+                relations_.on_type(
+                    *ty);  // its name, for a type dropped before its Relation is read
             } else if (!std::holds_alternative<pgoutput::Origin>(message)) {
                 throw StreamFailure("unexpected pgoutput message '" +
                                     std::string(1, static_cast<char>(entry.bytes[0])) +

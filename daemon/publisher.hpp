@@ -8,19 +8,19 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "core/ack/ack_tracker.hpp"
 #include "core/changeset/changeset.hpp"
-#include "core/changeset/relation_cache.hpp"
 #include "core/encode/encoder_factory.hpp"
 #include "core/sink/kafka_sink.hpp"
+#include "core/snapshot/chunk_row_writer.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/catalog.hpp"
+#include "core/source/heartbeat.hpp"
+#include "core/source/relation_directory.hpp"
 #include "core/source/transaction_assembler.hpp"
 #include "daemon/stream_loop.hpp"
 
@@ -28,22 +28,9 @@ namespace pgcs::daemon {
 
 using snapshot::SnapshotCoordinator;
 
-// An event Kafka or librdkafka refuses for its size: the stream halts (see HaltInfo).
-class EventRefused : public std::runtime_error {
-  public:
-    explicit EventRefused(HaltInfo info) : std::runtime_error(info.what), info_(std::move(info)) {}
-    const HaltInfo& info() const { return info_; }
+using sink::EventRefused;
 
-  private:
-    HaltInfo info_;
-};
-
-// The HaltInfo of an event over `limit` ("" table and end_lsn 0: the caller fills them in).
-HaltInfo halt_info(sink::SizeLimit limit, std::string_view topic, bool has_key,
-                   std::string_view key, std::size_t bytes, std::string what);
-
-// The prefix of the daemon's own heartbeat messages (never published).
-constexpr std::string_view kHeartbeatPrefix = "pgchangeset.heartbeat";
+using source::kHeartbeatPrefix;  // the daemon's own heartbeat messages: never published
 
 class Publisher : public source::TransactionHandler {
   public:
@@ -74,7 +61,6 @@ class Publisher : public source::TransactionHandler {
     void on_unreported_subtransactions(pgoutput::Xid xid,
                                        const source::SubtransactionVerdict& verdict) override;
     void on_relation(const pgoutput::Relation& relation) override;
-    void on_type(const pgoutput::Type& type);
     void on_message(const pgoutput::LogicalMessage& message, std::int64_t received_time) override;
 
     // The rows of the keyless tables of a new slot, read under its exported snapshot: one
@@ -87,9 +73,6 @@ class Publisher : public source::TransactionHandler {
     std::uint64_t events_published() const { return events_published_; }
 
   private:
-    // Registers a column type pg_type no longer has, named as its Type message said: written
-    // as PostgreSQL's text form (in binary mode, the base64 of its send form).
-    void register_dropped_type(std::uint32_t oid);
     struct CommitInfo {
         pgoutput::Xid xid;
         std::int64_t commit_time;
@@ -118,11 +101,6 @@ class Publisher : public source::TransactionHandler {
                        std::uint64_t& seq, ack::TxnTicket ticket);
     void emit_chunk(PendingChunk& chunk, const CommitInfo& commit, Lsn lsn, std::uint64_t& seq,
                     ack::TxnTicket ticket);
-    // The primary key define() needs under REPLICA IDENTITY FULL or NOTHING, from the catalog;
-    // for a table already dropped, the key last known for its OID, else none (a warning).
-    std::vector<std::string> catalog_key(const pgoutput::Relation& relation);
-    // The topic of a relation (also of one only a snapshot has seen so far).
-    const std::string& topic_for(const changeset::RelationInfo& relation);
     // Hands the encoder's current key and value to Kafka, waiting out a full queue.
     void produce(const std::string& topic, ack::TxnTicket ticket,
                  std::int32_t partition = sink::kAnyPartition);
@@ -140,22 +118,14 @@ class Publisher : public source::TransactionHandler {
     ack::AckTracker* tracker_ = nullptr;
     Lsn handed_out_ = 0;  // end LSN of the newest transaction published in full
 
-    changeset::RelationCache relations_;
-    std::unordered_map<std::uint32_t, std::string> topics_;  // relation OID -> topic
-    std::unordered_map<std::uint32_t, std::string> names_;   // relation OID -> schema.table
-    // Type OID -> the name its last pgoutput Type message gave: what a type the catalog no
-    // longer has is called (see register_dropped_type).
-    std::unordered_map<std::uint32_t, std::string> type_names_;
-    std::unordered_set<std::uint32_t> gone_tables_;  // dropped tables already logged
+    source::RelationDirectory relations_;
     std::unordered_set<std::uint32_t> ignored_;  // relation OIDs never published (progress table)
     changeset::Changeset change_;
     changeset::Changeset deleted_;                   // a key change's first half
     changeset::Changeset added_;                     // and its second
     source::PgResultPtr missing_row_;                // columns read for added_ (unchanged TOAST)
     std::unique_ptr<encode::EventEncoder> encoder_;  // kafka.format's
-    std::string value_scratch_;                      // a snapshot row's value
-    std::string meta_head_;                          // a snapshot chunk's fields before seq
-    std::string open_head_;  // what a snapshot chunk's row values start with
+    snapshot::ChunkRowWriter rows_;                  // a snapshot chunk's values
     std::uint64_t events_published_ = 0;
 };
 

@@ -35,9 +35,9 @@ void StreamLoop::on_delivery(const sink::DeliveryReport& r) {
         what += "; " + remedy;
     }
     if (r.error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !halt_) {
-        halt_ = halt_info(sink::SizeLimit::Broker, r.topic, !r.key.empty(), r.key, r.bytes,
-                          "Kafka refused an event of " + std::to_string(r.bytes) +
-                              " bytes for topic '" + std::string(r.topic) + "': " + what);
+        halt_ = sink::halt_info(sink::SizeLimit::Broker, r.topic, !r.key.empty(), r.key, r.bytes,
+                                "Kafka refused an event of " + std::to_string(r.bytes) +
+                                    " bytes for topic '" + std::string(r.topic) + "': " + what);
         halt_->table = publisher_.table_of_topic(r.topic);
         halt_->end_lsn = tracker_->end_lsn(r.ticket);
     }
@@ -60,22 +60,12 @@ void StreamLoop::connect_catalog() {
             "there (README, \"Upgrades and high availability\")");
     }
     // Binary values of types decoded nowhere here: the server's receive then output function.
-    publisher_.encoder().set_binary_fallback([this](changeset::Oid oid,
-                                                    std::span<const std::byte> bytes) {
-        const char* values[] = {reinterpret_cast<const char*>(bytes.data())};
-        const int lengths[] = {static_cast<int>(bytes.size())};
-        const int formats[] = {1};
-        const Oid types[] = {oid};
-        source::PgResultPtr r = source::exec_params(catalog_conn_.get(), "SELECT $1", 1, types,
-                                                    values, lengths, formats);
-        if (PQntuples(r.get()) != 1) {
-            throw std::runtime_error("the server could not convert a binary value of type OID " +
-                                     std::to_string(oid) + " to text");
-        }
-        ++binary_fallbacks_;
-        return std::string(PQgetvalue(r.get(), 0, 0),
-                           static_cast<std::size_t>(PQgetlength(r.get(), 0, 0)));
-    });
+    publisher_.encoder().set_binary_fallback(
+        [this](changeset::Oid oid, std::span<const std::byte> bytes) {
+            std::string text = source::server_text_of_binary(catalog_conn_.get(), oid, bytes);
+            ++binary_fallbacks_;
+            return text;
+        });
 }
 
 struct PromotionSeen {};  // check_identity() to run(): promoted_ is set
@@ -117,15 +107,15 @@ void StreamLoop::prepare_database() {
             ": snapshots record their progress in a table, which a standby cannot write. Set "
             "snapshot.mode: never, or snapshot through the primary");
     }
-    SourceContext context;
+    source::SourceContext context;
     context.timeline = identity_ ? identity_->timeline : 0;
     context.in_recovery = in_recovery_;
     if (follows_) {
-        context.promotion = SourceContext::Promotion{follows_->old_timeline, follows_->acknowledged,
-                                                     follows_->from_standby};
+        context.promotion = source::SourceContext::Promotion{
+            follows_->old_timeline, follows_->acknowledged, follows_->from_standby};
     }
-    const Lsn confirmed = prepare_source(
-        catalog_conn_.get(), *catalog_, config_.postgres,
+    const Lsn confirmed = source::prepare_source(
+        catalog_conn_.get(), *catalog_, source_settings_from(config_.postgres),
         [this](bool missing) {
             return snapshots_.plan(catalog_conn_.get(), *catalog_, missing,
                                    catalog_->publication_tables(config_.postgres.publication));
@@ -141,7 +131,8 @@ void StreamLoop::prepare_database() {
 }
 
 void StreamLoop::check_slot_on_reconnect() {
-    check_slot_still_usable(*catalog_, config_.postgres.slot, tracker_->flush_lsn());
+    source::check_slot_still_usable(catalog_->slot(config_.postgres.slot), config_.postgres.slot,
+                                    tracker_->flush_lsn());
 }
 
 void StreamLoop::wait_for_kafka() {
@@ -382,7 +373,7 @@ int StreamLoop::run() {
                 // The first one also tells whether the server lets the user replicate.
                 const source::PgConnPtr replication =
                     prepared ? source::connect(settings_, true)
-                             : connect_replication_checked(catalog_conn_.get(), settings_);
+                             : source::connect_replication_checked(catalog_conn_.get(), settings_);
                 check_identity(replication.get());
             }
             if (!prepared) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "core/sink/halt_info.hpp"
 
 namespace pgcs::daemon {
 
@@ -29,16 +30,7 @@ struct StreamProgress {
 
 // The stream is halted on one event Kafka or librdkafka refuses for its size, every time it is
 // sent (README, "Halted on an event too large").
-struct HaltInfo {
-    std::string reason;  // broker_message_size, producer_message_max_bytes, producer_queue_size
-    std::string table;   // schema.table ("(messages)" for a logical decoding message)
-    std::string topic;
-    std::string key;              // the Kafka key (its first 256 bytes), "" for a null key
-    std::uint64_t bytes = 0;      // key + value
-    std::uint64_t end_lsn = 0;    // the end LSN of its transaction's commit
-    bool restart_needed = false;  // the limit is the producer's own: kafka.properties and restart
-    std::string what;             // what Kafka or librdkafka said
-};
+using sink::HaltInfo;
 
 class StreamObserver {
   public:

@@ -17,10 +17,15 @@
 #include "core/ack/ack_tracker.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
+#include "core/source/binary_fallback.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/pg_error.hpp"
 #include "core/source/replication_stream.hpp"
+#include "core/source/server_checks.hpp"
 #include "core/source/server_identity.hpp"
+#include "core/source/slot_checks.hpp"
+#include "core/source/source_preparation.hpp"
+#include "core/source/stream_failure.hpp"
 #include "core/source/transaction_assembler.hpp"
 #include "daemon/backoff.hpp"
 #include "daemon/publisher.hpp"
@@ -28,6 +33,8 @@
 
 namespace pgcs::daemon::detail {
 
+using source::ConfigFailure;
+using source::StreamFailure;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 

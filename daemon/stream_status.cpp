@@ -3,6 +3,10 @@
 // snapshot's progress bar).
 #include "daemon/stream_loop_impl.hpp"
 
+#include "core/snapshot/progress_bar.hpp"
+#include "core/source/heartbeat.hpp"
+#include "core/source/slot_lag.hpp"
+
 namespace pgcs::daemon::detail {
 
 void StreamLoop::maybe_send_status(bool force, bool reading) {
@@ -39,10 +43,8 @@ void StreamLoop::maybe_heartbeat() {
         return;
     }
     last_heartbeat_ = now;
-    // A real commit in this database: the slot then has something to advance to even when
-    // only other databases write (PostgreSQL 15 skips empty transactions).
-    source::exec(catalog_conn_.get(), "SELECT pg_logical_emit_message(true, '" +
-                                          std::string(kHeartbeatPrefix) + "', '')");
+    // A real commit in this database (core/source/heartbeat.hpp).
+    source::emit_heartbeat(catalog_conn_.get());
 }
 
 void StreamLoop::report_progress(bool force) {
@@ -54,16 +56,10 @@ void StreamLoop::report_progress(bool force) {
     if (catalog_ && now - last_slot_query_ > std::chrono::seconds(10)) {
         last_slot_query_ = now;
         try {
-            // A standby has no current WAL position of its own: the last one it replayed.
-            auto r = source::exec(
-                catalog_conn_.get(),
-                std::string("SELECT (") +
-                    (in_recovery_ ? "pg_last_wal_replay_lsn()" : "pg_current_wal_lsn()") +
-                    " - restart_lsn)::int8 FROM "
-                    "pg_replication_slots WHERE slot_name = $1",
-                {config_.postgres.slot}, config_.postgres.read_timeout_ms);
-            if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) {
-                retained_wal_bytes_ = std::stoll(PQgetvalue(r.get(), 0, 0));
+            if (auto bytes =
+                    source::retained_wal_bytes(catalog_conn_.get(), config_.postgres.slot,
+                                               in_recovery_, config_.postgres.read_timeout_ms)) {
+                retained_wal_bytes_ = *bytes;
             }
         } catch (const source::PgError& e) {
             spdlog::debug("slot query failed: {}", e.what());
@@ -98,14 +94,9 @@ void StreamLoop::report_progress(bool force) {
 
 void StreamLoop::draw_snapshot_progress(bool final_line) {
     const auto [done, total] = snapshots_.row_progress();
-    const std::size_t left = snapshots_.tables_remaining();
-    const int percent = total > 0
-                            ? static_cast<int>(std::min<std::int64_t>(100, done * 100 / total))
-                            : (left == 0 ? 100 : 0);
-    std::string bar(static_cast<std::size_t>(percent / 4), '#');
-    bar.resize(25, '.');
-    std::fprintf(stderr, "\rsnapshot [%s] %3d%%  %lld rows, %zu tables left%s", bar.c_str(),
-                 percent, static_cast<long long>(done), left, final_line ? "\n" : "");
+    std::fprintf(stderr, "\r%s%s",
+                 snapshot::progress_bar(done, total, snapshots_.tables_remaining()).c_str(),
+                 final_line ? "\n" : "");
     std::fflush(stderr);
 }
 
