@@ -77,14 +77,7 @@ void StreamLoop::check_identity(PGconn* replication_conn) {
         spdlog::info("PostgreSQL system {}, timeline {}", seen.system_id, seen.timeline);
         return;
     }
-    if (seen.system_id != identity_->system_id) {
-        throw StreamFailure(
-            "postgres.conninfo now reaches another PostgreSQL cluster (system identifier " +
-            seen.system_id + ", was " + identity_->system_id +
-            "): its slot is not the one pgchangeset streamed, even with the same name. Not "
-            "streaming from it: point conninfo at the primary or its promoted standby");
-    }
-    if (seen.timeline != identity_->timeline) {
+    if (source::compare_identity(*identity_, seen) == source::IdentityChange::Promoted) {
         spdlog::warn(
             "PostgreSQL system {} is on timeline {} (was {}): a standby was promoted; following "
             "it from the slot",

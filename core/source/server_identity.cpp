@@ -2,6 +2,7 @@
 #include "core/source/server_identity.hpp"
 
 #include "core/source/pg_connection.hpp"
+#include "core/source/stream_failure.hpp"
 
 namespace pgcs::source {
 
@@ -39,6 +40,17 @@ ServerIdentity identify_system(PGconn* replication_conn) {
 void enable_slot_failover(PGconn* replication_conn, const std::string& slot) {
     simple_query(replication_conn, "ALTER_REPLICATION_SLOT " + quote_ident(replication_conn, slot) +
                                        " (FAILOVER true)");
+}
+
+IdentityChange compare_identity(const ServerIdentity& first, const ServerIdentity& seen) {
+    if (seen.system_id != first.system_id) {
+        throw StreamFailure(
+            "postgres.conninfo now reaches another PostgreSQL cluster (system identifier " +
+            seen.system_id + ", was " + first.system_id +
+            "): its slot is not the one pgchangeset streamed, even with the same name. Not "
+            "streaming from it: point conninfo at the primary or its promoted standby");
+    }
+    return seen.timeline != first.timeline ? IdentityChange::Promoted : IdentityChange::Same;
 }
 
 }  // namespace pgcs::source

@@ -21,6 +21,12 @@ struct ServerIdentity {
 // IDENTIFY_SYSTEM on a replication connection. Throws PgError.
 ServerIdentity identify_system(PGconn* replication_conn);
 
+// A server reached again, against the one the daemon first reached: the same one (Same), or a
+// standby of it promoted since (Promoted: a new timeline of the same system). Another cluster
+// (another system identifier) throws StreamFailure: its slot is not the one streamed.
+enum class IdentityChange { Same, Promoted };
+IdentityChange compare_identity(const ServerIdentity& first, const ServerIdentity& seen);
+
 // ALTER_REPLICATION_SLOT slot (FAILOVER true), PostgreSQL 17+, on a replication connection; the
 // slot must not be in use. Throws PgError.
 void enable_slot_failover(PGconn* replication_conn, const std::string& slot);
