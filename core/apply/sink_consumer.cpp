@@ -70,6 +70,10 @@ class Consumer {
         set("auto.offset.reset", "earliest");
         set("partition.assignment.strategy", "range,roundrobin");  // eager: whole assignments
         set("topic.metadata.refresh.interval.ms", "10000");        // new tables' topics
+        // A sink killed and restarted rejoins after the group forgets the old member: keep it
+        // short (Kafka's group.min.session.timeout.ms is 6 s).
+        set("session.timeout.ms", "6000");
+        set("heartbeat.interval.ms", "1000");
         set("log_level", "4");
         rd_kafka_conf_set_opaque(conf, this);
         rd_kafka_conf_set_rebalance_cb(conf, &Consumer::on_rebalance);
