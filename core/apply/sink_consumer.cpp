@@ -95,6 +95,17 @@ class Consumer {
         }
     }
 
+    // Leaves the group before the members the rebalance callback uses are destroyed; after a
+    // failure nothing more is committed (the open batch is rolled back with the connection).
+    ~Consumer() {
+        if (!closing_) {
+            closing_ = true;
+            rd_kafka_consumer_close(rk_.get());
+        }
+    }
+    Consumer(const Consumer&) = delete;
+    Consumer& operator=(const Consumer&) = delete;
+
     void run(const std::atomic<bool>& stop) {
         while (!stop.load()) {
             std::unique_ptr<rd_kafka_message_t, MessageDeleter> m(
@@ -114,6 +125,7 @@ class Consumer {
         }
         applier_.commit();
         rd_kafka_consumer_close(rk_.get());
+        closing_ = true;
         if (failure_) {
             std::rethrow_exception(failure_);
         }
@@ -123,6 +135,10 @@ class Consumer {
     static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* partitions, void* opaque) {
         auto* self = static_cast<Consumer*>(opaque);
+        if (self->closing_) {
+            rd_kafka_assign(rk, nullptr);
+            return;
+        }
         try {
             self->rebalance(rk, err, partitions);
         } catch (...) {
@@ -263,6 +279,7 @@ class Consumer {
     std::map<std::string, std::vector<std::int32_t>> assigned_;
     std::map<std::string, Barrier> barriers_;
     std::exception_ptr failure_;
+    bool closing_ = false;
 };
 
 }  // namespace
