@@ -126,6 +126,8 @@ Config load(std::string_view yaml, const std::string& file_name, const EnvLookup
     detail::read_log(reader, detail::open_section(reader, top, "log", top_line), config.log);
     detail::read_snapshot(reader, detail::open_section(reader, top, "snapshot", top_line),
                           config.snapshot);
+    detail::read_sink(reader, detail::open_section(reader, top, "sink", top_line), config.postgres,
+                      config.sink);
 
     std::vector<ConfigProblem> problems = reader.take_problems();
     if (auto collision = detail::messages_topic_collision(config.kafka)) {

@@ -105,6 +105,21 @@ struct SnapshotConfig {
     TableName table_name{"public", "pgchangeset_snapshots"};  // `table` parsed
 };
 
+// The sink section: `pgchangeset sink` applies a pipeline's topics to a target PostgreSQL
+// (README, "pgchangeset sink"). Optional: `run` ignores it; `sink` and `history` require it.
+enum class SinkMode { Mirror, History };
+
+struct SinkConfig {
+    bool present = false;  // the file has a sink section
+    std::string conninfo;  // required when present; the target PostgreSQL
+    SinkMode mode = SinkMode::Mirror;
+    std::string group_id = "pgchangeset-sink";  // Kafka consumer group
+    std::vector<std::string> tables;            // "schema.table"; empty = every table
+    std::vector<TableName> table_names;         // `tables` parsed, same order
+    int batch_rows = 5000;                      // events per target transaction, at most
+    int batch_time_ms = 200;  // a batch is committed at least this often while events arrive
+};
+
 struct LogConfig {
     std::string level = "info";  // trace, debug, info, warn, error, critical, off
 };
@@ -117,6 +132,7 @@ struct Config {
     MetricsConfig metrics;
     LogConfig log;
     SnapshotConfig snapshot;
+    SinkConfig sink;
     // Not a key: what load_config_file noticed that is allowed but unwise (a password file
     // others can read), one message each, for the caller to log.
     std::vector<std::string> warnings;

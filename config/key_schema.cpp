@@ -8,8 +8,8 @@
 namespace pgcs::config::detail {
 namespace {
 
-constexpr std::array<std::string_view, 7> kTopKeys = {"postgres", "kafka", "buffer",  "reconnect",
-                                                      "metrics",  "log",   "snapshot"};
+constexpr std::array<std::string_view, 8> kTopKeys = {"postgres", "kafka", "buffer",   "reconnect",
+                                                      "metrics",  "log",   "snapshot", "sink"};
 constexpr std::array<std::string_view, 15> kPostgresKeys = {"conninfo",
                                                             "password_file",
                                                             "slot",
@@ -35,6 +35,8 @@ constexpr std::array<std::string_view, 9> kKafkaKeys = {
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 constexpr std::array<std::string_view, 4> kSnapshotKeys = {"mode", "chunk_size", "connections",
                                                            "table"};
+constexpr std::array<std::string_view, 6> kSinkKeys = {"conninfo", "mode",       "group_id",
+                                                       "tables",   "batch_rows", "batch_time_ms"};
 
 // Names people reach for from other tools, and the key that does the job here.
 struct Alias {
@@ -97,6 +99,9 @@ std::span<const std::string_view> known_keys(std::string_view section) {
     }
     if (section == "snapshot") {
         return kSnapshotKeys;
+    }
+    if (section == "sink") {
+        return kSinkKeys;
     }
     return {};
 }

@@ -121,7 +121,10 @@ void optional_bool(YamlReader& reader, const Section& section, std::string_view 
     reader.problem(entry->value_line(), entry->path, "expected true or false");
 }
 
-void read_tables(YamlReader& reader, const Entry& entry, PostgresConfig& out) {
+}  // namespace
+
+void read_table_list(YamlReader& reader, const Entry& entry, std::vector<std::string>& tables,
+                     std::vector<TableName>& names) {
     if (entry.value.IsNull()) {
         return;  // same as leaving the key out: every table of the publication
     }
@@ -149,21 +152,23 @@ void read_tables(YamlReader& reader, const Entry& entry, PostgresConfig& out) {
             reader.problem(line, path, std::move(error));
             continue;
         }
-        for (std::size_t i = 0; i < out.table_names.size(); ++i) {
-            if (out.table_names[i] == *name) {
-                reader.problem(line, path,
-                               "'" + *text + "' is listed twice (also as '" + out.tables[i] +
-                                   "'); remove one");
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (names[i] == *name) {
+                reader.problem(
+                    line, path,
+                    "'" + *text + "' is listed twice (also as '" + tables[i] + "'); remove one");
                 name.reset();
                 break;
             }
         }
         if (name) {
-            out.tables.push_back(std::move(*text));
-            out.table_names.push_back(std::move(*name));
+            tables.push_back(std::move(*text));
+            names.push_back(std::move(*name));
         }
     }
 }
+
+namespace {
 
 // YAML 1.1 reads these plain words as booleans; librdkafka wants "true" or "false".
 std::optional<std::string> yaml_bool_text(const YAML::Node& value) {
@@ -273,7 +278,7 @@ void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& o
     optional_text(reader, section, "slot", out.slot, check_slot_name);
     optional_text(reader, section, "publication", out.publication, check_publication_name);
     if (const Entry* tables = find(section, "tables")) {
-        read_tables(reader, *tables, out);
+        read_table_list(reader, *tables, out.tables, out.table_names);
     }
     optional_int(reader, section, "status_interval_ms", out.status_interval_ms);
     optional_bool(reader, section, "create_publication", out.create_publication);

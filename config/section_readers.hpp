@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "config/yaml_reader.hpp"
@@ -23,6 +24,11 @@ struct Section {
 Section open_section(YamlReader& reader, const std::map<std::string, Entry, std::less<>>& top,
                      const std::string& name, int top_line);
 
+// A list of schema.table names (postgres.tables, sink.tables): each parsed, duplicates
+// reported; an empty value leaves both lists empty.
+void read_table_list(YamlReader& reader, const Entry& entry, std::vector<std::string>& tables,
+                     std::vector<TableName>& names);
+
 void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& out);
 void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out);
 void read_buffer(YamlReader& reader, const Section& section, BufferConfig& out);
@@ -30,5 +36,9 @@ void read_log(YamlReader& reader, const Section& section, LogConfig& out);
 void read_reconnect(YamlReader& reader, const Section& section, ReconnectConfig& out);
 void read_snapshot(YamlReader& reader, const Section& section, SnapshotConfig& out);
 void read_metrics(YamlReader& reader, const Section& section, MetricsConfig& out);
+// Only when the section is present; `postgres` is read first (sink.tables must be among its
+// tables when it lists them).
+void read_sink(YamlReader& reader, const Section& section, const PostgresConfig& postgres,
+               SinkConfig& out);
 
 }  // namespace pgcs::config::detail

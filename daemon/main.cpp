@@ -15,6 +15,7 @@
 #include "core/source/transaction_buffer.hpp"
 #include "daemon/daemon_observer.hpp"
 #include "daemon/metrics_server.hpp"
+#include "daemon/sink_command.hpp"
 #include "daemon/snapshot_command.hpp"
 #include "daemon/status_command.hpp"
 #include "daemon/stream_loop.hpp"
@@ -55,6 +56,7 @@ constexpr const char* kUsage =
     "usage:\n"
     "  pgchangeset run --config FILE [--log-level LEVEL]   stream until SIGTERM/SIGINT\n"
     "  pgchangeset check-config --config FILE              validate a config; exit 0 or 2\n"
+    "  pgchangeset sink --config FILE                      apply the topics to sink.conninfo\n"
     "  pgchangeset status --config FILE                    slot, lag, publication; exit 0 or 1\n"
     "  pgchangeset snapshot --config FILE --table SCHEMA.TABLE [--where 'SQL condition']\n"
     "                                                      ask the running daemon to snapshot a\n"
@@ -141,7 +143,7 @@ int main(int argc, char** argv) {
         return kExitConfig;
     }
     if (args.command != "run" && args.command != "check-config" && args.command != "status" &&
-        args.command != "snapshot") {
+        args.command != "snapshot" && args.command != "sink") {
         std::cerr << "pgchangeset: unknown command '" << args.command << "'\n" << kUsage;
         return kExitConfig;
     }
@@ -203,6 +205,9 @@ int main(int argc, char** argv) {
 
     setup_logging(args.log_level.empty() ? config.log.level : args.log_level);
     install_signal_handlers();
+    if (args.command == "sink") {
+        return pgcs::daemon::run_sink(config, args.config, g_stop);
+    }
     spdlog::info("pgchangeset {} starting", PGCS_VERSION);
     for (const std::string& warning : config.warnings) {
         spdlog::warn("{}", warning);

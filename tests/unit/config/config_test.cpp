@@ -877,3 +877,57 @@ TEST_CASE("snapshot mode names: each mode's name reads back as that mode") {
     CHECK_FALSE(pgcs::config::snapshot_mode_from_name("Initial").has_value());
     CHECK_FALSE(pgcs::config::snapshot_mode_from_name("").has_value());
 }
+
+TEST_CASE("sink: optional for run, defaults and values when present", "[config][sink]") {
+    Config none = load(kMinimal);
+    CHECK_FALSE(none.sink.present);
+
+    Config config =
+        load(std::string(kMinimal) + "sink:\n  conninfo: \"host=wh dbname=copy password=${PW}\"\n",
+             env_of({{"PW", "s e"}}));
+    CHECK(config.sink.present);
+    CHECK(config.sink.conninfo == "host=wh dbname=copy password=s\\ e");
+    CHECK(config.sink.mode == pgcs::config::SinkMode::Mirror);
+    CHECK(config.sink.group_id == "pgchangeset-sink");
+    CHECK(config.sink.tables.empty());
+    CHECK(config.sink.batch_rows == 5000);
+    CHECK(config.sink.batch_time_ms == 200);
+
+    Config full = load(std::string(kMinimal) +
+                       "sink:\n  conninfo: \"dbname=copy\"\n  mode: history\n  group_id: g.1\n"
+                       "  tables:\n    - public.users\n    - '\"S\".t'\n  batch_rows: 10\n"
+                       "  batch_time_ms: 50\n");
+    CHECK(full.sink.mode == pgcs::config::SinkMode::History);
+    CHECK(full.sink.group_id == "g.1");
+    CHECK(full.sink.tables == std::vector<std::string>{"public.users", "\"S\".t"});
+    CHECK(full.sink.table_names == std::vector<TableName>{{"public", "users"}, {"S", "t"}});
+    CHECK(full.sink.batch_rows == 10);
+    CHECK(full.sink.batch_time_ms == 50);
+}
+
+TEST_CASE("sink: every mistake named by line and key", "[config][sink]") {
+    const std::string base = kMinimal;  // 5 lines; sink: is line 6
+    expect_problem(base + "sink:\n  mode: mirror\n", 6, "sink.conninfo", "required key");
+    expect_problem(base + "sink:\n  conninfo:\n", 7, "sink.conninfo", "required key");
+    expect_problem(base + "sink:\n  conninfo: \" \"\n", 7, "sink.conninfo", "must not be empty");
+    expect_problem(base + "sink:\n  conninfo: \"${NOPE}\"\n", 7, "sink.conninfo", "NOPE");
+    expect_problem(base + "sink:\n  conninfo: \"dbname=x\"\n  mode: copy\n", 8, "sink.mode",
+                   "not one of mirror, history");
+    expect_problem(base + "sink:\n  conninfo: \"dbname=x\"\n  group_id: \"a b\"\n", 8,
+                   "sink.group_id", "space");
+    expect_problem(base + "sink:\n  conninfo: \"dbname=x\"\n  tables: [users.x.y]\n", 8,
+                   "sink.tables[0]", "");
+    expect_problem(base + "sink:\n  conninfo: \"dbname=x\"\n  tables: [a.b, A.B]\n", 8,
+                   "sink.tables[1]", "listed twice");
+    expect_problem(base + "sink:\n  conninfo: \"dbname=x\"\n  batch_rows: 0\n", 8,
+                   "sink.batch_rows", "from 1 to 1000000");
+    expect_problem(base + "sink:\n  conninfo: \"dbname=x\"\n  batch_time_ms: x\n", 8,
+                   "sink.batch_time_ms", "from 1 to 60000");
+    expect_problem(base + "sink:\n  conninfo: \"dbname=x\"\n  group_di: g\n", 8, "sink.group_di",
+                   "did you mean 'group_id'");
+    expect_problem(base + "sink: [1]\n", 6, "sink", "");
+    // sink.tables must be topics of the pipeline when postgres.tables lists them.
+    expect_problem(minimal_with("  tables: [public.users]\n") +
+                       "sink:\n  conninfo: \"dbname=x\"\n  tables: [public.users, public.orders]\n",
+                   9, "sink.tables[1]", "not in postgres.tables");
+}

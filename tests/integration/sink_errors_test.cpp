@@ -1,0 +1,63 @@
+// `pgchangeset sink` never skips what it cannot apply: a record that is not a contract 2 event
+// stops it with exit 1, naming the record, and its offset is not stored at the target.
+#include <librdkafka/rdkafka.h>
+
+#include "support/capture_fixture.hpp"
+
+using pgcs::testing::bin_dir;
+using pgcs::testing::brokers;
+using pgcs::testing::CaptureFixture;
+using pgcs::testing::DaemonProcess;
+using pgcs::testing::pg_conninfo;
+using pgcs::testing::PgClient;
+using pgcs::testing::write_temp_file;
+
+namespace {
+
+void produce(const std::string& topic, const std::string& key, const std::string& value) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[512];
+    REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", brokers().c_str(), err, sizeof err) ==
+            RD_KAFKA_CONF_OK);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    REQUIRE(rk != nullptr);
+    REQUIRE(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                              RD_KAFKA_V_KEY(key.data(), key.size()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    CHECK(rd_kafka_flush(rk, 15000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(rk);
+}
+
+}  // namespace
+
+TEST_CASE("sink_stops_at_a_record_that_is_not_an_event", "[sink]") {
+    CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
+    const std::string db = "sink_" + fx.table();
+    fx.pg().exec("CREATE DATABASE " + db);
+    struct DropDb {
+        PgClient& pg;
+        std::string db;
+        ~DropDb() {
+            try {
+                pg.exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+            } catch (...) {
+            }
+        }
+    } drop_db{fx.pg(), db};
+    fx.extra_config = "sink:\n  conninfo: \"" + pg_conninfo() + " dbname=" + db + "\"\n";
+    const std::string config = write_temp_file("config.yaml", fx.config_text());
+    produce(fx.topic(), "{\"id\":1}", "garbage, not JSON");
+
+    const std::string log = "/tmp/pgcs-test-sink-" + fx.table() + ".log";
+    DaemonProcess sink({bin_dir() + "/pgchangeset", "sink", "--config", config}, log);
+    const auto result = sink.wait(std::chrono::seconds(60));
+    INFO(result.log);
+    CHECK(result.exit_code == 1);
+    const std::string text = pgcs::testing::read_file(log);
+    CHECK_THAT(text, Catch::Contains("the record " + fx.topic() + "["));
+    CHECK_THAT(text, Catch::Contains("]@0 cannot be applied: the value is not a JSON object"));
+    PgClient target(pg_conninfo() + " dbname=" + db);
+    CHECK(target.value("SELECT count(*) FROM pgchangeset_sink.offsets") == "0");
+}
