@@ -135,7 +135,10 @@ void Publisher::on_relation(const pgoutput::Relation& relation) {
         relations_.set_not_null(relation.oid, catalog_->not_null_columns(relation.oid));
     }
     if (encoder_->keys_by_primary_key()) {
-        relations_.set_format_key(relation.oid, catalog_->primary_or_unique_key(relation.oid));
+        // A table dropped meanwhile keeps the key the stream (or catalog_key) gave it.
+        if (auto key = catalog_->primary_or_unique_key(relation.oid)) {
+            relations_.set_format_key(relation.oid, *key);
+        }
     }
     if (snapshots_.is_progress_table(info.schema, info.name)) {
         ignored_.insert(relation.oid);  // a publication of every table includes it

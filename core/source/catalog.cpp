@@ -271,9 +271,10 @@ std::vector<std::string> Catalog::index_columns(std::uint32_t relation_oid,
     return out;
 }
 
-std::vector<std::string> Catalog::primary_or_unique_key(std::uint32_t relation_oid) const {
-    auto pk = primary_key(relation_oid);
-    if (!pk.empty()) {
+std::optional<std::vector<std::string>> Catalog::primary_or_unique_key(
+    std::uint32_t relation_oid) const {
+    auto pk = primary_key_if_exists(relation_oid);
+    if (!pk || !pk->empty()) {
         return pk;
     }
     auto res = exec(conn_,
