@@ -61,7 +61,8 @@ void Publisher::produce(const std::string& topic, bool has_key, std::string_view
 }
 
 void Publisher::on_relation(const pgoutput::Relation& relation) {
-    const auto& info = relations_.define(relation, encoder_->wants_not_null());
+    const auto& info =
+        relations_.define(relation, encoder_->wants_not_null(), encoder_->keys_by_primary_key());
     if (snapshots_.is_progress_table(info.schema, info.name)) {
         ignored_.insert(relation.oid);  // a publication of every table includes it
     } else {

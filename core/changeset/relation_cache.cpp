@@ -33,12 +33,27 @@ const RelationInfo& RelationCache::define(const pgoutput::Relation& relation,
         col.is_key = use_catalog_key ? std::find(primary_key.begin(), primary_key.end(),
                                                  col.name) != primary_key.end()
                                      : c.is_key;
+        col.is_format_key = col.is_key;
         info->has_key = info->has_key || col.is_key;
         info->columns.push_back(std::move(col));
     }
+    info->has_format_key = info->has_key;
     auto& slot = relations_[relation.oid];
     slot = std::move(info);
     return *slot;
+}
+
+void RelationCache::set_format_key(Oid oid, const std::vector<std::string>& columns) {
+    auto it = relations_.find(oid);
+    if (it == relations_.end()) {
+        return;
+    }
+    RelationInfo& info = *it->second;
+    info.has_format_key = false;
+    for (auto& c : info.columns) {
+        c.is_format_key = std::find(columns.begin(), columns.end(), c.name) != columns.end();
+        info.has_format_key = info.has_format_key || c.is_format_key;
+    }
 }
 
 const RelationInfo* RelationCache::find(Oid oid) const {

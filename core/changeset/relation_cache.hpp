@@ -21,6 +21,9 @@ struct RelationColumn {
     std::int32_t type_modifier = -1;
     const TypeInfo* type = nullptr;  // resolved through the TypeRegistry
     bool is_key = false;             // part of the Kafka key
+    // Part of the key of formats that key differently (Debezium: the primary key, else the
+    // first unique index). Equals is_key until set_format_key() replaces it.
+    bool is_format_key = false;
     bool not_null = false;  // attnotnull; read only for formats that need it (Debezium's schemas)
 };
 
@@ -31,7 +34,8 @@ struct RelationInfo {
     char replica_identity = 'd';
     std::vector<RelationColumn> columns;
     bool has_key = false;
-    std::uint64_t version = 0;  // bumped on every redefinition of this OID
+    bool has_format_key = false;  // some column is_format_key
+    std::uint64_t version = 0;    // bumped on every redefinition of this OID
 };
 
 class UnknownRelation : public std::runtime_error {
@@ -51,6 +55,10 @@ class RelationCache {
 
     // Marks the named columns of `oid`'s current definition NOT NULL (no-op if undefined).
     void set_not_null(Oid oid, const std::vector<std::string>& columns);
+
+    // Makes the named columns of `oid`'s current definition its format key, the others not
+    // (no-op if undefined).
+    void set_format_key(Oid oid, const std::vector<std::string>& columns);
 
     // Throws UnknownRelation if no Relation message defined `oid`.
     const RelationInfo& get(Oid oid) const;

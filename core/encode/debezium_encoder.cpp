@@ -3,6 +3,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "core/base/topic_name.hpp"
@@ -30,8 +32,18 @@ void put(rapidjson::StringBuffer& b, std::string_view s) {
     std::memcpy(b.Push(s.size()), s.data(), s.size());
 }
 
-// `s` as a JSON string.
+// `s` as a JSON string. Names and settings rarely need escaping: those are copied as they are
+// (what rapidjson's Writer writes for them), the others go through the Writer.
 void put_string(std::string& out, std::string_view s) {
+    const bool plain = std::none_of(s.begin(), s.end(), [](char c) {
+        return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+    });
+    if (plain) {
+        out += '"';
+        out += s;
+        out += '"';
+        return;
+    }
     rapidjson::StringBuffer b;
     rapidjson::Writer<rapidjson::StringBuffer> w(b);
     w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
@@ -39,7 +51,9 @@ void put_string(std::string& out, std::string_view s) {
 }
 
 void put_number(std::string& out, std::int64_t v) {
-    out += std::to_string(v);
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
 }
 
 // ts_ms, ts_us and ts_ns of a PostgreSQL timestamp, each with its key and a leading comma.
@@ -142,7 +156,7 @@ const DebeziumEncoder::Table& DebeziumEncoder::table(const changeset::RelationIn
             const auto& c = relation.columns[i];
             const debezium::SchemaField f{c.name, &t.columns[i], !c.is_key && !c.not_null};
             value.push_back(f);
-            if (c.is_key) {
+            if (c.is_format_key) {
                 key.push_back(f);
             }
         }
@@ -191,7 +205,7 @@ void DebeziumEncoder::write_row(Writer& w, const Changeset& change, const Table&
     w.StartObject();
     for (std::size_t i = 0; i < columns.size(); ++i) {
         const auto& type = t.columns[i];
-        if (type.kind == debezium::Kind::Dropped || (key_only && !columns[i].is_key)) {
+        if (type.kind == debezium::Kind::Dropped || (key_only && !columns[i].is_format_key)) {
             continue;
         }
         w.Key(columns[i].name.data(), static_cast<rapidjson::SizeType>(columns[i].name.size()));
@@ -225,7 +239,7 @@ void DebeziumEncoder::write_key(rapidjson::StringBuffer& buf, const Changeset& c
 }
 
 std::string_view DebeziumEncoder::encode_key(const Changeset& change, bool from_before) {
-    if (!change.relation->has_key) {
+    if (!change.relation->has_format_key) {
         return {};
     }
     write_key(other_key_buf_, change, table(*change.relation), from_before);
@@ -264,11 +278,18 @@ void DebeziumEncoder::append_tail(std::string& out, const changeset::RelationInf
     put_number(out, floor_div(us, 1000));
     out += snapshot ? ",\"snapshot\":\"true\",\"db\":" : ",\"snapshot\":\"false\",\"db\":";
     put_string(out, settings_.database);
-    std::string sequence = "[";
-    sequence += last_commit_ == 0 ? "null" : "\"" + std::to_string(last_commit_) + "\"";
-    sequence += ",\"" + std::to_string(meta.lsn) + "\"]";
-    out += ",\"sequence\":";
-    put_string(out, sequence);
+    // The JSON string of ["<last commit>","<lsn>"], its quotes escaped.
+    out += ",\"sequence\":\"[";
+    if (last_commit_ == 0) {
+        out += "null";
+    } else {
+        out += "\\\"";
+        put_number(out, static_cast<std::int64_t>(last_commit_));
+        out += "\\\"";
+    }
+    out += ",\\\"";
+    put_number(out, static_cast<std::int64_t>(meta.lsn));
+    out += "\\\"]\"";
     out += ",\"ts_us\":";
     put_number(out, us);
     out += ",\"ts_ns\":";
@@ -326,7 +347,7 @@ void DebeziumEncoder::build_patch(const Changeset& change, const Table& t) {
 
 void DebeziumEncoder::encode(const Changeset& change, const changeset::EventMeta& meta) {
     const Table& t = table(*change.relation);
-    has_key_ = change.relation->has_key && change.op != Op::Truncated;
+    has_key_ = change.relation->has_format_key && change.op != Op::Truncated;
     if (has_key_) {
         write_key(key_buf_, change, t, change.key_from_before);
     } else {
@@ -354,7 +375,7 @@ void DebeziumEncoder::encode(const Changeset& change, const changeset::EventMeta
 
 void DebeziumEncoder::encode_without_meta(const Changeset& change) {
     const Table& t = table(*change.relation);
-    has_key_ = change.relation->has_key;
+    has_key_ = change.relation->has_format_key;
     if (has_key_) {
         write_key(key_buf_, change, t, false);
     } else {

@@ -36,6 +36,7 @@ class DebeziumEncoder final : public EventEncoder {
     void on_commit(std::uint64_t end_lsn) override { last_commit_ = end_lsn; }
     bool fills_key_change_toast() const override { return false; }
     bool wants_not_null() const override { return true; }
+    bool keys_by_primary_key() const override { return true; }
 
     void encode(const changeset::Changeset& change, const changeset::EventMeta& meta) override;
     std::string_view encode_key(const changeset::Changeset& change, bool from_before) override;

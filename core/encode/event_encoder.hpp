@@ -35,6 +35,10 @@ class EventEncoder {
     // Whether the format needs each column's NOT NULL (RelationColumn::not_null).
     virtual bool wants_not_null() const { return false; }
 
+    // Whether the format keys by the catalog's primary key, else its first unique index
+    // (RelationColumn::is_format_key, Debezium's rule), not by the replica identity.
+    virtual bool keys_by_primary_key() const { return false; }
+
     // Whether events of `op` are published at all (Debezium skips truncates by default).
     virtual bool publishes(changeset::Op op) const = 0;
 

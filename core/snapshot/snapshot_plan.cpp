@@ -248,6 +248,10 @@ void SnapshotCoordinator::activate(const TableProgress& p, const source::Catalog
             const auto not_null = catalog.not_null_columns(t.description.oid);
             relations_.set_not_null(t.description.oid, not_null);
             encoding->relations.set_not_null(t.description.oid, not_null);
+            if (const auto key = catalog.primary_or_unique_key(t.description.oid)) {  // its key
+                relations_.set_format_key(t.description.oid, *key);
+                encoding->relations.set_format_key(t.description.oid, *key);
+            }
         }
         t.encoding = std::move(encoding);
         auto est = source::exec(reader_->conn(),

@@ -271,6 +271,26 @@ std::vector<std::string> Catalog::index_columns(std::uint32_t relation_oid,
     return out;
 }
 
+std::optional<std::vector<std::string>> Catalog::primary_or_unique_key(
+    std::uint32_t relation_oid) const {
+    auto pk = primary_key_if_exists(relation_oid);
+    if (!pk || !pk->empty()) {
+        return pk;
+    }
+    auto res = exec(conn_,
+                    "SELECT a.attname FROM (SELECT i.indexrelid, i.indkey FROM pg_index i JOIN "
+                    "pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = $1::oid AND "
+                    "i.indisunique ORDER BY ic.relname COLLATE \"C\" LIMIT 1) f CROSS JOIN "
+                    "unnest(f.indkey::int2[]) WITH ORDINALITY k(attnum, n) JOIN pg_attribute a "
+                    "ON a.attrelid = $1::oid AND a.attnum = k.attnum ORDER BY k.n",
+                    {std::to_string(relation_oid)});
+    std::vector<std::string> out;
+    for (int i = 0; i < PQntuples(res.get()); ++i) {
+        out.emplace_back(PQgetvalue(res.get(), i, 0));
+    }
+    return out;
+}
+
 std::vector<std::string> Catalog::not_null_columns(std::uint32_t relation_oid) const {
     auto res = exec(conn_,
                     "SELECT attname FROM pg_attribute WHERE attrelid = $1::oid AND attnum > 0 "

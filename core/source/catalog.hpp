@@ -76,6 +76,10 @@ class Catalog {
     // since the transaction being decoded used it): "no table" is not "no primary key".
     std::optional<std::vector<std::string>> primary_key_if_exists(std::uint32_t relation_oid) const;
     // The table's NOT NULL columns (empty for a table that is gone).
+    // Debezium's key columns: the primary key; without one, the plain columns of the first
+    // unique index by name (as PgJDBC's getIndexInfo orders them; expressions left out);
+    // nullopt when there is no such relation (dropped).
+    std::optional<std::vector<std::string>> primary_or_unique_key(std::uint32_t relation_oid) const;
     std::vector<std::string> not_null_columns(std::uint32_t relation_oid) const;
     // The replica identity index's columns, in index order (empty if none).
     std::vector<std::string> replica_identity_index(std::uint32_t relation_oid) const;

@@ -66,7 +66,7 @@ std::vector<std::string> RelationDirectory::catalog_key(const pgoutput::Relation
 }
 
 const changeset::RelationInfo& RelationDirectory::define(const pgoutput::Relation& relation,
-                                                         bool not_null) {
+                                                         bool not_null, bool format_key) {
     for (const auto& c : relation.columns) {
         if (!catalog_->resolve_type(c.type_oid, types_)) {
             register_dropped_type(c.type_oid);
@@ -75,6 +75,12 @@ const changeset::RelationInfo& RelationDirectory::define(const pgoutput::Relatio
     const auto& info = relations_.define(relation, catalog_key(relation), types_);
     if (not_null) {
         relations_.set_not_null(relation.oid, catalog_->not_null_columns(relation.oid));
+    }
+    if (format_key) {
+        // A table dropped meanwhile keeps the key the stream (or catalog_key) gave it.
+        if (auto key = catalog_->primary_or_unique_key(relation.oid)) {
+            relations_.set_format_key(relation.oid, *key);
+        }
     }
     names_[relation.oid] = info.schema + "." + info.name;
     topics_[relation.oid] = base::table_topic(topic_prefix_, info.schema, info.name);

@@ -27,8 +27,11 @@ class RelationDirectory {
     // After each (re)connect: relations are described with this catalog connection.
     void set_catalog(const Catalog& catalog) { catalog_ = &catalog; }
 
-    // A Relation message; `not_null`: the encoder wants the NOT NULL columns (from the catalog).
-    const changeset::RelationInfo& define(const pgoutput::Relation& relation, bool not_null);
+    // A Relation message; `not_null`: the encoder wants the NOT NULL columns (from the catalog);
+    // `format_key`: it keys by the primary key, else the first unique index (the debezium
+    // format), read from the catalog.
+    const changeset::RelationInfo& define(const pgoutput::Relation& relation, bool not_null,
+                                          bool format_key);
     // A Type message: its name, for a type dropped before its Relation is read.
     void on_type(const pgoutput::Type& type);
 

@@ -3,8 +3,9 @@
 # PostgreSQL connector (tests/peers/debezium/capture.sh, its own slot and publication) and
 # pgchangeset (its own slot, writing to the dev broker, or to Apache Kafka with
 # PGCS_TEST_BROKER=kafka) capture the same WAL: a snapshot of existing rows, then a wide table
-# of many types (NOT NULL ones too) under REPLICA IDENTITY DEFAULT and a table under FULL,
-# with TOAST values, updates that leave them untouched, deletes, key changes, a TRUNCATE
+# of many types (NOT NULL ones too) under REPLICA IDENTITY DEFAULT, a table under FULL and one
+# under USING INDEX (an index without the primary key), with TOAST values, updates that leave
+# them untouched, deletes, key changes, a TRUNCATE
 # (skipped by both: the default skipped.operations=t) and rows after it. Every record's key and value are compared,
 # per key in order, after removing only what must differ: capture times (ts_ms/ts_us/ts_ns,
 # source.ts_*), source.version, and for snapshot rows source.snapshot/lsn/txId/sequence
@@ -19,7 +20,7 @@ else
     BROKER=$(head -n 1 "$RUNTIME/devbroker.bootstrap" 2>/dev/null) ||
         { echo "cannot read $RUNTIME/devbroker.bootstrap: start the dev broker first" >&2; exit 1; }
 fi
-W=ow_$SFX F=of_$SFX E=oe_$SFX DPUB=oracle_dbz_$SFX
+W=ow_$SFX F=of_$SFX X=ox_$SFX E=oe_$SFX DPUB=oracle_dbz_$SFX
 PIDS=()
 # stop PID: the process and its children (capture.sh runs java as a child).
 stop() {
@@ -45,7 +46,7 @@ cleanup() {
         drop_slot "opgcs_${s}_$SFX"
         sql -c "drop publication if exists opgcs_${s}_$SFX" || true
     done
-    sql -c "drop publication if exists $DPUB; drop table if exists $W, $F; drop type if exists $E;
+    sql -c "drop publication if exists $DPUB; drop table if exists $W, $F, $X; drop type if exists $E;
             drop domain if exists ${W}_d" || true
     if [ "${PGCS_ORACLE_KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -67,11 +68,15 @@ create table $W (id int primary key, i2 int2, i8 int8, f4 float4, f8 float8, b b
   nn_i int not null, nn_n numeric(10,2) not null, nn_tz timestamptz not null);
 create table $F (id int primary key, payload text, k int);
 alter table $F replica identity full;
+create table $X (id int primary key, code text not null, v text);
+create unique index ${X}_code on $X (code);
+alter table $X replica identity using index ${X}_code;
+insert into $X values (9, 'z', 'snap');
 insert into $W (id, t, n, big, nn_t, nn_i, nn_n, nn_tz) values
   (1, 'snap one', 1.5, $BIG, 'a', 1, 1.5, '2026-01-01 00:00:00+00'),
   (2, 'snap two', null, 'small', 'b', 2, 2.5, '2026-01-02 00:00:00+00');
 insert into $F values (1, $BIG, 1);
-create publication $DPUB for table $W, $F"
+create publication $DPUB for table $W, $F, $X"
 
 workload() {
     sql -c "insert into $W values (10, -7, 9007199254740993, 1.5, -2.25e-7, true, 1234.5, 0.000123,
@@ -95,6 +100,13 @@ workload() {
     sql -c "delete from $F where id = 4"
     sql -c "begin; update $W set t = 'in txn' where id = 1; delete from $F where id = 1;
             insert into $F values (6, 'six', 6); commit"
+    # USING INDEX: keyed by the primary key; a primary key change leaving the index alone has
+    # no old row in the stream, so Debezium writes a plain update under the new key.
+    sql -c "insert into $X values (1, 'a', 'one'), (2, 'b', 'two')"
+    sql -c "update $X set v = 'uno' where id = 1"
+    sql -c "update $X set id = 3 where id = 1"
+    sql -c "update $X set code = 'c' where id = 2"
+    sql -c "delete from $X where id = 3"
     sql -c "truncate $F"
     sql -c "insert into $F values (5, 'after truncate', 5)"
     sql -c "insert into $W (id, t, nn_t, nn_i, nn_n, nn_tz) values (999, 'marker', '', 0, 0, now())"
@@ -119,7 +131,7 @@ run_case() {
     local dout=$WORK/dbz_$1.jsonl pout=$WORK/pgcs_$1.jsonl cfg=$WORK/pgcs_$1.yaml n i
     t0=$(date +%s)
     "$PEERS/debezium/capture.sh" --conninfo "$PG" --slot "$dslot" --publication "$DPUB" \
-        --tables "public.$W,public.$F" --schemas "$schemas" --snapshot initial --out "$dout" \
+        --tables "public.$W,public.$F,public.$X" --schemas "$schemas" --snapshot initial --out "$dout" \
         --topic-prefix "$prefix" --max-records 0 --timeout-s 600 \
         --ready-file "$WORK/$dslot.ready" 2>"$WORK/$dslot.err" &
     dpid=$!
@@ -131,7 +143,7 @@ postgres:
   conninfo: "$PG"
   slot: $pslot
   publication: opgcs_$1_$SFX
-  tables: [public.$W, public.$F]
+  tables: [public.$W, public.$F, public.$X]
   binary: ${PGCS_ORACLE_BINARY:-false}
 kafka:
   brokers: "$BROKER"
@@ -146,7 +158,7 @@ YAML
     PIDS+=("$ppid")
     # pgchangeset's snapshot: its 3 rows (and Debezium's) before the workload starts.
     for ((i = 0; i < 600; i++)); do
-        n=$(records "$prefix.public.$W" "$prefix.public.$F" | wc -l)
+        n=$(records "$prefix.public.$W" "$prefix.public.$F" "$prefix.public.$X" | wc -l)
         [ "$n" -ge 3 ] && break
         kill -0 "$ppid" 2>/dev/null || break
         sleep 0.5
@@ -155,7 +167,7 @@ YAML
     workload
     # Until both have the marker row (id 999), then until Debezium has as many records.
     for ((i = 0; i < 600; i++)); do
-        records "$prefix.public.$W" "$prefix.public.$F" >"$pout"
+        records "$prefix.public.$W" "$prefix.public.$F" "$prefix.public.$X" >"$pout"
         if grep -q '"marker"' "$pout" && grep -q '"marker"' "$dout"; then
             [ "$(jq -c "$NORM" "$dout" | wc -l)" -ge "$(wc -l <"$pout")" ] && break
         fi
@@ -179,6 +191,6 @@ YAML
 
 run_case false
 sql -c "delete from $W where id in (12, 999); update $W set t = 'snap one' where id = 1;
-        delete from $F; insert into $F values (1, $BIG, 1)"
+        delete from $F; insert into $F values (1, $BIG, 1); delete from $X; insert into $X values (9, 'z', 'snap')"
 run_case true
 finish
