@@ -1,9 +1,9 @@
 // Which subtransactions of a committed streamed transaction rolled back, in the server's own
 // words. PostgreSQL can stream the changes of a subtransaction that later rolls back without
-// ever sending its Stream Abort (seen on 14.23 and 15.18, not on 18.4: a subtransaction whose changes were all spilled
-// to disk before the slot's confirmed position is not marked as streamed, so its abort is not
-// sent). The assembler asks at each Stream Commit instead of trusting the stream alone
-// (docs/CORRECTNESS.md, "Subtransactions of streamed transactions").
+// ever sending its Stream Abort (seen on 14.23 and 15.18, not on 18.4: a subtransaction whose
+// changes were all spilled to disk before the slot's confirmed position is not marked as streamed,
+// so its abort is not sent). The assembler asks at each Stream Commit instead of trusting the
+// stream alone (docs/CORRECTNESS.md, "Subtransactions of streamed transactions").
 #pragma once
 
 #include <libpq-fe.h>
