@@ -54,13 +54,29 @@ matrix=
 if [ "$quick" = 0 ] && [ "${PGCS_PG_VERSION:-15}" = 15 ]; then
   matrix=${PGCS_PG_MATRIX-13 14 16 17 18}
 fi
+asan_pid=
 cleanup() {
   set +e
+  [ -n "$asan_pid" ] && pkill -P "$asan_pid" >/dev/null 2>&1
   bash deploy/devbroker-stop.sh >/dev/null 2>&1
   [ "$kafka" = 1 ] && bash deploy/kafka/kafka-stop.sh >/dev/null 2>&1
   bash deploy/pg-stop.sh >/dev/null 2>&1
 }
 trap cleanup EXIT
+
+if [ "$quick" = 0 ]; then
+  # The ASan + UBSan build runs at the lowest CPU priority beside the Release tests, which mostly
+  # wait on PostgreSQL, Kafka and restarts: it takes only the CPU they leave idle. Only what its
+  # labels run is built (not the fault scenarios, benchmark tools or the regression counter).
+  (
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPGCS_SANITIZE=ON >/dev/null
+    targets=$(cmake --build build-asan --target help | awk '$2 ~ /^unit_/ {print $2}')
+    # shellcheck disable=SC2086
+    nice -n 19 cmake --build build-asan -j2 --target pgchangeset pgchangeset-devbroker \
+      integration_tests $targets
+  ) > "$PGCS_RUNTIME_DIR/build-asan.log" 2>&1 &
+  asan_pid=$!
+fi
 
 step "services"
 bash deploy/pg-start.sh
@@ -98,9 +114,13 @@ if [ "$quick" = 0 ]; then
   step "benchmark harness, smoke sizes (tests/bench/bench.sh --smoke)"
   bash tests/bench/bench.sh --smoke
 
-  step "ASan + UBSan build and tests (unit, dev broker)"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPGCS_SANITIZE=ON >/dev/null
-  cmake --build build-asan -j2
+  step "ASan + UBSan build (started after the Release build) and tests (unit, dev broker)"
+  if ! wait "$asan_pid"; then
+    tail -n 40 "$PGCS_RUNTIME_DIR/build-asan.log"
+    echo "test.sh: the ASan + UBSan build failed (whole log: $PGCS_RUNTIME_DIR/build-asan.log)" >&2
+    exit 1
+  fi
+  asan_pid=
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j2 -L "unit|devbroker"
 
