@@ -71,7 +71,8 @@ void optional_int(YamlReader& reader, const Section& section, std::string_view k
     }
 }
 
-// A whole number from `min` to `max` of `unit` ("milliseconds", "rows").
+}  // namespace
+
 void optional_int_between(YamlReader& reader, const Section& section, std::string_view key, int min,
                           int max, std::string_view unit, int example, int& out) {
     const Entry* entry = find(section, key);
@@ -99,6 +100,8 @@ void optional_int_between(YamlReader& reader, const Section& section, std::strin
     }
     out = number;
 }
+
+namespace {
 
 // Milliseconds, at least `min` (which may be 0).
 void optional_int_at_least(YamlReader& reader, const Section& section, std::string_view key,

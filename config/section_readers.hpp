@@ -29,6 +29,9 @@ Section open_section(YamlReader& reader, const std::map<std::string, Entry, std:
 void read_table_list(YamlReader& reader, const Entry& entry, std::vector<std::string>& tables,
                      std::vector<TableName>& names);
 
+// A whole number from `min` to `max` of `unit` ("milliseconds", "rows") at `key`, when present.
+void optional_int_between(YamlReader& reader, const Section& section, std::string_view key, int min,
+                          int max, std::string_view unit, int example, int& out);
 void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& out);
 void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out);
 void read_buffer(YamlReader& reader, const Section& section, BufferConfig& out);

@@ -1,7 +1,6 @@
 // The sink section (`pgchangeset sink`, `pgchangeset history`): read only when the file has
 // it; `run` never looks at it. See section_readers.hpp.
 #include <array>
-#include <charconv>
 
 #include "config/conninfo_rules.hpp"
 #include "config/section_readers.hpp"
@@ -58,28 +57,6 @@ void read_group_id(YamlReader& reader, const Section& section, SinkConfig& out) 
     out.group_id = std::move(*value);
 }
 
-void read_bounded_int(YamlReader& reader, const Section& section, std::string_view key, int max,
-                      std::string_view unit, int& out) {
-    const Entry* entry = find(section, key);
-    if (entry == nullptr) {
-        return;
-    }
-    std::optional<std::string> value = reader.text(*entry);
-    if (!value) {
-        return;
-    }
-    int number = 0;
-    const char* end = value->data() + value->size();
-    auto [ptr, ec] = std::from_chars(value->data(), end, number);
-    if (ptr != end || ec != std::errc() || number < 1 || number > max) {
-        reader.problem(entry->value_line(), entry->path,
-                       "'" + *value + "' is not a whole number of " + std::string(unit) +
-                           " from 1 to " + std::to_string(max));
-        return;
-    }
-    out = number;
-}
-
 }  // namespace
 
 void read_sink(YamlReader& reader, const Section& section, const PostgresConfig& postgres,
@@ -115,8 +92,9 @@ void read_sink(YamlReader& reader, const Section& section, const PostgresConfig&
             }
         }
     }
-    read_bounded_int(reader, section, "batch_rows", 1000000, "events", out.batch_rows);
-    read_bounded_int(reader, section, "batch_time_ms", 60000, "milliseconds", out.batch_time_ms);
+    optional_int_between(reader, section, "batch_rows", 1, 1000000, "events", 5000, out.batch_rows);
+    optional_int_between(reader, section, "batch_time_ms", 1, 60000, "milliseconds", 200,
+                         out.batch_time_ms);
 }
 
 }  // namespace pgcs::config::detail

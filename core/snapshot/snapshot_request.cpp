@@ -9,24 +9,10 @@
 #include "core/source/pg_connection.hpp"
 
 namespace pgcs::snapshot {
-namespace {
-
-// A name as a double-quoted SQL identifier, e.g. "My ""odd"" name".
-std::string quoted_identifier(const std::string& name) {
-    std::string out = "\"";
-    for (char c : name) {
-        out += c;
-        if (c == '"') {
-            out += '"';
-        }
-    }
-    return out + "\"";
-}
-
-}  // namespace
 
 RecordedRequest record_snapshot_request(PGconn* conn, const SnapshotRequest& r) {
-    const std::string regclass = quoted_identifier(r.schema) + "." + quoted_identifier(r.name);
+    const std::string regclass =
+        source::quote_ident(conn, r.schema) + "." + source::quote_ident(conn, r.name);
     const source::Catalog catalog(conn);
     if (catalog.server_version() < 140000) {
         throw RequestRefused("snapshots need PostgreSQL 14 or later (the server is " +
