@@ -1,8 +1,6 @@
 // Mirror mode at the target; see mirror_applier.hpp.
 #include "core/apply/mirror_applier.hpp"
 
-#include <cstdio>
-
 #include "core/apply/mirror_sql.hpp"
 
 namespace pgcs::apply {
@@ -15,17 +13,6 @@ constexpr const char* kOffsetsDdl =
     " next_offset bigint NOT NULL, commit_lsn pg_lsn, seq bigint,"
     " updated_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (group_id, topic, partition));";
-
-std::string lsn_text(std::uint64_t lsn) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%X/%X", static_cast<unsigned>(lsn >> 32U),
-                  static_cast<unsigned>(lsn & 0xFFFFFFFFU));
-    return buffer;
-}
-
-std::string table_key(const std::string& schema, const std::string& table) {
-    return qualified_name(schema, table);
-}
 
 }  // namespace
 
@@ -98,7 +85,7 @@ void MirrorApplier::add(const std::string& sql) {
 }
 
 void MirrorApplier::ensure_table(const SinkEvent& event) {
-    const std::string key = table_key(event.schema, event.table);
+    const std::string key = qualified_name(event.schema, event.table);
     auto it = columns_.find(key);
     if (it == columns_.end()) {
         begin_if_needed();
@@ -192,7 +179,7 @@ void MirrorApplier::commit() {
             "next_offset, commit_lsn, seq) VALUES (" +
             quote_literal(group_id_) + ", " + quote_literal(tp.topic) + ", " +
             std::to_string(tp.partition) + ", " + std::to_string(p.next_offset) + ", " +
-            (p.has_position ? quote_literal(lsn_text(p.last.commit_lsn)) + "::pg_lsn, " +
+            (p.has_position ? quote_literal(format_lsn(p.last.commit_lsn)) + "::pg_lsn, " +
                                   std::to_string(p.last.seq)
                             : std::string("NULL, NULL")) +
             ") ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = "

@@ -6,7 +6,6 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <charconv>
 
 namespace pgcs::apply {
 namespace {
@@ -158,42 +157,6 @@ std::optional<EventOp> op_from(std::string_view name) {
 }
 
 }  // namespace
-
-std::string_view op_name(EventOp op) {
-    switch (op) {
-        case EventOp::Added:
-            return "added";
-        case EventOp::Modified:
-            return "modified";
-        case EventOp::Deleted:
-            return "deleted";
-        case EventOp::Truncated:
-            return "truncated";
-        case EventOp::Read:
-            return "read";
-    }
-    return "?";
-}
-
-std::optional<std::uint64_t> parse_lsn(std::string_view text) {
-    const std::size_t slash = text.find('/');
-    if (slash == 0 || slash == std::string_view::npos || slash + 1 == text.size()) {
-        return std::nullopt;
-    }
-    std::uint32_t high = 0;
-    std::uint32_t low = 0;
-    const char* end = text.data() + slash;
-    auto [p1, e1] = std::from_chars(text.data(), end, high, 16);
-    if (e1 != std::errc() || p1 != end) {
-        return std::nullopt;
-    }
-    end = text.data() + text.size();
-    auto [p2, e2] = std::from_chars(text.data() + slash + 1, end, low, 16);
-    if (e2 != std::errc() || p2 != end) {
-        return std::nullopt;
-    }
-    return (static_cast<std::uint64_t>(high) << 32U) | low;
-}
 
 SinkEvent parse_sink_event(std::string_view value) {
     rapidjson::Document doc;

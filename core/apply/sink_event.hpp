@@ -10,9 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/changeset/changeset.hpp"
+#include "core/pgoutput/lsn.hpp"
+
 namespace pgcs::apply {
 
-enum class EventOp { Added, Modified, Deleted, Truncated, Read };
+using EventOp = changeset::Op;  // the contract's ops, named by changeset::op_name
 
 // One column value of a row image. `text` is PostgreSQL input text for the column's type
 // (a JSON array as an array literal, base64 bytea decoded by the SQL writer); SQL NULL has
@@ -57,13 +60,8 @@ class EventError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// "16/B374D848" -> 0x16B374D848; nullopt when not X/X hex.
-std::optional<std::uint64_t> parse_lsn(std::string_view text);
-
 // Parses a record value. Throws EventError when it is not a contract v2 native event: not
 // JSON, a field missing or of the wrong kind, another contract version, a debezium value.
 SinkEvent parse_sink_event(std::string_view value);
-
-std::string_view op_name(EventOp op);
 
 }  // namespace pgcs::apply

@@ -6,30 +6,15 @@
 #include <vector>
 
 #include "support/capture_fixture.hpp"
+#include "support/scratch_database.hpp"
 
 using pgcs::testing::CaptureFixture;
 using pgcs::testing::parse_json;
 using pgcs::testing::pg_conninfo;
 using pgcs::testing::PgClient;
+using pgcs::testing::ScratchDatabase;
 
 namespace {
-
-// A database of its own, created with `options` and dropped (with its connections) at the end.
-// Declared before the fixture that uses it, so the fixture's slot is gone when it is dropped.
-struct ScratchDatabase {
-    std::string name;
-    ScratchDatabase(std::string db, const std::string& options) : name(std::move(db)) {
-        PgClient(pg_conninfo()).exec("CREATE DATABASE " + name + " " + options);
-    }
-    ~ScratchDatabase() {
-        try {
-            PgClient(pg_conninfo()).exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        } catch (const std::exception& e) {
-            WARN("clean-up: " << e.what());
-        }
-    }
-    std::string conninfo() const { return pg_conninfo() + " dbname=" + name; }
-};
 
 // Events by after.id (a topic has several partitions: no order across keys).
 std::map<int, rapidjson::Document> by_id(const std::vector<pgcs::testing::Record>& records) {

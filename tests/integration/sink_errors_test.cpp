@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "support/capture_fixture.hpp"
+#include "support/scratch_database.hpp"
 
 using pgcs::testing::bin_dir;
 using pgcs::testing::brokers;
@@ -10,6 +11,7 @@ using pgcs::testing::CaptureFixture;
 using pgcs::testing::DaemonProcess;
 using pgcs::testing::pg_conninfo;
 using pgcs::testing::PgClient;
+using pgcs::testing::ScratchDatabase;
 using pgcs::testing::write_temp_file;
 
 namespace {
@@ -34,19 +36,8 @@ void produce(const std::string& topic, const std::string& key, const std::string
 
 TEST_CASE("sink_stops_at_a_record_that_is_not_an_event", "[sink]") {
     CaptureFixture fx("CREATE TABLE {table} (id int PRIMARY KEY)");
-    const std::string db = "sink_" + fx.table();
-    fx.pg().exec("CREATE DATABASE " + db);
-    struct DropDb {
-        PgClient& pg;
-        std::string db;
-        ~DropDb() {
-            try {
-                pg.exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
-            } catch (...) {
-            }
-        }
-    } drop_db{fx.pg(), db};
-    fx.extra_config = "sink:\n  conninfo: \"" + pg_conninfo() + " dbname=" + db + "\"\n";
+    const ScratchDatabase db("sink_" + fx.table());
+    fx.extra_config = "sink:\n  conninfo: \"" + db.conninfo() + "\"\n";
     const std::string config = write_temp_file("config.yaml", fx.config_text());
     produce(fx.topic(), "{\"id\":1}", "garbage, not JSON");
 
@@ -58,6 +49,6 @@ TEST_CASE("sink_stops_at_a_record_that_is_not_an_event", "[sink]") {
     const std::string text = pgcs::testing::read_file(log);
     CHECK_THAT(text, Catch::Contains("the record " + fx.topic() + "["));
     CHECK_THAT(text, Catch::Contains("]@0 cannot be applied: the value is not a JSON object"));
-    PgClient target(pg_conninfo() + " dbname=" + db);
+    PgClient target(db.conninfo());
     CHECK(target.value("SELECT count(*) FROM pgchangeset_sink.offsets") == "0");
 }

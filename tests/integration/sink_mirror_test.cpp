@@ -7,6 +7,7 @@
 
 #include "support/capture_fixture.hpp"
 #include "support/replica_compare.hpp"
+#include "support/scratch_database.hpp"
 
 using pgcs::testing::bin_dir;
 using pgcs::testing::CaptureFixture;
@@ -15,25 +16,9 @@ using pgcs::testing::DaemonProcess;
 using pgcs::testing::pg_conninfo;
 using pgcs::testing::PgClient;
 using pgcs::testing::ReplicaTable;
+using pgcs::testing::ScratchDatabase;
 
 namespace {
-
-// The target database, created for the test and dropped after it.
-struct TargetDatabase {
-    PgClient& admin;
-    std::string name;
-    TargetDatabase(PgClient& pg, std::string db) : admin(pg), name(std::move(db)) {
-        admin.exec("CREATE DATABASE " + name);
-    }
-    ~TargetDatabase() {
-        try {
-            admin.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-        } catch (const std::exception& e) {
-            WARN("clean-up: " << e.what());
-        }
-    }
-    std::string conninfo() const { return pg_conninfo() + " dbname=" + name; }
-};
 
 // One batch of every kind of change; `round` makes its keys and values its own.
 void workload(CaptureFixture& fx, const std::string& keyed, int round) {
@@ -70,7 +55,7 @@ TEST_CASE("sink_mirror_converges_exactly_once_across_kill", "[sink]") {
             }
         }
     } drop_keyed{fx};
-    TargetDatabase target(fx.pg(), "sink_" + fx.table());
+    ScratchDatabase target("sink_" + fx.table());
     fx.extra_config = "sink:\n  conninfo: \"" + target.conninfo() + "\"\n  group_id: g_" +
                       fx.table() + "\n  batch_rows: 40\n";
     fx.start_daemon_with_tables({"public." + fx.table(), "public." + keyed});

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+using pgcs::parse_lsn;
 using namespace pgcs::apply;
 
 namespace {
