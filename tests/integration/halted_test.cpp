@@ -12,6 +12,7 @@
 
 #include "support/capture_fixture.hpp"
 #include "support/http_client.hpp"
+#include "support/kafka_client.hpp"
 
 using namespace pgcs::testing;
 
@@ -67,12 +68,8 @@ std::string run_status(const std::string& config) {
 // Sets one configuration entry of a topic with librdkafka's admin API (IncrementalAlterConfigs
 // is not in librdkafka 2.0: AlterConfigs replaces the topic's settings, fine for a test topic).
 void set_topic_config(const std::string& topic, const std::string& name, const std::string& value) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[512];
-    REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", brokers().c_str(), err, sizeof err) ==
-            RD_KAFKA_CONF_OK);
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    REQUIRE(rk != nullptr);
+    const pgcs::testing::KafkaClientPtr client = pgcs::testing::test_kafka_client(brokers());
+    rd_kafka_t* rk = client.get();
     rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
     rd_kafka_ConfigResource_t* res =
         rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
@@ -97,7 +94,6 @@ void set_topic_config(const std::string& topic, const std::string& name, const s
     }
     rd_kafka_ConfigResource_destroy(res);
     rd_kafka_queue_destroy(queue);
-    rd_kafka_destroy(rk);
     INFO("AlterConfigs " << topic << " " << name << "=" << value);
     REQUIRE(failure.empty());
 }

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "support/capture_fixture.hpp"
+#include "support/kafka_client.hpp"
 #include "support/scratch_database.hpp"
 
 using pgcs::testing::bin_dir;
@@ -17,19 +18,14 @@ using pgcs::testing::write_temp_file;
 namespace {
 
 void produce(const std::string& topic, const std::string& key, const std::string& value) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[512];
-    REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", brokers().c_str(), err, sizeof err) ==
-            RD_KAFKA_CONF_OK);
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    REQUIRE(rk != nullptr);
+    const pgcs::testing::KafkaClientPtr client = pgcs::testing::test_kafka_client(brokers());
+    rd_kafka_t* rk = client.get();
     REQUIRE(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
                               RD_KAFKA_V_KEY(key.data(), key.size()),
                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
     CHECK(rd_kafka_flush(rk, 15000) == RD_KAFKA_RESP_ERR_NO_ERROR);
-    rd_kafka_destroy(rk);
 }
 
 }  // namespace
