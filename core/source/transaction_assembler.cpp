@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "core/source/stream_failure.hpp"
 
 namespace pgcs::source {
@@ -173,6 +175,8 @@ void TransactionAssembler::feed_stream_control(MessageType type, const XLogData&
             stream_xid_ = start.xid;
             auto it = streams_.find(start.xid);
             if (it == streams_.end()) {
+                spdlog::debug("transaction {} is being streamed (its first part, at {})", start.xid,
+                              format_lsn(x.start));
                 streams_.emplace(
                     start.xid,
                     StreamedTxn{TransactionBuffer(budget_, spill_directory_), {}, {}, 0});
