@@ -43,7 +43,7 @@ struct Barrier {
 
 class Consumer {
   public:
-    Consumer(const SinkConsumerSettings& settings, MirrorApplier& applier)
+    Consumer(const SinkConsumerSettings& settings, TargetApplier& applier)
         : settings_(settings), applier_(applier) {
         rd_kafka_conf_t* conf = rd_kafka_conf_new();
         char error[512];
@@ -256,7 +256,7 @@ class Consumer {
         if (static_cast<int>(barrier.held.size()) < count) {
             return;
         }
-        applier_.truncate(barrier.schema, barrier.table);
+        applier_.truncate(event);
         ListPtr all(rd_kafka_topic_partition_list_new(count));
         for (const auto& [partition, held] : barrier.held) {
             applier_.apply({tp.topic, partition}, held.first, event);  // offset and position
@@ -274,7 +274,7 @@ class Consumer {
     }
 
     const SinkConsumerSettings& settings_;
-    MirrorApplier& applier_;
+    TargetApplier& applier_;
     std::unique_ptr<rd_kafka_t, KafkaDeleter> rk_;
     std::map<std::string, std::vector<std::int32_t>> assigned_;
     std::map<std::string, Barrier> barriers_;
@@ -296,7 +296,7 @@ std::string table_topics_regex(const std::string& prefix) {
     return "^" + escaped + "\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$";
 }
 
-void run_sink_consumer(const SinkConsumerSettings& settings, MirrorApplier& applier,
+void run_sink_consumer(const SinkConsumerSettings& settings, TargetApplier& applier,
                        const std::atomic<bool>& stop) {
     Consumer consumer(settings, applier);
     consumer.run(stop);
