@@ -58,6 +58,7 @@ HistoryApplier::Table& HistoryApplier::table_of(const SinkEvent& event) {
                                   "; leave one of them out of sink.tables");
             }
             table.name = *name;
+            table.complete = true;  // a new table: a key not in memory has no version
             run(create_history_sql(table.name));
             add("INSERT INTO pgchangeset_history.tables (source_schema, source_table, "
                 "history_table) VALUES (" +
@@ -121,7 +122,10 @@ HistoryApplier::Latest HistoryApplier::read_version(const Table& table, const st
 const HistoryApplier::Latest& HistoryApplier::latest(Table& table, const std::string& key_json) {
     auto it = table.latest.find(key_json);
     if (it == table.latest.end()) {
-        it = table.latest.emplace(key_json, read_version(table, key_json, nullptr)).first;
+        it = table.latest
+                 .emplace(key_json,
+                          table.complete ? Latest{} : read_version(table, key_json, nullptr))
+                 .first;
         ++cached_;
     }
     return it->second;
@@ -162,13 +166,13 @@ void HistoryApplier::apply_deleted(Table& table, const std::string& key, const S
     }
 }
 
-void HistoryApplier::apply_upsert(Table& table, const SinkEvent& event, HistoryVersion& version,
-                                  std::string& prev_key) {
-    const std::string key = canonical_key(event.key_json);
-    const Latest& previous = latest(table, key);
+void HistoryApplier::apply_upsert(Table& table, const std::string& key, const SinkEvent& event,
+                                  HistoryVersion& version, std::string& prev_key) {
     std::optional<JsonRow> old_row;
-    if (previous.live() && previous.has_row) {
-        old_row = previous.row;
+    const bool insert = event.op == EventOp::Added && !event.has_before;  // no TOAST to merge
+    if (const Latest* previous = insert ? nullptr : &latest(table, key);
+        previous != nullptr && previous->live() && previous->has_row) {
+        old_row = previous->row;
     } else if (event.op == EventOp::Modified && event.has_before) {
         old_row = event.before_json;  // REPLICA IDENTITY FULL, history starting here
     }
@@ -216,8 +220,14 @@ void HistoryApplier::apply_upsert(Table& table, const SinkEvent& event, HistoryV
 void HistoryApplier::apply_event(const SinkEvent& event) {
     Table& table = table_of(event);
     const std::string key = canonical_key(event.key_json);
-    if (latest(table, key).exists && !(latest(table, key).position < event.position)) {
-        return;  // this key has it already: a repeat the offsets did not catch
+    // An INSERT needs nothing of the key's previous version (the SQL closes it), so a key not
+    // in memory is not read back: inserts cost no query.
+    const bool insert = event.op == EventOp::Added && !event.has_before;
+    if (!insert || table.latest.count(key) != 0) {
+        const Latest& previous = latest(table, key);
+        if (previous.exists && !(previous.position < event.position)) {
+            return;  // this key has it already: a repeat the offsets did not catch
+        }
     }
     HistoryVersion version;
     version.op = event.op;
@@ -229,9 +239,11 @@ void HistoryApplier::apply_event(const SinkEvent& event) {
     if (event.op == EventOp::Deleted) {
         apply_deleted(table, key, event, version, next_key);
     } else {
-        apply_upsert(table, event, version, prev_key);
+        apply_upsert(table, key, event, version, prev_key);
     }
-    add(add_version_sql(table.name, key, version, prev_key, next_key));
+    auto known = table.latest.find(key);
+    const bool first = known == table.latest.end() ? table.complete : !known->second.exists;
+    add(add_version_sql(table.name, key, version, prev_key, next_key, first));
     Latest& now = table.latest[key];
     now = {true, version.op, version.position, version.has_row, version.row};
 }
@@ -244,8 +256,17 @@ void HistoryApplier::truncate(const SinkEvent& event) {
     version.position = event.position;
     version.xid = event.xid;
     add(truncate_history_sql(table.name, version));
-    cached_ -= std::min(cached_, table.latest.size());
-    table.latest.clear();  // every current row changed: read again when needed
+    if (table.complete) {
+        for (auto& [key, last] : table.latest) {
+            if (last.live()) {
+                last.op = EventOp::Truncated;
+                last.position = event.position;
+            }
+        }
+    } else {
+        cached_ -= std::min(cached_, table.latest.size());
+        table.latest.clear();  // every current row changed: read again when needed
+    }
 }
 
 void HistoryApplier::on_load() {
@@ -284,6 +305,7 @@ void HistoryApplier::on_commit() {
     if (cached_ > kMaxCachedKeys) {
         for (auto& [name, table] : tables_) {
             table.latest.clear();
+            table.complete = false;
         }
         cached_ = 0;
     }

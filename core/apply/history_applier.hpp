@@ -50,6 +50,7 @@ class HistoryApplier : public TargetApplier {
         std::string name;  // history table (and view) name
         std::vector<std::string> columns;
         std::map<std::string, Latest> latest;  // by key JSON
+        bool complete = false;  // `latest` has every key of the table (created by this sink)
     };
 
     Table& table_of(const SinkEvent& event);
@@ -61,8 +62,8 @@ class HistoryApplier : public TargetApplier {
                         const EventPosition* position);
     void apply_deleted(Table& table, const std::string& key, const SinkEvent& event,
                        HistoryVersion& version, std::string& next_key);
-    void apply_upsert(Table& table, const SinkEvent& event, HistoryVersion& version,
-                      std::string& prev_key);
+    void apply_upsert(Table& table, const std::string& key, const SinkEvent& event,
+                      HistoryVersion& version, std::string& prev_key);
 
     std::map<std::pair<std::string, std::string>, Table> tables_;  // by source schema, table
     // by history table and the position of the old key's `deleted` event

@@ -60,12 +60,15 @@ std::string create_history_sql(const std::string& name) {
 
 std::string add_version_sql(const std::string& name, const std::string& key_json,
                             const HistoryVersion& v, const std::string& prev_key,
-                            const std::string& next_key) {
+                            const std::string& next_key, bool first) {
     const std::string t = table_sql(name);
     const std::string ts = quote_literal(v.commit_ts) + "::timestamptz";
     const std::string position = position_sql(v.position);
-    return "UPDATE " + t + " SET valid_to = " + ts + " WHERE key = " + jsonb_sql(key_json) +
-           " AND valid_to IS NULL AND (commit_lsn, seq) < " + position + ";INSERT INTO " + t +
+    return (first
+                ? std::string()
+                : "UPDATE " + t + " SET valid_to = " + ts + " WHERE key = " + jsonb_sql(key_json) +
+                      " AND valid_to IS NULL AND (commit_lsn, seq) < " + position + ";") +
+           "INSERT INTO " + t +
            " (key, op, row, json_null, changed, commit_ts, commit_lsn, seq, xid, valid_from, "
            "prev_key, next_key) SELECT " +
            jsonb_sql(key_json) + ", " + quote_literal(changeset::op_name(v.op)) + ", " +

@@ -23,11 +23,12 @@ std::optional<std::string> history_table_name(std::string_view schema, std::stri
 // CREATE TABLE of the versions, its indexes and the view, for a table that does not exist yet.
 std::string create_history_sql(const std::string& name);
 
-// What a version adds: the previous version of `key_json` closed (valid_to), the version
-// inserted (ON CONFLICT on (key, commit_lsn, seq) DO NOTHING, so a repeat changes nothing).
+// What a version adds: the previous version of `key_json` closed (valid_to; not when
+// `first`, the key having none), the version inserted (ON CONFLICT on (key, commit_lsn, seq)
+// DO NOTHING, so a repeat changes nothing).
 std::string add_version_sql(const std::string& name, const std::string& key_json,
                             const HistoryVersion& version, const std::string& prev_key,
-                            const std::string& next_key);
+                            const std::string& next_key, bool first = false);
 
 // A TRUNCATE at `version`'s position: every current row closed with a `truncated` version
 // holding that row.

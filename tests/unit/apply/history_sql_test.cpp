@@ -28,6 +28,8 @@ TEST_CASE("a version closes the previous one and is inserted once", "[apply]") {
     CHECK_THAT(sql, Catch::Contains("'modified', '{\"id\":1,\"doc\":null}'::jsonb, "
                                     "ARRAY['doc']::text[]"));
     CHECK_THAT(sql, Catch::EndsWith("ON CONFLICT (key, commit_lsn, seq) DO NOTHING;"));
+    CHECK_THAT(add_version_sql("public__users", R"({"id":1})", v, "", "", true),
+               Catch::StartsWith("INSERT INTO pgchangeset_history.\"public__users\""));
     CHECK_THAT(truncate_history_sql("public__users", v),
                Catch::Contains("'truncated', row, json_null"));
 }
