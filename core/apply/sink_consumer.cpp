@@ -36,8 +36,6 @@ using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 struct Barrier {
     std::uint64_t commit_lsn = 0;
-    std::string schema;
-    std::string table;
     std::map<std::int32_t, std::pair<std::int64_t, EventPosition>> held;  // partition -> event
 };
 
@@ -237,7 +235,7 @@ class Consumer {
     void hold(const rd_kafka_message_t& m, const TopicPartition& tp, const SinkEvent& event) {
         Barrier& barrier = barriers_[tp.topic];
         if (barrier.held.empty()) {
-            barrier = Barrier{event.position.commit_lsn, event.schema, event.table, {}};
+            barrier = Barrier{event.position.commit_lsn, {}};
         } else if (barrier.commit_lsn != event.position.commit_lsn) {
             bad_record(m, "a TRUNCATE at another commit_lsn than the one partition " +
                               std::to_string(barrier.held.begin()->first) + " holds");
