@@ -1,9 +1,10 @@
 // `pgchangeset sink` in history mode keeps every version of every row, exactly once across a
-// kill -9 of the sink: a snapshot's rows (`read`), inserts, updates under REPLICA IDENTITY
-// DEFAULT (no old row in the events) that leave a TOAST value alone, JSON null and SQL NULL, key
-// changes across partitions, deletes and a TRUNCATE. The test keeps its own ledger of what it
-// wrote; afterwards every key's versions equal the ledger's (op, row, `changed` with the true
-// old and new values), the last one is the source's row, and `pgchangeset history` prints them.
+// kill -9 of the sink (and of the daemon): a snapshot's rows (`read`), inserts, updates under
+// REPLICA IDENTITY DEFAULT (no old row in the events) that leave a TOAST value alone, JSON null
+// and SQL NULL, key changes across partitions, deletes and a TRUNCATE. The test keeps its own
+// ledger of what it wrote; afterwards every key's versions equal the ledger's (op, row,
+// `changed` with the true old and new values), the last one is the source's row, and
+// `pgchangeset history` prints them.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -166,6 +167,10 @@ TEST_CASE("sink_history_keeps_every_version_exactly_once_across_kill", "[sink]")
     insert(fx, ledger, 200, 230);
     update(fx, ledger, ledger.ids([](int id) { return id % 5 == 0; }), "free", "NULL", "sql-null");
     change_keys(fx, ledger, ledger.ids([](int id) { return id % 7 == 1; }));
+    // kill -9 of the daemon too: what Kafka had not acknowledged is sent again (at least once).
+    CHECK(fx.stop_daemon(SIGKILL).exit_code == -1);
+    fx.start_daemon();
+    update(fx, ledger, ledger.ids([](int id) { return id % 2 == 1; }), "pro", "", "");
     DaemonProcess sink(sink_args, log);
 
     const std::string h = "pgchangeset_history.\"public__" + fx.table() + "\"";
