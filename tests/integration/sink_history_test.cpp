@@ -269,4 +269,21 @@ TEST_CASE("sink_history_keeps_every_version_exactly_once_across_kill", "[sink]")
     const std::string no_sink = pgcs::testing::write_temp_file("nosink.yaml", fx.config_text());
     CHECK(history(no_sink, table_arg + " --key '{\"id\":500}'").exit_code == 2);
     CHECK(sink.stop(SIGTERM).exit_code == 0);
+
+    // Every event again (the group's offsets forgotten): the history insert is idempotent on
+    // its own, by (key, commit_lsn, seq); nothing is added or changed.
+    const std::string digest_sql =
+        "SELECT md5(string_agg(h::text, '|' ORDER BY key, commit_lsn, "
+        "seq)) FROM " +
+        h + " h";
+    const std::string digest = target_pg.value(digest_sql);
+    const std::string offsets =
+        target_pg.value("SELECT sum(next_offset) FROM pgchangeset_sink.offsets");
+    target_pg.exec("DELETE FROM pgchangeset_sink.offsets");
+    DaemonProcess again(sink_args, log);
+    CHECK(target_pg.wait_for(
+        "SELECT coalesce(sum(next_offset), 0) FROM pgchangeset_sink.offsets",
+        [&](const std::string& v) { return v == offsets; }, std::chrono::seconds(90)));
+    CHECK(again.stop(SIGTERM).exit_code == 0);
+    CHECK(target_pg.value(digest_sql) == digest);
 }
