@@ -177,7 +177,7 @@ void HistoryApplier::apply_upsert(Table& table, const std::string& key, const Si
         old_row = event.before_json;  // REPLICA IDENTITY FULL, history starting here
     }
     const bool key_change = event.op == EventOp::Added && event.has_before;
-    bool linked = true;
+    std::optional<EventPosition> unlinked;  // the old key's `deleted`, not applied yet
     if (key_change) {
         JsonRow old_key;
         for (const ColumnValue& k : event.key) {
@@ -201,16 +201,14 @@ void HistoryApplier::apply_upsert(Table& table, const std::string& key, const Si
             }
             add(set_version_sql(table.name, prev_key, deleted, "next_key", key));
         } else {
-            linked = false;
-            pending_[{table.name, deleted}] = {key, event.position, {}, !old_row.has_value()};
+            unlinked = deleted;
         }
     }
     version.has_row = true;
     version.row = merge_unchanged_toast(event.after_json, event.unchanged_toast,
                                         old_row ? &*old_row : nullptr, event.types);
-    if (!linked) {
-        pending_[{table.name, {event.position.commit_lsn, event.position.seq - 1}}].new_row =
-            version.row;
+    if (unlinked) {
+        pending_[{table.name, *unlinked}] = {key, event.position, version.row, !old_row};
     }
     if (old_row && (event.op != EventOp::Added || key_change)) {
         version.changed_json = changed_json(*old_row, version.row);
