@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "config/config.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/source/transaction_buffer.hpp"
@@ -57,6 +59,9 @@ constexpr const char* kUsage =
     "  pgchangeset run --config FILE [--log-level LEVEL]   stream until SIGTERM/SIGINT\n"
     "  pgchangeset check-config --config FILE              validate a config; exit 0 or 2\n"
     "  pgchangeset sink --config FILE                      apply the topics to sink.conninfo\n"
+    "  pgchangeset history --config FILE --table SCHEMA.TABLE --key JSON [--as-of TIME]\n"
+    "                                                      a row's versions kept by a history "
+    "sink\n"
     "  pgchangeset status --config FILE                    slot, lag, publication; exit 0 or 1\n"
     "  pgchangeset snapshot --config FILE --table SCHEMA.TABLE [--where 'SQL condition']\n"
     "                                                      ask the running daemon to snapshot a\n"
@@ -73,6 +78,8 @@ struct Args {
     std::string log_level;
     std::string table;
     std::string where;
+    std::string key;
+    std::string as_of;
 };
 
 bool parse_args(int argc, char** argv, Args& args, std::string& error) {
@@ -107,6 +114,12 @@ bool parse_args(int argc, char** argv, Args& args, std::string& error) {
                 return false;
             }
             args.where = a[++i];
+        } else if (a[i] == "--key" || a[i] == "--as-of") {
+            if (!value(a[i].c_str())) {
+                return false;
+            }
+            (a[i] == "--key" ? args.key : args.as_of) = a[i + 1];
+            ++i;
         } else if (a[i] == "--log-level") {
             if (!value("--log-level")) {
                 return false;
@@ -143,7 +156,7 @@ int main(int argc, char** argv) {
         return kExitConfig;
     }
     if (args.command != "run" && args.command != "check-config" && args.command != "status" &&
-        args.command != "snapshot" && args.command != "sink") {
+        args.command != "snapshot" && args.command != "sink" && args.command != "history") {
         std::cerr << "pgchangeset: unknown command '" << args.command << "'\n" << kUsage;
         return kExitConfig;
     }
@@ -151,7 +164,14 @@ int main(int argc, char** argv) {
         std::cerr << "pgchangeset: " << args.command << " needs --config FILE\n";
         return kExitConfig;
     }
-    if ((args.command == "snapshot") != !args.table.empty() ||
+    const bool history = args.command == "history";
+    if (history != (!args.key.empty()) || (!history && !args.as_of.empty()) ||
+        (history && args.table.empty())) {
+        std::cerr << "pgchangeset: --key and --as-of belong to the history command, which needs "
+                     "--table SCHEMA.TABLE and --key JSON\n";
+        return kExitConfig;
+    }
+    if ((args.command == "snapshot") != (!args.table.empty() && !history) ||
         (!args.where.empty() && args.command != "snapshot")) {
         std::cerr << "pgchangeset: --table and --where belong to the snapshot command, which "
                      "needs --table SCHEMA.TABLE\n";
@@ -197,6 +217,11 @@ int main(int argc, char** argv) {
     }
     if (args.command == "status") {
         return pgcs::daemon::run_status(config, std::cout);
+    }
+    if (history) {
+        return pgcs::daemon::run_history(config, args.config,
+                                         {args.table, args.key, args.as_of, isatty(1) == 1},
+                                         std::cout, std::cerr);
     }
     if (args.command == "snapshot") {
         return pgcs::daemon::run_snapshot_request(config, args.table, args.where, std::cout,

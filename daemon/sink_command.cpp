@@ -3,6 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <memory>
+
+#include "core/apply/history_applier.hpp"
+#include "core/apply/history_query.hpp"
 #include "core/apply/mirror_applier.hpp"
 #include "core/apply/sink_consumer.hpp"
 #include "core/base/topic_name.hpp"
@@ -20,10 +24,6 @@ int run_sink(const config::Config& config, const std::string& config_path,
             config_path);
         return kExitConfig;
     }
-    if (sink.mode != config::SinkMode::Mirror) {
-        spdlog::error("{}: sink.mode: history is not built yet; use mode: mirror", config_path);
-        return kExitConfig;
-    }
     apply::SinkConsumerSettings settings;
     settings.brokers = config.kafka.brokers;
     settings.properties = config.kafka.properties;
@@ -36,17 +36,38 @@ int run_sink(const config::Config& config, const std::string& config_path,
     }
     settings.topic_regex = apply::table_topics_regex(config.kafka.topic_prefix);
     try {
-        apply::MirrorApplier applier(sink.conninfo, sink.group_id);
-        spdlog::info("sink: group {} applying {} to the target (mirror)", sink.group_id,
+        const bool history = sink.mode == config::SinkMode::History;
+        std::unique_ptr<apply::TargetApplier> applier;
+        if (history) {
+            applier = std::make_unique<apply::HistoryApplier>(sink.conninfo, sink.group_id);
+        } else {
+            applier = std::make_unique<apply::MirrorApplier>(sink.conninfo, sink.group_id);
+        }
+        spdlog::info("sink: group {} applying {} to the target ({})", sink.group_id,
                      settings.topics.empty() ? "every topic matching " + settings.topic_regex
-                                             : std::to_string(settings.topics.size()) + " topics");
-        apply::run_sink_consumer(settings, applier, stop);
+                                             : std::to_string(settings.topics.size()) + " topics",
+                     history ? "history" : "mirror");
+        apply::run_sink_consumer(settings, *applier, stop);
     } catch (const std::exception& e) {
         spdlog::error("sink: {}", e.what());
         return kExitFailure;
     }
     spdlog::info("sink: stopped");
     return 0;
+}
+
+int run_history(const config::Config& config, const std::string& config_path,
+                const HistoryArgs& args, std::ostream& out, std::ostream& err) {
+    if (!config.sink.present || config.sink.mode != config::SinkMode::History) {
+        err << config_path << ": the history command reads the target of a sink in history mode: "
+            << (config.sink.present ? "sink.mode is mirror; set mode: history (and run "
+                                      "`pgchangeset sink` with it)"
+                                    : "the file has no 'sink:' section")
+            << "; see the README, \"pgchangeset sink\"\n";
+        return kExitConfig;
+    }
+    return apply::run_history_query(
+        {config.sink.conninfo, args.table, args.key_json, args.as_of, args.terminal}, out, err);
 }
 
 }  // namespace pgcs::daemon

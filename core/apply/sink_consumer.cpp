@@ -36,14 +36,12 @@ using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 
 struct Barrier {
     std::uint64_t commit_lsn = 0;
-    std::string schema;
-    std::string table;
     std::map<std::int32_t, std::pair<std::int64_t, EventPosition>> held;  // partition -> event
 };
 
 class Consumer {
   public:
-    Consumer(const SinkConsumerSettings& settings, MirrorApplier& applier)
+    Consumer(const SinkConsumerSettings& settings, TargetApplier& applier)
         : settings_(settings), applier_(applier) {
         rd_kafka_conf_t* conf = rd_kafka_conf_new();
         char error[512];
@@ -237,7 +235,7 @@ class Consumer {
     void hold(const rd_kafka_message_t& m, const TopicPartition& tp, const SinkEvent& event) {
         Barrier& barrier = barriers_[tp.topic];
         if (barrier.held.empty()) {
-            barrier = Barrier{event.position.commit_lsn, event.schema, event.table, {}};
+            barrier = Barrier{event.position.commit_lsn, {}};
         } else if (barrier.commit_lsn != event.position.commit_lsn) {
             bad_record(m, "a TRUNCATE at another commit_lsn than the one partition " +
                               std::to_string(barrier.held.begin()->first) + " holds");
@@ -256,7 +254,7 @@ class Consumer {
         if (static_cast<int>(barrier.held.size()) < count) {
             return;
         }
-        applier_.truncate(barrier.schema, barrier.table);
+        applier_.truncate(event);
         ListPtr all(rd_kafka_topic_partition_list_new(count));
         for (const auto& [partition, held] : barrier.held) {
             applier_.apply({tp.topic, partition}, held.first, event);  // offset and position
@@ -274,7 +272,7 @@ class Consumer {
     }
 
     const SinkConsumerSettings& settings_;
-    MirrorApplier& applier_;
+    TargetApplier& applier_;
     std::unique_ptr<rd_kafka_t, KafkaDeleter> rk_;
     std::map<std::string, std::vector<std::int32_t>> assigned_;
     std::map<std::string, Barrier> barriers_;
@@ -296,7 +294,7 @@ std::string table_topics_regex(const std::string& prefix) {
     return "^" + escaped + "\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$";
 }
 
-void run_sink_consumer(const SinkConsumerSettings& settings, MirrorApplier& applier,
+void run_sink_consumer(const SinkConsumerSettings& settings, TargetApplier& applier,
                        const std::atomic<bool>& stop) {
     Consumer consumer(settings, applier);
     consumer.run(stop);

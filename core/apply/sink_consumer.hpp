@@ -1,7 +1,7 @@
 // The sink's Kafka side: a librdkafka consumer in group `group_id` that reads a pipeline's table
-// topics and hands every record, in partition order, to a MirrorApplier. Kafka's committed
-// offsets are never used: at every assignment each partition starts at the offset the target
-// stored in the same transaction as the rows (exactly once at the target).
+// topics and hands every record, in partition order, to a TargetApplier (mirror or history).
+// Kafka's committed offsets are never used: at every assignment each partition starts at the offset
+// the target stored in the same transaction as the rows (exactly once at the target).
 // https://github.com/confluentinc/librdkafka/blob/master/INTRODUCTION.md#consumer
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/apply/mirror_applier.hpp"
+#include "core/apply/target_applier.hpp"
 
 namespace pgcs::apply {
 
@@ -33,7 +33,7 @@ class SinkError : public std::runtime_error {
 
 // Consumes until `stop` is set, then commits what is applied and leaves the group. Throws
 // SinkError or TargetError; a batch not committed is rolled back by the target.
-void run_sink_consumer(const SinkConsumerSettings& settings, MirrorApplier& applier,
+void run_sink_consumer(const SinkConsumerSettings& settings, TargetApplier& applier,
                        const std::atomic<bool>& stop);
 
 // The subscription regex for every table topic under `prefix`: <prefix>.<schema>.<table>, not

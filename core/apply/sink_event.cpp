@@ -125,6 +125,18 @@ std::vector<ColumnValue> row_of(const Value& doc, const Value& row, const char* 
     return out;
 }
 
+JsonRow json_row_of(const Value& doc, const Value& row, const char* image) {
+    JsonRow out;
+    for (const auto& m : row.GetObject()) {
+        JsonColumn column;
+        column.name.assign(m.name.GetString(), m.name.GetStringLength());
+        column.json = json_text(m.value);
+        column.json_null = m.value.IsNull() && listed(doc, image, column.name);
+        out.push_back(std::move(column));
+    }
+    return out;
+}
+
 const Value& member(const Value& doc, const char* name) {
     auto it = doc.FindMember(name);
     if (it == doc.MemberEnd()) {
@@ -200,9 +212,11 @@ SinkEvent parse_sink_event(std::string_view value) {
         }
         event.key = row_of(doc, key, "key", event.types);
     }
+    event.key_json = json_text(key);
     if (before.IsObject()) {
         event.has_before = true;
         event.before = row_of(doc, before, "before", event.types);
+        event.before_json = json_row_of(doc, before, "before");
     } else if (!before.IsNull()) {
         throw EventError("the field 'before' is neither an object nor null");
     }
@@ -213,6 +227,7 @@ SinkEvent parse_sink_event(std::string_view value) {
             throw EventError("a " + op + " event whose 'after' is not an object");
         }
         event.after = row_of(doc, after, "after", event.types);
+        event.after_json = json_row_of(doc, after, "after");
     }
     if (auto toast = doc.FindMember("unchanged_toast");
         toast != doc.MemberEnd() && toast->value.IsArray()) {

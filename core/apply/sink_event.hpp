@@ -27,6 +27,17 @@ struct ColumnValue {
     bool operator==(const ColumnValue&) const = default;
 };
 
+// One column value as the event carries it, for history mode: `json` is the value's compact JSON
+// text; json_null is true when it is the JSON literal null of a json/jsonb column (named in the
+// event's json_null), false for SQL NULL (and for every other value).
+struct JsonColumn {
+    std::string name;
+    std::string json;
+    bool json_null = false;
+    bool operator==(const JsonColumn&) const = default;
+};
+using JsonRow = std::vector<JsonColumn>;
+
 struct ColumnType {
     std::string name;
     std::string type;  // PostgreSQL type name from `types` ("int8", "_text", an enum's name)
@@ -50,6 +61,9 @@ struct SinkEvent {
     std::vector<ColumnValue> after;  // empty for deleted and truncated
     std::vector<ColumnType> types;   // in the event's order (the table's column order)
     std::vector<std::string> unchanged_toast;
+    std::string key_json;  // the key object's compact JSON text ("null" for truncated)
+    JsonRow before_json;   // `before` and `after` as the event carries them (history mode)
+    JsonRow after_json;
     std::string commit_ts;
     std::uint64_t xid = 0;
     EventPosition position;

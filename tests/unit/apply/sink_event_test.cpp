@@ -98,3 +98,14 @@ TEST_CASE("values that are not contract v2 events are refused with the reason", 
     refused(with(R"("table":"t",)", ""), "'table' is missing");
     refused(with(R"("types":{"a":"int4"})", R"("types":[])"), "'types' is not an object");
 }
+
+TEST_CASE("an event keeps its images as JSON for history mode", "[apply]") {
+    const SinkEvent e = parse_sink_event(kModified);
+    CHECK(e.key_json == R"({"id":42})");
+    REQUIRE(e.after_json.size() == 8);
+    CHECK(e.after_json[1] == JsonColumn{"name", "\"Bob\"", false});
+    CHECK(e.after_json[2] == JsonColumn{"doc", "null", true});     // JSON null
+    CHECK(e.after_json[3] == JsonColumn{"other", "null", false});  // SQL NULL
+    CHECK(e.after_json[5].json == "9007199254740993");
+    CHECK(e.before_json.empty());
+}
