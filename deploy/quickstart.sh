@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's command 1: install what is missing, build, start a throwaway PostgreSQL and the
 # dev broker (or, with --kafka, a real Apache Kafka broker), run pgchangeset, change a few rows
-# and show the changesets that arrive in Kafka. PostgreSQL and the broker keep running
+# and show the changesets that arrive in Kafka, then apply them with `pgchangeset sink` (history
+# mode) into a second database and print the row's history. PostgreSQL and the broker keep running
 # afterwards (stop them with deploy/pg-stop.sh and deploy/devbroker-stop.sh or
 # deploy/kafka/kafka-stop.sh).
 set -euo pipefail
@@ -42,6 +43,9 @@ psql_ -c "CREATE TABLE IF NOT EXISTS public.quickstart_users (
             id bigint PRIMARY KEY, name text NOT NULL, plan text, balance numeric(12,2),
             tags text[], profile jsonb, updated_at timestamptz DEFAULT now())"
 
+# The history sink's target: a second database on the same server.
+psql_ -c "DROP DATABASE IF EXISTS quickstart_history" -c "CREATE DATABASE quickstart_history"
+
 config="$PGCS_RUNTIME_DIR/quickstart.yaml"
 cat > "$config" <<YAML
 postgres:
@@ -52,6 +56,10 @@ postgres:
 kafka:
   brokers: "$brokers"
   topic_prefix: quickstart
+sink:
+  conninfo: "$conninfo dbname=quickstart_history"
+  mode: history
+  group_id: quickstart-history
 YAML
 build/bin/pgchangeset check-config --config "$config"
 
@@ -75,7 +83,7 @@ run_sql() { echo "    $1"; psql_ -c "$1"; }
 id=$(( $(date +%s) % 100000 * 10 ))
 run_sql "INSERT INTO quickstart_users (id, name, plan, balance, tags, profile)
          VALUES ($id, 'Alice', 'free', 10.50, '{new,trial}', '{\"lang\": \"en\"}')"
-run_sql "UPDATE quickstart_users SET plan = 'pro', balance = 99.90 WHERE id = $id"
+run_sql "UPDATE quickstart_users SET name = 'Bob', plan = 'pro', balance = 99.90 WHERE id = $id"
 run_sql "DELETE FROM quickstart_users WHERE id = $id"
 
 step "changesets in Kafka topic quickstart.public.quickstart_users (read with kcat)"
@@ -103,12 +111,39 @@ if [ "$arrived" -lt 3 ]; then
   status=1
 fi
 
+step "the row's history: pgchangeset sink (mode: history) into database quickstart_history"
+sink_log="$PGCS_RUNTIME_DIR/quickstart-sink.log"
+build/bin/pgchangeset sink --config "$config" >"$sink_log" 2>&1 &
+sink=$!
+trap 'kill -TERM $daemon $sink 2>/dev/null || true; wait $daemon $sink 2>/dev/null || true' EXIT
+history_cmd=(build/bin/pgchangeset history --config "$config" --table public.quickstart_users
+             --key "{\"id\":$id}")
+echo "    ${history_cmd[*]}"
+versions=0
+for _ in $(seq 1 150); do
+  history=$("${history_cmd[@]}" 2>/dev/null || true)
+  versions=$(printf '%s\n' "$history" | grep -c '"op":' || true)
+  [ "$versions" -ge 3 ] && break
+  kill -0 $sink 2>/dev/null || break
+  sleep 0.2
+done
+printf '%s\n' "$history" | sed 's/^/    /'
+if [ "$versions" -lt 3 ]; then
+  echo "quickstart: the history has $versions of the row's 3 versions after 30 s; see $sink_log" >&2
+  status=1
+fi
+kill -TERM $sink
+wait $sink && echo "pgchangeset sink stopped cleanly (exit 0)"
+
 kill -TERM $daemon
 wait $daemon && echo "pgchangeset stopped cleanly (exit 0)"
 trap - EXIT
 cat <<MSG
 
-The daemon's log: $log
+The daemon's log: $log; the sink's: $sink_log
+The history stays in database quickstart_history on the same server: table
+pgchangeset_history.public__quickstart_users, current rows in view
+pgchangeset_current.public__quickstart_users.
 PostgreSQL ($conninfo) and the $broker ($brokers) are still running.
 Stop them with: deploy/pg-stop.sh; $( [ "$broker" = kafka ] && echo deploy/kafka/kafka-stop.sh || echo deploy/devbroker-stop.sh )
 MSG
