@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/ack/ack_tracker.hpp"
+#include "core/publish/publisher.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/binary_fallback.hpp"
@@ -28,11 +29,13 @@
 #include "core/source/stream_failure.hpp"
 #include "core/source/transaction_assembler.hpp"
 #include "daemon/backoff.hpp"
-#include "daemon/publisher.hpp"
 #include "daemon/source_setup.hpp"
 
 namespace pgcs::daemon::detail {
 
+using publish::Publisher;
+using sink::EventRefused;
+using snapshot::SnapshotCoordinator;
 using source::ConfigFailure;
 using source::StreamFailure;
 using Clock = std::chrono::steady_clock;
