@@ -29,19 +29,13 @@ void StreamLoop::on_delivery(const sink::DeliveryReport& r) {
         return;
     }
     observer_.kafka_error();
-    std::string what = std::string(rd_kafka_err2name(r.error)) + " (" + rd_kafka_err2str(r.error) +
-                       ") on topic " + std::string(r.topic);
-    if (const std::string remedy = sink::delivery_error_remedy(r.error); !remedy.empty()) {
-        what += "; " + remedy;
-    }
-    if (r.error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && !halt_) {
-        halt_ = sink::halt_info(sink::SizeLimit::Broker, r.topic, !r.key.empty(), r.key, r.bytes,
-                                "Kafka refused an event of " + std::to_string(r.bytes) +
-                                    " bytes for topic '" + std::string(r.topic) + "': " + what);
+    sink::DeliveryFailure f = sink::delivery_failure(r);
+    if (f.halt && !halt_) {
+        halt_ = std::move(f.halt);
         halt_->table = publisher_.table_of_topic(r.topic);
         halt_->end_lsn = tracker_->end_lsn(r.ticket);
     }
-    tracker_->on_failed(r.ticket, what);
+    tracker_->on_failed(r.ticket, f.what);
 }
 
 void StreamLoop::connect_catalog() {
@@ -71,23 +65,9 @@ void StreamLoop::connect_catalog() {
 struct PromotionSeen {};  // check_identity() to run(): promoted_ is set
 
 void StreamLoop::check_identity(PGconn* replication_conn) {
-    const source::ServerIdentity seen = source::identify_system(replication_conn);
-    if (!identity_) {
-        identity_ = seen;
-        spdlog::info("PostgreSQL system {}, timeline {}", seen.system_id, seen.timeline);
-        return;
-    }
-    if (source::compare_identity(*identity_, seen) == source::IdentityChange::Promoted) {
-        spdlog::warn(
-            "PostgreSQL system {} is on timeline {} (was {}): a standby was promoted; following "
-            "it from the slot",
-            seen.system_id, seen.timeline, identity_->timeline);
-        promoted_ = Promoted{seen, identity_->timeline, tracker_ ? tracker_->flush_lsn() : 0,
-                             streamed_from_standby_};
-        if (follows_) {  // a promotion again before this loop streamed: keep the older position
-            promoted_->acknowledged = follows_->acknowledged;
-            promoted_->from_standby = follows_->from_standby;
-        }
+    promoted_ = follower_.identified(source::identify_system(replication_conn),
+                                     tracker_ ? tracker_->flush_lsn() : 0, streamed_from_standby_);
+    if (promoted_) {
         throw PromotionSeen{};
     }
 }
@@ -101,12 +81,9 @@ void StreamLoop::prepare_database() {
             "snapshot.mode: never, or snapshot through the primary");
     }
     source::SourceContext context;
-    context.timeline = identity_ ? identity_->timeline : 0;
+    context.timeline = follower_.timeline();
     context.in_recovery = in_recovery_;
-    if (follows_) {
-        context.promotion = source::SourceContext::Promotion{
-            follows_->old_timeline, follows_->acknowledged, follows_->from_standby};
-    }
+    context.promotion = follower_.promotion();
     const Lsn confirmed = source::prepare_source(
         catalog_conn_.get(), *catalog_, source_settings_from(config_.postgres),
         [this](bool missing) {
@@ -176,7 +153,7 @@ void StreamLoop::start_replication() {
     // After a reconnect the server sends every unacknowledged transaction again.
     assembler_.restart(options.proto_version);
     tracker_->set_transaction_open(false);
-    last_server_message_ = Clock::now();
+    status_.heard(Clock::now());
     spdlog::info("streaming slot {} (publication {}, pgoutput v{}{}{}{}) from {}",
                  config_.postgres.slot, config_.postgres.publication, options.proto_version,
                  options.streaming ? ", streaming" : "", options.binary ? ", binary" : "",
@@ -264,7 +241,7 @@ void StreamLoop::loop() {
                 break;
             }
             got = true;
-            last_server_message_ = Clock::now();
+            status_.heard(Clock::now());
             std::visit([this](const auto& e) { handle(e); }, event);
         }
         maybe_send_status();

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "core/publish/event_observer.hpp"
 #include "core/sink/halt_info.hpp"
 
 namespace pgcs::daemon {
@@ -32,16 +33,13 @@ struct StreamProgress {
 // sent (README, "Halted on an event too large").
 using sink::HaltInfo;
 
-class StreamObserver {
+// events(): `count` events (of `bytes` together) handed to Kafka (publish::EventObserver).
+class StreamObserver : public publish::EventObserver {
   public:
-    virtual ~StreamObserver() = default;
     // A human-readable state line: "connecting", "streaming", "reconnecting in 2 s: ...".
     virtual void state(std::string_view /*line*/) {}
     // Streaming started (true: START_REPLICATION succeeded) or stopped (false).
     virtual void streaming(bool /*on*/) {}
-    // `count` events (of `bytes` together) handed to Kafka.
-    virtual void events(std::string_view /*op*/, std::string_view /*table*/,
-                        std::uint64_t /*count*/, std::size_t /*bytes*/) {}
     virtual void progress(const StreamProgress& /*p*/) {}
     virtual void kafka_error() {}
     virtual void reconnect(std::string_view /*target*/) {}

@@ -15,24 +15,29 @@
 #include <thread>
 
 #include "core/ack/ack_tracker.hpp"
+#include "core/publish/publisher.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/binary_fallback.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/pg_error.hpp"
+#include "core/source/promotion_follower.hpp"
 #include "core/source/replication_stream.hpp"
 #include "core/source/server_checks.hpp"
 #include "core/source/server_identity.hpp"
 #include "core/source/slot_checks.hpp"
 #include "core/source/source_preparation.hpp"
+#include "core/source/status_schedule.hpp"
 #include "core/source/stream_failure.hpp"
 #include "core/source/transaction_assembler.hpp"
 #include "daemon/backoff.hpp"
-#include "daemon/publisher.hpp"
 #include "daemon/source_setup.hpp"
 
 namespace pgcs::daemon::detail {
 
+using publish::Publisher;
+using sink::EventRefused;
+using snapshot::SnapshotCoordinator;
 using source::ConfigFailure;
 using source::StreamFailure;
 using Clock = std::chrono::steady_clock;
@@ -47,14 +52,7 @@ constexpr int kHalted = -1;
 constexpr int kPromoted = -2;
 
 // What a loop that saw a promotion hands the next one.
-struct Promoted {
-    source::ServerIdentity identity;  // the promoted server's
-    int old_timeline = 0;
-    Lsn acknowledged = 0;  // what the daemon acknowledged on the old primary
-    // The loop streamed from a standby (decoding on a standby, 16+): its slot was made there,
-    // not synchronised, and is the same slot after the promotion.
-    bool from_standby = false;
-};
+using source::Promoted;
 
 // Serves a halt until the retry (reconnect.halted_retry_ms): false when a stop was requested.
 bool wait_while_halted(const config::Config& config, StopFlags flags, StreamObserver& observer,
@@ -68,6 +66,8 @@ class StreamLoop {
           observer_(observer),
           settings_{config.postgres.conninfo, config.postgres.password, "pgchangeset"},
           budget_(config.buffer.memory_limit_bytes),
+          status_(milliseconds(config.postgres.status_interval_ms),
+                  milliseconds(config.postgres.read_timeout_ms)),
           assembler_(budget_, config.buffer.spill_directory),
           subtransactions_([this] { return catalog_conn_.get(); }),
           snapshots_(snapshot_settings_from(config), types_,
@@ -91,10 +91,7 @@ class StreamLoop {
     // After kPromoted: the promotion seen.
     const Promoted& promoted() const { return *promoted_; }
     // This loop follows a promotion: the slot must be the synchronised copy (SourceContext).
-    void follow(const Promoted& p) {
-        identity_ = p.identity;
-        follows_ = p;
-    }
+    void follow(const Promoted& p) { follower_.follow(p); }
 
   private:
     int halt(const EventRefused& e);
@@ -137,6 +134,7 @@ class StreamLoop {
 
     changeset::TypeRegistry types_;
     source::MemoryBudget budget_;
+    source::StatusSchedule status_;  // when status updates are due
     source::TransactionAssembler assembler_;
     source::ServerSubtransactionStatus subtransactions_;  // asked by assembler_
     source::StartOptions options_;
@@ -150,8 +148,6 @@ class StreamLoop {
     std::uint64_t binary_fallbacks_ = 0;  // binary values converted by the server
     std::uint64_t deliveries_ = 0;
     std::uint64_t deliveries_at_last_report_ = 0;
-    Clock::time_point last_status_{};
-    Clock::time_point last_server_message_{};
     Clock::time_point last_heartbeat_{};
     Clock::time_point last_progress_report_{};
     Clock::time_point last_slot_query_{};
@@ -159,12 +155,11 @@ class StreamLoop {
     bool progress_bar_ = false;  // initial_only on a terminal
     std::optional<source::ExportedSnapshot> exported_;
     bool snapshots_resumed_ = false;
-    std::optional<HaltInfo> halt_;                    // the first event refused for its size
-    std::optional<Lsn> halted_until_;                 // see retry_halted()
-    std::optional<source::ServerIdentity> identity_;  // of the first server this loop reached
-    std::optional<Promoted> follows_;                 // see follow()
-    std::optional<Promoted> promoted_;                // see promoted()
-    bool in_recovery_ = false;                        // the server is a hot standby
+    std::optional<HaltInfo> halt_;        // the first event refused for its size
+    std::optional<Lsn> halted_until_;     // see retry_halted()
+    source::PromotionFollower follower_;  // the first server, a promotion of it
+    std::optional<Promoted> promoted_;    // see promoted()
+    bool in_recovery_ = false;            // the server is a hot standby
     bool standby_logged_ = false;
     bool streamed_from_standby_ = false;  // in recovery when the stream last started
 };

@@ -10,29 +10,16 @@
 namespace pgcs::daemon::detail {
 
 void StreamLoop::maybe_send_status(bool force, bool reading) {
-    const auto now = Clock::now();
-    if (!force && now - last_status_ < milliseconds(config_.postgres.status_interval_ms)) {
+    const auto update =
+        status_.due(Clock::now(), last_received_, tracker_->flush_lsn(), force, reading);
+    if (!update) {
         return;
     }
-    // A silent server: ask for a keepalive after half the read timeout; give up after all of
-    // it. Not while back-pressure keeps us from reading the socket.
-    const auto silent = now - last_server_message_;
-    const milliseconds timeout(config_.postgres.read_timeout_ms);
-    if (reading && silent > timeout) {
-        throw source::PgError(
-            "no message from PostgreSQL for " +
-                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
-                " s (postgres.read_timeout_ms): the server or the network is not answering",
-            "");
+    stream_->send_status(update->write, update->flush, update->flush, update->reply_requested);
+    if (update->flush != last_reported_flush_) {
+        spdlog::debug("acknowledged up to {}", format_lsn(update->flush));
+        last_reported_flush_ = update->flush;
     }
-    const Lsn flush = tracker_->flush_lsn();
-    stream_->send_status(std::max(last_received_, flush), flush, flush,
-                         reading && silent > timeout / 2);
-    if (flush != last_reported_flush_) {
-        spdlog::debug("acknowledged up to {}", format_lsn(flush));
-        last_reported_flush_ = flush;
-    }
-    last_status_ = now;
 }
 
 void StreamLoop::maybe_heartbeat() {

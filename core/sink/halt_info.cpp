@@ -66,4 +66,19 @@ std::string halt_advice(const HaltInfo& h) {
            "(ALTER PUBLICATION ... SET TABLE ... (columns))";
 }
 
+DeliveryFailure delivery_failure(const DeliveryReport& r) {
+    DeliveryFailure f;
+    f.what = std::string(rd_kafka_err2name(r.error)) + " (" + rd_kafka_err2str(r.error) +
+             ") on topic " + std::string(r.topic);
+    if (const std::string remedy = delivery_error_remedy(r.error); !remedy.empty()) {
+        f.what += "; " + remedy;
+    }
+    if (r.error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        f.halt = halt_info(SizeLimit::Broker, r.topic, !r.key.empty(), r.key, r.bytes,
+                           "Kafka refused an event of " + std::to_string(r.bytes) +
+                               " bytes for topic '" + std::string(r.topic) + "': " + f.what);
+    }
+    return f;
+}
+
 }  // namespace pgcs::sink

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,6 +30,15 @@ HaltInfo halt_info(SizeLimit limit, std::string_view topic, bool has_key, std::s
 // The log's line on the halt (`retry_ms`: reconnect.halted_retry_ms) and what to do about it.
 std::string halt_summary(const HaltInfo& h, int retry_ms);
 std::string halt_advice(const HaltInfo& h);
+
+// A failed delivery report: what the transaction fails with (the error, its topic, what to do)
+// and, when Kafka refused the event for its size, the halt ("" table and end_lsn 0: the caller
+// fills them in).
+struct DeliveryFailure {
+    std::string what;
+    std::optional<HaltInfo> halt;
+};
+DeliveryFailure delivery_failure(const DeliveryReport& r);
 
 // Thrown through the publisher to the stream loop, which halts.
 class EventRefused : public std::runtime_error {

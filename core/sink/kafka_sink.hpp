@@ -18,11 +18,9 @@
 #include <vector>
 
 #include "core/base/unique_fd.hpp"
+#include "core/sink/event_sink.hpp"
 
 namespace pgcs::sink {
-
-// produce()'s partition: the partitioner chooses (by key; murmur2_random by default).
-inline constexpr std::int32_t kAnyPartition = RD_KAFKA_PARTITION_UA;
 
 // What the cluster said about a topic's partitions.
 struct PartitionCount {
@@ -35,39 +33,6 @@ struct SinkSettings {
     std::string brokers;
     // User properties, applied after the daemon's defaults (see kafka_sink.cpp).
     std::vector<std::pair<std::string, std::string>> properties;
-};
-
-// A configuration or start-up problem; what() names the property.
-class SinkError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
-// librdkafka refused the producer's configuration: a property, or how properties combine.
-// A restart cannot help (the daemon exits with its configuration status).
-class SinkConfigError : public SinkError {
-  public:
-    using SinkError::SinkError;
-};
-
-// Which limit an event is over.
-enum class SizeLimit {
-    Broker,    // the broker refused it (the topic's max.message.bytes): raising it there is enough
-    Producer,  // kafka.properties message.max.bytes: librdkafka refuses it before sending
-    Queue,     // kafka.properties queue.buffering.max.kbytes: it could never fit in the queue
-};
-
-// One record over a size limit: Kafka or librdkafka will refuse it every time it is sent.
-class EventTooLarge : public SinkError {
-  public:
-    EventTooLarge(const std::string& what, SizeLimit limit, std::size_t bytes)
-        : SinkError(what), limit_(limit), bytes_(bytes) {}
-    SizeLimit limit() const { return limit_; }
-    std::size_t bytes() const { return bytes_; }  // key + value
-
-  private:
-    SizeLimit limit_;
-    std::size_t bytes_;
 };
 
 struct DeliveryReport {
@@ -85,9 +50,7 @@ using DeliveryHandler = std::function<void(const DeliveryReport&)>;
 // What an operator should do about a delivery error ("" when there is no specific advice).
 std::string delivery_error_remedy(rd_kafka_resp_err_t error);
 
-enum class ProduceResult { Queued, QueueFull };
-
-class KafkaSink {
+class KafkaSink : public EventSink {
   public:
     KafkaSink(const SinkSettings& settings, DeliveryHandler on_delivery);
     ~KafkaSink();
@@ -108,12 +71,12 @@ class KafkaSink {
     // throws SinkError.
     ProduceResult produce(std::string_view topic, bool has_key, std::string_view key,
                           std::string_view value, std::uint64_t ticket,
-                          std::int32_t partition = kAnyPartition) {
+                          std::int32_t partition = kAnyPartition) override {
         return produce_record(topic, partition, has_key, key, true, value, ticket);
     }
     // A tombstone: the key with a null value, on the key's partition.
     ProduceResult produce_tombstone(std::string_view topic, std::string_view key,
-                                    std::uint64_t ticket) {
+                                    std::uint64_t ticket) override {
         return produce_record(topic, kAnyPartition, true, key, false, {}, ticket);
     }
 
@@ -132,7 +95,8 @@ class KafkaSink {
     // partition), calling `serve` between the attempts (the caller's loop: delivery reports,
     // status updates) and warning every 5 s; throws SinkError, with what to do, once
     // partition_wait_ms() has passed.
-    int wait_for_partition_count(std::string_view topic, const std::function<void()>& serve);
+    int wait_for_partition_count(std::string_view topic,
+                                 const std::function<void()>& serve) override;
 
     // Asks the cluster for its metadata: true when a broker answered within `timeout_ms`;
     // otherwise `why` says what failed.

@@ -24,6 +24,10 @@ rule core/ack/ '*' core/ack/ core/base/ core/pgoutput/lsn.hpp
 rule core/snapshot/ core/sink/
 rule core/snapshot/ core/ack/
 rule config/ daemon/
+# core/publish/ joins the stages: none of them includes it.
+for stage in changeset encode source sink snapshot apply; do
+    rule core/$stage/ core/publish/
+done
 
 # Folders whose files a quoted include names from the root (the targets' include directory).
 project_dirs='^(core|config|daemon|tests|deploy)/'

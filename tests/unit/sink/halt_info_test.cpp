@@ -48,3 +48,24 @@ TEST_CASE("halt info: the log names the event and the setting to raise") {
     h = halt_info(SizeLimit::Queue, "app.public.t", false, "", 5000, "");
     CHECK_THAT(halt_advice(h), Catch::Contains("queue.buffering.max.kbytes above 5 KiB"));
 }
+
+TEST_CASE("a failed delivery: the error and its topic, what to do, a halt only for its size") {
+    pgcs::sink::DeliveryReport r{
+        7, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, "app.public.t", 0, -1, "{\"id\":1}", 3000};
+    const auto big = pgcs::sink::delivery_failure(r);
+    CHECK_THAT(big.what, Catch::StartsWith("MSG_SIZE_TOO_LARGE ("));
+    CHECK_THAT(big.what, Catch::Contains("on topic app.public.t"));
+    REQUIRE(big.halt);
+    CHECK(big.halt->reason == "broker_message_size");
+    CHECK(big.halt->key == "{\"id\":1}");
+    CHECK(big.halt->bytes == 3000);
+    CHECK_THAT(big.halt->what,
+               Catch::StartsWith("Kafka refused an event of 3000 bytes for topic 'app.public.t'"));
+    CHECK(big.halt->end_lsn == 0);  // the stream loop's to fill in, from the ticket
+
+    r.error = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    const auto denied = pgcs::sink::delivery_failure(r);
+    CHECK_FALSE(denied.halt);
+    CHECK_THAT(denied.what, Catch::StartsWith("TOPIC_AUTHORIZATION_FAILED ("));
+    CHECK_THAT(denied.what, Catch::Contains("; "));  // what to do follows
+}

@@ -1,8 +1,8 @@
 // The change path's last leg, for each committed transaction the assembler hands out: its
 // pgoutput messages decoded, built into changesets, encoded and handed to Kafka under one
 // acknowledgement ticket; snapshot chunks go out at their watermark, inside the watermark's
-// transaction. Wiring of core stages (decoder, builder, encoder, sink, ack tracker, snapshot
-// coordinator); the stream loop drives it.
+// transaction. The stage that joins the others (decoder, builder, encoder, sink, ack tracker,
+// snapshot coordinator); the daemon's stream loop drives it.
 #pragma once
 
 #include <cstdint>
@@ -15,20 +15,22 @@
 #include "core/ack/ack_tracker.hpp"
 #include "core/changeset/changeset.hpp"
 #include "core/encode/encoder_factory.hpp"
-#include "core/sink/kafka_sink.hpp"
+#include "core/publish/event_observer.hpp"
+#include "core/sink/event_sink.hpp"
+#include "core/sink/halt_info.hpp"
 #include "core/snapshot/chunk_row_writer.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/catalog.hpp"
 #include "core/source/heartbeat.hpp"
 #include "core/source/relation_directory.hpp"
 #include "core/source/transaction_assembler.hpp"
-#include "daemon/stream_loop.hpp"
 
-namespace pgcs::daemon {
+namespace pgcs::publish {
 
 using snapshot::SnapshotCoordinator;
 
 using sink::EventRefused;
+using sink::HaltInfo;
 
 using source::kHeartbeatPrefix;  // the daemon's own heartbeat messages: never published
 
@@ -47,11 +49,11 @@ class Publisher : public source::TransactionHandler {
     // topic's partitions are not known yet (a TRUNCATE): it serves the producer and the
     // replication connection, and throws to give up.
     Publisher(Settings settings, changeset::TypeRegistry& types, SnapshotCoordinator& snapshots,
-              StreamObserver& observer, std::function<void()> wait_for_room);
+              EventObserver& observer, std::function<void()> wait_for_room);
 
     // Once the slot's position is known: where events go and whose tickets they take.
     // `handed_out`: the slot's confirmed_flush_lsn.
-    void bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed_out);
+    void bind(sink::EventSink& sink, ack::AckTracker& tracker, Lsn handed_out);
     // After each (re)connect: relations are described with this catalog connection.
     void set_catalog(const source::Catalog& catalog);
 
@@ -111,10 +113,10 @@ class Publisher : public source::TransactionHandler {
     Settings settings_;
     changeset::TypeRegistry& types_;
     SnapshotCoordinator& snapshots_;
-    StreamObserver& observer_;
+    EventObserver& observer_;
     std::function<void()> wait_for_room_;
     const source::Catalog* catalog_ = nullptr;
-    sink::KafkaSink* sink_ = nullptr;
+    sink::EventSink* sink_ = nullptr;
     ack::AckTracker* tracker_ = nullptr;
     Lsn handed_out_ = 0;  // end LSN of the newest transaction published in full
 
@@ -129,4 +131,4 @@ class Publisher : public source::TransactionHandler {
     std::uint64_t events_published_ = 0;
 };
 
-}  // namespace pgcs::daemon
+}  // namespace pgcs::publish

@@ -1,6 +1,6 @@
 // The publisher: a committed transaction's messages -> changesets -> JSON -> Kafka, under one
 // acknowledgement ticket; snapshot chunks at their watermark. See publisher.hpp.
-#include "daemon/publisher.hpp"
+#include "core/publish/publisher.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -10,12 +10,12 @@
 #include "core/source/missing_columns.hpp"
 #include "core/source/stream_failure.hpp"
 
-namespace pgcs::daemon {
+namespace pgcs::publish {
 
 using source::StreamFailure;
 
 Publisher::Publisher(Settings settings, changeset::TypeRegistry& types,
-                     SnapshotCoordinator& snapshots, StreamObserver& observer,
+                     SnapshotCoordinator& snapshots, EventObserver& observer,
                      std::function<void()> wait_for_room)
     : settings_(std::move(settings)),
       types_(types),
@@ -25,7 +25,7 @@ Publisher::Publisher(Settings settings, changeset::TypeRegistry& types,
       relations_(settings_.topic_prefix, settings_.binary, types),
       encoder_(encode::make_event_encoder(settings_.format, types_)) {}
 
-void Publisher::bind(sink::KafkaSink& sink, ack::AckTracker& tracker, Lsn handed_out) {
+void Publisher::bind(sink::EventSink& sink, ack::AckTracker& tracker, Lsn handed_out) {
     sink_ = &sink;
     tracker_ = &tracker;
     handed_out_ = handed_out;
@@ -351,4 +351,4 @@ void Publisher::publish_exported(const source::ExportedSnapshot& exported) {
     tracker_->seal(ticket);
 }
 
-}  // namespace pgcs::daemon
+}  // namespace pgcs::publish
