@@ -31,12 +31,12 @@ write_config() {
     cat > "$1" <<YAML
 postgres:
   conninfo: "$2"
-  slot: tls_$SFX
-  publication: tls_$SFX
+  slot: ${SLOT:-tls_$SFX}
+  publication: ${SLOT:-tls_$SFX}
   tables: [$4]
 kafka:
   brokers: "$3"
-  topic_prefix: tls_$SFX
+  topic_prefix: ${PREFIX:-tls_$SFX}
   properties:
     message.timeout.ms: 20000
 ${5:-}
@@ -45,6 +45,18 @@ reconnect:
   max_backoff_ms: 1000
 ${6:-}
 YAML
+}
+
+# consume_until PATTERN SECONDS KCAT_ARGS...: reads the topic with kcat until a record matches.
+consume_until() {
+    local pattern=$1 seconds=$2 i out
+    shift 2
+    for ((i = 0; i < seconds; i++)); do
+        out=$(timeout 10 kcat -C -e -q -f '%s\n' "$@" 2>/dev/null || true)
+        grep -q -- "$pattern" <<<"$out" && return 0
+        sleep 1
+    done
+    return 1
 }
 
 # run_refused NAME CONFIG EXIT PATTERN: the daemon exits EXIT within 20 s (no retry storm: one
