@@ -102,6 +102,9 @@ void read_named_files(YamlReader& reader, const YAML::Node& root, const fs::path
             problem = parse_web_config(
                 file->text, fs::path(metrics.web_config_file).parent_path().string(), metrics.web);
         }
+        if (!problem && metrics.web.tls()) {
+            problem = civetweb_tls_problem();
+        }
         if (problem) {
             reader.problem(line, "metrics.web_config_file",
                            *problem + " (the web config file, README \"Metrics and health\")");

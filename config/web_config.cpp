@@ -2,6 +2,7 @@
 #include "config/web_config.hpp"
 
 #include <crypt.h>
+#include <dlfcn.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -148,6 +149,27 @@ bool basic_auth_accepts(const WebConfig& web, std::string_view authorization) {
         }
     }
     return false;
+}
+
+std::optional<std::string> civetweb_tls_problem() {
+    void* ssl = dlopen("libssl.so", RTLD_NOW | RTLD_LOCAL);
+    if (ssl == nullptr) {
+        return std::string(
+            "tls_server_config needs OpenSSL under the name libssl.so, which civetweb loads at "
+            "run time and which only the package libssl-dev installs: install it, or leave "
+            "tls_server_config out (TLS in front, e.g. a reverse proxy)");
+    }
+    const bool api_1_1 = dlsym(ssl, "SSL_get_peer_certificate") != nullptr;
+    dlclose(ssl);
+    if (!api_1_1) {
+        return std::string(
+            "tls_server_config cannot be served here: this host's civetweb (Debian 12's 1.15) "
+            "was built for the OpenSSL 1.1 API and its libssl.so is OpenSSL 3, which lacks "
+            "SSL_get_peer_certificate, so civetweb would crash on the first HTTPS request; leave "
+            "tls_server_config out and put TLS in front (a reverse proxy), or listen on "
+            "127.0.0.1 (basic_auth_users still works)");
+    }
+    return std::nullopt;
 }
 
 bool is_loopback_host(std::string_view host) {

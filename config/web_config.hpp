@@ -36,6 +36,13 @@ std::optional<std::string> parse_web_config(std::string_view yaml, const std::st
 // a user of `web` whose bcrypt hash the password matches (crypt_r, libcrypt).
 bool basic_auth_accepts(const WebConfig& web, std::string_view authorization);
 
+// Why civetweb cannot serve TLS on this host, or std::nullopt when it can. Debian 12's civetweb
+// (1.15) loads OpenSSL at run time by the name libssl.so (package libssl-dev) and was built for
+// the OpenSSL 1.1 API: with OpenSSL 3 its SSL_get_peer_certificate is missing and civetweb calls
+// a null pointer on the first HTTPS request. Checked once the web config asks for TLS, so that
+// check-config and run refuse it (exit 2) instead of a crash.
+std::optional<std::string> civetweb_tls_problem();
+
 // True when `host` (of metrics.listen) is a loopback address or localhost.
 bool is_loopback_host(std::string_view host);
 

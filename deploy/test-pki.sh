@@ -21,8 +21,10 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 [ $# -eq 1 ] || die "usage: deploy/test-pki.sh DIR"
 command -v openssl >/dev/null || die "openssl not found: install it (deploy/install-deps.sh)"
 dir=$1
-[ -f "$dir/done" ] && exit 0
 mkdir -p "$dir"
+exec 9>"$dir/.lock"   # tests running side by side make it once
+flock -w 60 9 || die "another test-pki.sh holds $dir/.lock"
+[ -f "$dir/done" ] && exit 0
 cd "$dir"
 umask 077
 

@@ -26,7 +26,8 @@ pg_conninfo() {
         { echo "cannot read $RUNTIME/pg/conninfo: start PostgreSQL first (deploy/pg-start.sh)" >&2; exit 1; }
 }
 
-# write_config FILE CONNINFO BROKERS TABLE [KAFKA_LINES] [EXTRA_TOP_LEVEL]: a daemon config.
+# write_config FILE CONNINFO BROKERS TABLE [KAFKA_LINES] [EXTRA_TOP_LEVEL]: a daemon config;
+# KAFKA_LINES (default: properties with message.timeout.ms 20000) end the kafka section.
 write_config() {
     cat > "$1" <<YAML
 postgres:
@@ -37,9 +38,8 @@ postgres:
 kafka:
   brokers: "$3"
   topic_prefix: ${PREFIX:-tls_$SFX}
-  properties:
-    message.timeout.ms: 20000
-${5:-}
+${5:-  properties:
+    message.timeout.ms: 20000}
 reconnect:
   initial_backoff_ms: 200
   max_backoff_ms: 1000

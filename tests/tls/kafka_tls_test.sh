@@ -44,21 +44,6 @@ CLIENT_CERT="    ssl.certificate.location: $PKI/client.crt
 write_kafka_config() {
     SLOT=tls_${SFX}_$2 PREFIX=tls_${SFX}_$2
     write_config "$1" "$PG" "$4" "public.tls_${SFX}_$2" "$3"
-    # the section's own properties replace the defaults written by write_config
-    python3 - "$1" <<'PY'
-import sys
-p = sys.argv[1]
-lines = open(p).read().split('\n')
-out, skip = [], False
-for i, l in enumerate(lines):
-    if l == '  properties:' and i + 1 < len(lines) and lines[i + 1] == '    message.timeout.ms: 20000' and not skip:
-        skip = True
-        continue
-    if skip and l == '    message.timeout.ms: 20000':
-        continue
-    out.append(l)
-open(p, 'w').write('\n'.join(out))
-PY
 }
 
 # capture NAME TABLE CONFIG KCAT_ARGS...: the daemon streams, a row reaches the topic, read back
