@@ -78,7 +78,7 @@ TEST_CASE("basic auth users are checked against their bcrypt hashes, $2b$ and $2
     CHECK_FALSE(web.tls());
 }
 
-TEST_CASE("a web config's TLS files start from its folder; what it cannot do is refused") {
+TEST_CASE("a web config's TLS files start from its folder and what it cannot do is refused") {
     WebConfig web;
     REQUIRE_FALSE(parse_web_config("tls_server_config:\n  cert_file: s.crt\n  key_file: /k/s.key\n",
                                    "/etc/x", web));
@@ -100,7 +100,7 @@ TEST_CASE("a web config's TLS files start from its folder; what it cannot do is 
                Catch::Contains("'http_server_config' is not supported"));
 }
 
-TEST_CASE("kafka.sasl_password_file becomes sasl.password; never both") {
+TEST_CASE("kafka.sasl_password_file becomes sasl.password and never comes with it") {
     Folder dir;
     dir.write("sasl", "kafka-secret\nignored\n", kPrivate);
     SECTION("read from the config's folder, appended to the properties") {
@@ -138,7 +138,7 @@ TEST_CASE("kafka.sasl_password_file becomes sasl.password; never both") {
     }
 }
 
-TEST_CASE("metrics.web_config_file is read at load; an open endpoint is a warning") {
+TEST_CASE("metrics.web_config_file is read at load and an open endpoint is a warning") {
     Folder dir;
     dir.write("web.yml",
               std::string("tls_server_config:\n  cert_file: s.crt\n  key_file: s.key\n"

@@ -7,7 +7,7 @@
 
 using pgcs::sink::kafka_refusal_advice;
 
-TEST_CASE("wrong SASL credentials are a refusal; SCRAM with an old librdkafka says why") {
+TEST_CASE("wrong SASL credentials are a refusal and SCRAM with an old librdkafka says why") {
     const char* reason =
         "sasl_ssl://127.0.0.1:59094/bootstrap: SASL authentication error: Authentication failed "
         "during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512";

@@ -117,7 +117,7 @@ TEST_CASE("42501 means REPLICATION at the replication connection, a privilege el
     CHECK(undefined.advice.empty());
 }
 
-TEST_CASE("libpq's TLS refusals are configuration errors with advice; other failures are not") {
+TEST_CASE("libpq's TLS refusals are configuration errors with advice and other failures are not") {
     using pgcs::source::tls_refusal_advice;
     // The messages libpq 15 wrote in tests/tls/pg_tls_test.sh, against the suite's TLS cluster.
     CHECK_THAT(tls_refusal_advice("connection to server at \"localhost\" (127.0.0.1), port 5 "
