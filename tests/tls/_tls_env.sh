@@ -98,7 +98,7 @@ stop_daemon() {
 wait_log() {
     local i
     for ((i = 0; i < $2 * 5; i++)); do
-        grep -Eq "$1" "$DAEMON_LOG" && return 0
+        grep -Eq "$1" "$DAEMON_LOG" 2>/dev/null && return 0
         kill -0 "$DAEMON_PID" 2>/dev/null || return 1
         sleep 0.2
     done

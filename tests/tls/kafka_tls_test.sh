@@ -4,8 +4,8 @@
 # kafka.sasl_password_file) and over mutual TLS (SSL with a client certificate), each read back
 # over the same listener; SCRAM-SHA-512 (with librdkafka before 2.6.1 it cannot log in to Kafka
 # 4.x, and the daemon says so); a wrong password, a wrong CA and a missing client certificate
-# each exit 2 with advice; a missing Write ACL stops the daemon naming the ACL, nothing
-# acknowledged. No daemon log holds the password or a private key. Label kafka.
+# each exit 2 with advice; a missing Write or Describe ACL stops the daemon naming the ACLs,
+# nothing acknowledged. No daemon log holds the password or a private key. Label kafka.
 # shellcheck source=tests/tls/_tls_env.sh
 . "$(dirname "${BASH_SOURCE[0]}")/_tls_env.sh"
 
@@ -23,11 +23,11 @@ cleanup() {
     set +e
     [ -n "${DAEMON_PID:-}" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
     sql -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'tls\\_${SFX}%'" >/dev/null
-    for t in a b c d e; do sql -c "DROP TABLE IF EXISTS public.tls_${SFX}_$t; DROP PUBLICATION IF EXISTS tls_${SFX}_$t" >/dev/null; done
+    for t in a b c d e f; do sql -c "DROP TABLE IF EXISTS public.tls_${SFX}_$t; DROP PUBLICATION IF EXISTS tls_${SFX}_$t" >/dev/null; done
     [ "${KEEP_WORK:-}" = 1 ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
-for t in a b c d e; do sql -c "CREATE TABLE public.tls_${SFX}_$t (id int PRIMARY KEY, note text)"; done
+for t in a b c d e f; do sql -c "CREATE TABLE public.tls_${SFX}_$t (id int PRIMARY KEY, note text)"; done
 printf '%s\n' "$PW" > "$WORK/kafka.password"
 chmod 600 "$WORK/kafka.password"
 CA="    ssl.ca.location: $PKI/ca.crt"
@@ -110,43 +110,53 @@ else
         -X "ssl.ca.location=$PKI/ca.crt"
 fi
 
-# 5. ACLs: pgcs_acl may Describe and Read the topic but not Write it. The topic exists beforehand (made
-# over the plaintext listener), as in a cluster where topics are created by an operator.
-TOPIC=tls_${SFX}_e.public.tls_${SFX}_e
-echo seed | kcat -P -b "$PLAINTEXT" -t "$TOPIC" 2>/dev/null
+# 5. ACLs: pgcs_acl misses one grant the producer needs on the topic: Write (it may Describe
+# and Read), or Describe (it may Read only). The topic exists beforehand (made over the
+# plaintext listener), as in a cluster where an operator creates topics. The daemon must stop
+# naming the refusal and the ACL to grant, with nothing acknowledged past the row.
 # shellcheck source=deploy/java.sh
 . "$REPO/deploy/java.sh"
 find_java
-"$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-    -Dlog4j2.configurationFile="$REPO/deploy/kafka/log4j2-tools.properties" -cp "$REPO/deploy/kafka/lib/*" \
-    org.apache.kafka.tools.AclCommand --bootstrap-server "$PLAINTEXT" --add --allow-principal User:pgcs_acl \
-    --operation Describe --operation Read --topic "tls_${SFX}_e." --resource-pattern-type prefixed >"$WORK/acl.out" 2>&1 ||
-    { cat "$WORK/acl.out" >&2; fail "kafka-acls could not add the ACL"; }
-write_kafka_config "$WORK/acl.yaml" e "${SASL_PLAIN/pgcs_plain/pgcs_acl}" "$SASL"
-start_daemon missing_write_acl "$WORK/acl.yaml"
-if wait_log "streaming slot" 30; then
-    sql -c "INSERT INTO public.tls_${SFX}_e VALUES (1, 'denied')"
+# acl_case NAME TABLE OPERATION...: the ACL allows only these operations.
+acl_case() {
+    local name=$1 table=$2 topic=tls_${SFX}_$2.public.tls_${SFX}_$2 ops=() op rc=0 lsn acked
+    shift 2
+    for op in "$@"; do ops+=(--operation "$op"); done
+    echo seed | kcat -P -b "$PLAINTEXT" -t "$topic" 2>/dev/null
+    "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+        -Dlog4j2.configurationFile="$REPO/deploy/kafka/log4j2-tools.properties" -cp "$REPO/deploy/kafka/lib/*" \
+        org.apache.kafka.tools.AclCommand --bootstrap-server "$PLAINTEXT" --add --allow-principal User:pgcs_acl \
+        "${ops[@]}" --topic "tls_${SFX}_$table." --resource-pattern-type prefixed >"$WORK/acl-$name.out" 2>&1 ||
+        { cat "$WORK/acl-$name.out" >&2; fail "$name: kafka-acls could not add the ACL"; return; }
+    write_kafka_config "$WORK/$name.yaml" "$table" "${SASL_PLAIN/pgcs_plain/pgcs_acl}" "$SASL"
+    start_daemon "$name" "$WORK/$name.yaml"
+    if ! wait_log "streaming slot" 30; then
+        fail "$name: the daemon did not start streaming"
+        tail -n 15 "$DAEMON_LOG" >&2
+        return
+    fi
+    sql -c "INSERT INTO public.tls_${SFX}_$table VALUES (1, 'denied')"
     lsn=$(sql -c "SELECT pg_current_wal_lsn()")
-    rc=0
     for _ in $(seq 1 150); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.2; done
     wait "$DAEMON_PID" || rc=$?
     DAEMON_PID=
-    if [ "$rc" != 0 ] && grep -q "TOPIC_AUTHORIZATION_FAILED" "$DAEMON_LOG" && grep -q -- "--operation Write" "$DAEMON_LOG"; then
-        pass "missing_write_acl: exit $rc, the log names TOPIC_AUTHORIZATION_FAILED and the Write ACL"
+    if [ "$rc" != 0 ] && grep -q "TOPIC_AUTHORIZATION_FAILED" "$DAEMON_LOG" && grep -q -- "--operation Write --operation Describe" "$DAEMON_LOG"; then
+        pass "$name: exit $rc, the log names TOPIC_AUTHORIZATION_FAILED and the Write and Describe ACLs"
     else
-        fail "missing_write_acl: exit $rc; the log:"
+        fail "$name: exit $rc; the log:"
         tail -n 15 "$DAEMON_LOG" >&2
     fi
-    acked=$(sql -c "SELECT confirmed_flush_lsn >= '$lsn'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'tls_${SFX}_e'")
-    records=$(timeout 10 kcat -C -e -q -b "$SASL" -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN \
-        -X sasl.username=pgcs_acl -X "sasl.password=$PW" -X "ssl.ca.location=$PKI/ca.crt" \
-        -t "$TOPIC" -f '%s\n' 2>/dev/null | grep -c . || true)
-    if [ "$acked" = f ] && [ "$records" = 1 ]; then pass "missing_write_acl: nothing acknowledged past the row, nothing written"; else
-        fail "missing_write_acl: acknowledged past the row: '$acked', records in the topic: $records (expected f, 1)"; fi
-else
-    fail "missing_write_acl: the daemon did not start streaming"
-    tail -n 15 "$DAEMON_LOG" >&2
-fi
+    acked=$(sql -c "SELECT confirmed_flush_lsn >= '$lsn'::pg_lsn FROM pg_replication_slots WHERE slot_name = 'tls_${SFX}_$table'")
+    if [ "$acked" = f ]; then pass "$name: nothing acknowledged past the row"; else
+        fail "$name: the slot was acknowledged past the row ('$acked')"; fi
+}
+acl_case missing_write_acl e Describe Read
+records=$(timeout 10 kcat -C -e -q -b "$SASL" -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN \
+    -X sasl.username=pgcs_acl -X "sasl.password=$PW" -X "ssl.ca.location=$PKI/ca.crt" \
+    -t "tls_${SFX}_e.public.tls_${SFX}_e" -f '%s\n' 2>/dev/null | grep -c . || true)
+if [ "$records" = 1 ]; then pass "missing_write_acl: nothing written (the seed record only)"; else
+    fail "missing_write_acl: $records records in the topic, expected the seed only"; fi
+acl_case missing_describe_acl f Read
 
 check_no_secrets "$PKI"
 finish
