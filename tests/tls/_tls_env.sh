@@ -105,7 +105,7 @@ wait_log() {
     return 1
 }
 
-# check_no_secrets PKI: no log of this test holds a password of SECRETS or a line of a private
+# check_no_secrets PKI: no log of this test (LOGS: the daemons', and the servers' where added) holds a password of SECRETS or a line of a private
 # key of the PKI folder (the base64 lines between BEGIN and END), at any level.
 check_no_secrets() {
     local pki=$1 patterns=$WORK/secret-patterns found=0
@@ -113,7 +113,7 @@ check_no_secrets() {
     local s
     for s in "${SECRETS[@]}"; do printf '%s\n' "$s" >> "$patterns"; done
     for s in "$pki"/*.key; do grep -v -- '-----' "$s" >> "$patterns"; done
-    echo 'PRIVATE KEY' >> "$patterns"
+    printf '%s\n' 'PRIVATE KEY' 'storedKey=' 'serverKey=' >> "$patterns"   # keys; SCRAM secrets
     for s in "${LOGS[@]}"; do
         [ -f "$s" ] || continue
         if grep -Fqf "$patterns" "$s"; then
@@ -121,5 +121,5 @@ check_no_secrets() {
             found=1
         fi
     done
-    [ "$found" = 1 ] || pass "no password, private key or SCRAM secret in ${#LOGS[@]} daemon logs ($(cat "${LOGS[@]}" 2>/dev/null | wc -l) lines)"
+    [ "$found" = 1 ] || pass "no password, private key or SCRAM secret in ${#LOGS[@]} logs ($(cat "${LOGS[@]}" 2>/dev/null | wc -l) lines)"
 }

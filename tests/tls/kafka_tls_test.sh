@@ -158,5 +158,6 @@ if [ "$records" = 1 ]; then pass "missing_write_acl: nothing written (the seed r
     fail "missing_write_acl: $records records in the topic, expected the seed only"; fi
 acl_case missing_describe_acl f Read
 
+LOGS+=("$KRUN/kafka.log")   # the broker's own log too: its JAAS config and SCRAM records
 check_no_secrets "$PKI"
 finish

@@ -75,5 +75,6 @@ for name in wrong_ca host_mismatch server_without_tls expired_client_certificate
 done
 
 SECRETS+=("password=postgres")
+LOGS+=("$TLS_RUN/pg/postgresql.log")
 check_no_secrets "$PKI"
 finish
