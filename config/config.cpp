@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "config/bounded_file.hpp"
+#include "config/named_files.hpp"
 #include "config/section_readers.hpp"
 #include "config/topic_collisions.hpp"
 #include "config/yaml_reader.hpp"
@@ -35,49 +36,6 @@ std::string describe(const std::vector<ConfigProblem>& problems) {
         problems.begin(), problems.end(),
         [](const ConfigProblem& a, const ConfigProblem& b) { return a.line < b.line; });
     throw ConfigError(std::move(problems));
-}
-
-// Sets postgres.password from the first line of postgres.password_file, resolved against
-// `config_dir` when relative; warns, as libpq does for ~/.pgpass, when others may read it.
-void read_password_file(detail::YamlReader& reader, const YAML::Node& root,
-                        const fs::path& config_dir, PostgresConfig& pg,
-                        std::vector<std::string>& warnings) {
-    int line = 0;
-    if (root.IsMap() && root["postgres"].IsMap()) {
-        line = detail::line_of(root["postgres"]["password_file"].Mark());
-    }
-    fs::path path(pg.password_file);
-    if (path.is_relative()) {
-        path = config_dir / path;
-    }
-    pg.password_file = path.string();
-    std::string error;
-    std::optional<detail::FileText> file =
-        detail::read_bounded_file(path.string(), detail::kMaxPasswordFileBytes, error);
-    if (!file) {
-        reader.problem(line, "postgres.password_file",
-                       "cannot read the password file '" + path.string() + "': " + error +
-                           "; put the password on the first line of that file, or fix the path "
-                           "(a relative path starts from the config file's folder)");
-        return;
-    }
-    if ((file->mode & 077) != 0) {
-        warnings.push_back("the password file '" + path.string() +
-                           "' is readable or writable by group or others; make it private: "
-                           "chmod 600 (owned by the daemon's user), or under systemd use "
-                           "LoadCredential= and password_file: ${CREDENTIALS_DIRECTORY}/NAME");
-    }
-    std::string password = file->text.substr(0, file->text.find('\n'));
-    if (!password.empty() && password.back() == '\r') {
-        password.pop_back();
-    }
-    if (password.empty()) {
-        reader.problem(line, "postgres.password_file",
-                       "the password file '" + path.string() +
-                           "' has an empty first line; put the password on its first line");
-        return;
-    }
-    pg.password = std::move(password);
 }
 
 // `config_dir` is set by load_config_file only: then password_file is read too.
@@ -142,12 +100,14 @@ Config load(std::string_view yaml, const std::string& file_name, const EnvLookup
         problems.push_back(
             {file_name, key ? detail::line_of(key.Mark()) : 0, "postgres.tables", *collision});
     }
-    if (config_dir != nullptr && !config.postgres.password_file.empty() &&
-        std::none_of(problems.begin(), problems.end(),
-                     [](const ConfigProblem& p) { return p.key == "postgres.password_file"; })) {
-        detail::YamlReader password_reader(file_name, env);
-        read_password_file(password_reader, root, *config_dir, config.postgres, config.warnings);
-        for (ConfigProblem& problem : password_reader.take_problems()) {
+    if (config_dir != nullptr) {
+        detail::YamlReader files_reader(file_name, env);
+        detail::read_named_files(
+            files_reader, root, *config_dir, config, [&problems](std::string_view key) {
+                return std::any_of(problems.begin(), problems.end(),
+                                   [key](const ConfigProblem& p) { return p.key == key; });
+            });
+        for (ConfigProblem& problem : files_reader.take_problems()) {
             problems.push_back(std::move(problem));
         }
     }

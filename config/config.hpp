@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/web_config.hpp"
+
 namespace pgcs::config {
 
 // A table named in postgres.tables, as PostgreSQL stores the names: an unquoted part folded
@@ -69,6 +71,9 @@ struct KafkaConfig {
     EventFormat format = EventFormat::Native;  // kafka.format
     bool schemas = false;  // kafka.schemas: JsonConverter's schema+payload (debezium only)
     DebeziumConfig debezium;
+    // kafka.sasl_password_file: its first line becomes the librdkafka property sasl.password
+    // (appended to `properties` by load_config_file; never logged).
+    std::string sasl_password_file;
 };
 
 // Where received transactions wait for their commit (and streamed ones for Stream Commit).
@@ -88,6 +93,10 @@ struct ReconnectConfig {
 struct MetricsConfig {
     std::string listen;  // "host:port"; empty = no HTTP server
     double ready_max_lag_seconds = 60;
+    // metrics.web_config_file: TLS and basic auth, as Prometheus exporters take them
+    // (config/web_config.hpp); read by load_config_file.
+    std::string web_config_file;
+    WebConfig web;
 };
 
 // Snapshots of the rows that already exist (README, "Snapshots").

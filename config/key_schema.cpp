@@ -28,10 +28,11 @@ constexpr std::array<std::string_view, 15> kPostgresKeys = {"conninfo",
 constexpr std::array<std::string_view, 2> kBufferKeys = {"memory_limit", "spill_directory"};
 constexpr std::array<std::string_view, 3> kReconnectKeys = {"initial_backoff_ms", "max_backoff_ms",
                                                             "halted_retry_ms"};
-constexpr std::array<std::string_view, 2> kMetricsKeys = {"listen", "ready_max_lag_seconds"};
-constexpr std::array<std::string_view, 9> kKafkaKeys = {
+constexpr std::array<std::string_view, 3> kMetricsKeys = {"listen", "ready_max_lag_seconds",
+                                                          "web_config_file"};
+constexpr std::array<std::string_view, 10> kKafkaKeys = {
     "brokers",    "topic_prefix", "properties", "flush_timeout_ms", "messages_topic",
-    "tombstones", "format",       "schemas",    "debezium"};
+    "tombstones", "format",       "schemas",    "debezium",         "sasl_password_file"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 constexpr std::array<std::string_view, 4> kSnapshotKeys = {"mode", "chunk_size", "connections",
                                                            "table"};

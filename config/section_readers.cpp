@@ -337,6 +337,14 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
         read_properties(reader, *properties, out);
     }
     optional_int(reader, section, "flush_timeout_ms", out.flush_timeout_ms);
+    optional_text(reader, section, "sasl_password_file", out.sasl_password_file,
+                  [](const std::string& path) -> std::optional<std::string> {
+                      if (path.empty()) {
+                          return "is empty; name the file whose first line is the SASL "
+                                 "password, or remove the key";
+                      }
+                      return std::nullopt;
+                  });
     optional_text(reader, section, "messages_topic", out.messages_topic, check_topic_name);
     optional_bool(reader, section, "tombstones", out.tombstones);
     static constexpr std::array<std::pair<std::string_view, EventFormat>, 2> kFormats = {
@@ -381,6 +389,14 @@ void read_reconnect(YamlReader& reader, const Section& section, ReconnectConfig&
 
 void read_metrics(YamlReader& reader, const Section& section, MetricsConfig& out) {
     optional_text(reader, section, "listen", out.listen, check_listen_address);
+    optional_text(reader, section, "web_config_file", out.web_config_file,
+                  [](const std::string& path) -> std::optional<std::string> {
+                      if (path.empty()) {
+                          return "is empty; name the web config file (TLS, basic auth), or "
+                                 "remove the key";
+                      }
+                      return std::nullopt;
+                  });
     if (const Entry* entry = find(section, "ready_max_lag_seconds")) {
         std::optional<std::string> value = reader.text(*entry);
         double number = 0;

@@ -252,8 +252,11 @@ int main(int argc, char** argv) {
     if (!config.metrics.listen.empty()) {
         try {
             metrics_server = std::make_unique<pgcs::daemon::MetricsServer>(
-                config.metrics.listen, metrics, config.metrics.ready_max_lag_seconds);
-            spdlog::info("metrics on http://{}/metrics", config.metrics.listen);
+                config.metrics.listen, metrics, config.metrics.ready_max_lag_seconds,
+                config.metrics.web);
+            spdlog::info("metrics on http{}://{}/metrics{}", config.metrics.web.tls() ? "s" : "",
+                         config.metrics.listen,
+                         config.metrics.web.basic_auth() ? " (basic auth)" : "");
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             return pgcs::daemon::kExitFailure;

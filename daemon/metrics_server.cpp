@@ -3,6 +3,7 @@
 #include "daemon/metrics_server.hpp"
 
 #include <civetweb.h>
+#include <openssl/ssl.h>
 
 #include <cstdio>
 #include <cstring>
@@ -37,6 +38,14 @@ bool is_get(mg_connection* conn) {
 
 int handle(mg_connection* conn, void* cbdata, const char* which) {
     const auto* server = static_cast<const MetricsServer*>(cbdata);
+    if (const char* auth = mg_get_header(conn, "Authorization");
+        server->web().basic_auth() &&
+        !config::basic_auth_accepts(server->web(), auth ? auth : "")) {
+        mg_printf(conn,
+                  "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"pgchangeset\"\r\n"
+                  "Content-Length: 0\r\nConnection: close\r\n\r\n");
+        return 401;
+    }
     if (!is_get(conn)) {
         return reply(conn, 405, "Method Not Allowed", "text/plain", "only GET\n");
     }
@@ -78,11 +87,22 @@ int quiet_log(const mg_connection* /*conn*/, const char* /*message*/) {
     return 1;
 }
 
+// civetweb's OpenSSL context gets the certificate and key of tls_server_config (two files).
+int load_certificate(void* ssl_ctx, void* user_data) {
+    const auto& web = static_cast<const MetricsServer*>(user_data)->web();
+    auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+    return SSL_CTX_use_certificate_chain_file(ctx, web.cert_file.c_str()) == 1 &&
+                   SSL_CTX_use_PrivateKey_file(ctx, web.key_file.c_str(), SSL_FILETYPE_PEM) == 1
+               ? 1
+               : -1;
+}
+
 }  // namespace
 
 MetricsServer::MetricsServer(const std::string& listen, const Metrics& metrics,
-                             double ready_max_lag_seconds)
-    : metrics_(metrics), ready_max_lag_seconds_(ready_max_lag_seconds) {
+                             double ready_max_lag_seconds, config::WebConfig web)
+    : metrics_(metrics), ready_max_lag_seconds_(ready_max_lag_seconds), web_(std::move(web)) {
+    const std::string ports = web_.tls() ? listen + "s" : listen;  // "s": civetweb's TLS port
     if (!listen.empty() && listen.front() == '[' && mg_check_feature(MG_FEATURES_IPV6) == 0) {
         throw std::runtime_error("cannot serve metrics on " + listen +
                                  " (metrics.listen): this build of civetweb has no IPv6; listen "
@@ -94,7 +114,7 @@ MetricsServer::MetricsServer(const std::string& listen, const Metrics& metrics,
     // within 2 s in all (slowloris included); no keep-alive, so an idle client holds nothing
     // once answered. Limits in README.md, "Metrics and health".
     const char* options[] = {"listening_ports",
-                             listen.c_str(),
+                             ports.c_str(),
                              "num_threads",
                              "64",
                              "request_timeout_ms",
@@ -104,15 +124,21 @@ MetricsServer::MetricsServer(const std::string& listen, const Metrics& metrics,
                              "keep_alive_timeout_ms",
                              "500",
                              nullptr};
-    mg_init_library(0);
+    mg_init_library(web_.tls() ? MG_FEATURES_TLS : 0);
     mg_callbacks callbacks{};
     callbacks.log_message = quiet_log;
-    ctx_ = mg_start(&callbacks, nullptr, options);
+    callbacks.init_ssl = load_certificate;
+    ctx_ = mg_start(&callbacks, this, options);
     if (ctx_ == nullptr) {
         mg_exit_library();
-        throw std::runtime_error("cannot serve metrics on " + listen +
-                                 " (metrics.listen): the port is in use or the address is not "
-                                 "this host's; choose another or remove metrics.listen");
+        throw std::runtime_error(
+            "cannot serve metrics on " + listen +
+            (web_.tls() ? " with TLS (metrics.web_config_file): check cert_file and key_file, "
+                          "and that libssl.so is installed (Debian's civetweb loads it by that "
+                          "name: package libssl-dev); or "
+                        : " (metrics.listen): ") +
+            "the port is in use or the address is not this host's; choose another or remove "
+            "metrics.listen");
     }
     mg_set_request_handler(ctx_, "/metrics$", metrics_handler, this);
     mg_set_request_handler(ctx_, "/healthz$", healthz_handler, this);

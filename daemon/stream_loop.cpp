@@ -16,6 +16,9 @@ void StreamLoop::check_failures() const {
                             ". Nothing from that transaction on is acknowledged; fix the cause "
                             "and restart: the stream resumes from the last acknowledged commit.");
     }
+    if (!sink_->refusal().empty()) {
+        throw ConfigFailure("Kafka refuses this client: " + sink_->refusal());
+    }
     if (!sink_->fatal_error().empty()) {
         throw StreamFailure("the Kafka producer hit a fatal error (" + sink_->fatal_error() +
                             "); restart to replay from the last acknowledged commit");
@@ -110,6 +113,9 @@ void StreamLoop::wait_for_kafka() {
                     milliseconds(config_.reconnect.max_backoff_ms));
     std::string why;
     while (!sink_->reachable(5000, why)) {
+        if (!sink_->refusal().empty()) {
+            throw ConfigFailure("Kafka refuses this client: " + sink_->refusal());
+        }
         observer_.reconnect("kafka");
         const auto delay = backoff.next();
         spdlog::warn("Kafka is unreachable ({}: {}); retrying in {} ms", config_.kafka.brokers, why,

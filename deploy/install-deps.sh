@@ -32,6 +32,8 @@ packages=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     libpq-dev librdkafka-dev libspdlog-dev libfmt-dev libyaml-cpp-dev catch2
     libsystemd-dev rapidjson-dev libssl-dev libcivetweb-dev file
+    # the metrics endpoint's bcrypt hashes (crypt_r)
+    libcrypt-dev
 )
 [ "$build_only" = 1 ] || packages+=(
     # systemd-analyze, to verify the units
@@ -40,6 +42,8 @@ packages=(
     postgresql-15 postgresql-client-15 postgresql-15-wal2json
     # tools
     kcat clang clang-format clang-tidy libclang-rt-14-dev procps iproute2
+    # the TLS tests (tests/tls): the test PKI (deploy/test-pki.sh), the metrics endpoint over HTTPS
+    openssl curl
     # the peers' tests (tests/peers) read JSON lines
     jq
     # benchmarks (tests/bench): CPU and peak RSS of each reader, the chart

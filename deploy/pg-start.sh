@@ -18,6 +18,13 @@
 #                     come from deploy/pg-fetch.sh (fetched once, then cached). A runtime folder
 #                     holds one cluster of one version: a cluster of another version there is
 #                     refused, never reused (use one PGCS_RUNTIME_DIR per version)
+#   PGCS_PG_TLS       a folder made by deploy/test-pki.sh: the cluster requires TLS (ssl=on with its
+#                     server certificate; pg_hba.conf has hostssl lines only), user postgres
+#                     logs in with its password, user pgcs_cert (superuser, replication) with its
+#                     client certificate only (`cert`, signed by the folder's CA); the conninfo
+#                     then says host=localhost sslmode=verify-full sslrootcert=<folder>/ca.crt.
+#                     The suite's TLS tests (tests/tls) run one such cluster in its own runtime
+#                     folder
 #
 # Layout of $RUNTIME/pg: data/ (the cluster), socket/ (unix socket), postgresql.log, conninfo,
 # port, home, bindir (the server's bin folder, for pg-stop.sh). PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
@@ -38,7 +45,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 case "${1:-}" in
     "") ;;
-    -h|--help) sed -n '2,32s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
@@ -51,6 +58,13 @@ esac
 PGBIN=$(bash "$REPO/deploy/pg-fetch.sh" "$VERSION") || die "cannot get PostgreSQL $VERSION (deploy/pg-fetch.sh $VERSION)"
 PGBIN=$(cd "$PGBIN" && pwd -P)   # /proc/PID/exe names the resolved path
 CLIENTBIN=/usr/lib/postgresql/15/bin   # pg_isready and psql: Debian's client speaks to every version
+TLS_DIR=${PGCS_PG_TLS:-}
+if [ -n "$TLS_DIR" ]; then
+    for f in ca.crt server.crt server.key; do
+        [ -f "$TLS_DIR/$f" ] || die "PGCS_PG_TLS=$TLS_DIR has no $f: make it with deploy/test-pki.sh $TLS_DIR"
+    done
+    TLS_DIR=$(cd "$TLS_DIR" && pwd -P)
+fi
 RUNTIME=${PGCS_RUNTIME_DIR:-$REPO/.run}
 mkdir -p "$RUNTIME"
 RUNTIME=$(cd "$RUNTIME" && pwd -P)
@@ -129,6 +143,9 @@ LOG=$HOME_DIR/postgresql.log
 write_conninfo() {
     local port=$1 conninfo
     conninfo="host=127.0.0.1 port=$port user=postgres password=postgres dbname=app"
+    if [ -n "$TLS_DIR" ]; then
+        conninfo="host=localhost port=$port user=postgres password=postgres dbname=app sslmode=verify-full sslrootcert=$TLS_DIR/ca.crt"
+    fi
     printf '%s\n' "$conninfo" > "$PGRUN/conninfo.tmp"
     mv -f "$PGRUN/conninfo.tmp" "$PGRUN/conninfo"
     printf '%s\n' "$port" > "$PGRUN/port"
@@ -141,6 +158,10 @@ ensure_app_db() {
         "SELECT 1 FROM pg_database WHERE datname = 'app'")" ]; then
         say "creating database app"
         psql -X -q -h "$SOCKDIR" -p "$port" -U postgres -d postgres -c 'CREATE DATABASE app' >/dev/null
+    fi
+    if [ -n "$TLS_DIR" ]; then
+        psql -X -q -h "$SOCKDIR" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -c \
+            "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pgcs_cert') THEN CREATE ROLE pgcs_cert LOGIN SUPERUSER REPLICATION; END IF; END\$\$" >/dev/null
     fi
 }
 
@@ -274,12 +295,21 @@ shared_buffers = 128MB
 max_prepared_transactions = 10
 password_encryption = scram-sha-256
 EOF
+    if [ -n "$TLS_DIR" ]; then
+        as_owner tee -a "$DATA/pgchangeset.conf" >/dev/null <<EOF
+ssl = on
+ssl_cert_file = '$HOME_DIR/tls/server.crt'
+ssl_key_file = '$HOME_DIR/tls/server.key'
+ssl_ca_file = '$HOME_DIR/tls/ca.crt'
+EOF
+    fi
     if grep -q '^output_plugin_libraries' <<<"$described"; then
         echo "output_plugin_libraries = 'pgoutput, test_decoding, wal2json'" |
             as_owner tee -a "$DATA/pgchangeset.conf" >/dev/null
     fi
 }
-as_owner tee "$DATA/pg_hba.conf" >/dev/null <<'EOF'
+if [ -z "$TLS_DIR" ]; then
+    as_owner tee "$DATA/pg_hba.conf" >/dev/null <<'EOF'
 # pgchangeset development cluster (written by deploy/pg-start.sh)
 # TYPE  DATABASE     USER  ADDRESS        METHOD
 local   all          all                  trust
@@ -287,6 +317,24 @@ local   replication  all                  trust
 host    all          all   127.0.0.1/32   scram-sha-256
 host    replication  all   127.0.0.1/32   scram-sha-256
 EOF
+else
+    # The server's key must belong to the server's user (mode 0600): a copy in its own folder.
+    as_owner mkdir -p "$HOME_DIR/tls"
+    for f in ca.crt server.crt server.key; do
+        as_owner tee "$HOME_DIR/tls/$f" >/dev/null < "$TLS_DIR/$f"
+    done
+    as_owner chmod 0600 "$HOME_DIR/tls/server.key"
+    as_owner tee "$DATA/pg_hba.conf" >/dev/null <<'EOF'
+# pgchangeset TLS test cluster (written by deploy/pg-start.sh, PGCS_PG_TLS): TLS only over TCP
+# TYPE     DATABASE     USER       ADDRESS        METHOD
+local      all          all                       trust
+local      replication  all                       trust
+hostssl    all          pgcs_cert  127.0.0.1/32   cert
+hostssl    replication  pgcs_cert  127.0.0.1/32   cert
+hostssl    all          postgres   127.0.0.1/32   scram-sha-256
+hostssl    replication  postgres   127.0.0.1/32   scram-sha-256
+EOF
+fi
 
 # The port can be taken between the check and the server's bind (another process's ephemeral
 # port): then the next free one is tried, a few times.

@@ -1,6 +1,8 @@
 // librdkafka producer set up for at-least-once delivery without reordering.
 #include "core/sink/kafka_sink.hpp"
 
+#include "core/sink/kafka_refusal.hpp"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -278,6 +280,7 @@ bool KafkaSink::reachable(int timeout_ms, std::string& why) {
     const rd_kafka_metadata_t* md = nullptr;
     const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, nullptr, &md, timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_poll(rk_.get(), 0);  // the error events that say why: a refusal (refusal())
         why = rd_kafka_err2str(err);
         return false;
     }
@@ -330,6 +333,11 @@ void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* o
         self->fatal_error_ = std::string(rd_kafka_err2name(orig)) + ": " + buf.data();
         spdlog::error("Kafka producer fatal error: {}", self->fatal_error_);
         return;
+    }
+    if (const std::string advice =
+            kafka_refusal_advice(static_cast<rd_kafka_resp_err_t>(err), reason);
+        !advice.empty() && self->refusal_.empty()) {
+        self->refusal_ = std::string(reason) + "\nwhat to do: " + advice;
     }
     // Transient errors (broker down, ...) are retried by librdkafka; delivery reports decide.
     spdlog::warn("Kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);

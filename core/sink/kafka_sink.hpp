@@ -123,6 +123,9 @@ class KafkaSink : public EventSink {
 
     // A fatal producer error (e.g. idempotence broken): the producer cannot continue.
     const std::string& fatal_error() const { return fatal_error_; }
+    // The brokers refuse this client's credentials or certificates, or theirs does not verify
+    // (kafka_refusal.hpp): librdkafka's reason and what to do; empty until then.
+    const std::string& refusal() const { return refusal_; }
 
   private:
     ProduceResult produce_record(std::string_view topic, std::int32_t partition, bool has_key,
@@ -169,6 +172,7 @@ class KafkaSink : public EventSink {
     base::UniqueFd wake_read_;
     base::UniqueFd wake_write_;
     std::string fatal_error_;
+    std::string refusal_;
 };
 
 }  // namespace pgcs::sink

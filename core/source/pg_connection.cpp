@@ -110,6 +110,10 @@ PgConnPtr connect(const ConnectionSettings& settings, bool replication,
                                 "given: set it in postgres.password_file (or password= in "
                                 "postgres.conninfo)");
         }
+        if (const std::string advice = code.empty() ? tls_refusal_advice(msg) : "";
+            !advice.empty()) {
+            throw ConfigFailure(where + "\nwhat to do: " + advice);
+        }
         throw PgError(where, code,
                       replication ? PgErrorOrigin::ReplicationConnect : PgErrorOrigin::Connect);
     }

@@ -85,6 +85,46 @@ PgErrorClass classify_pg_error(std::string_view sqlstate, PgErrorOrigin origin) 
     return c;
 }
 
+std::string tls_refusal_advice(std::string_view libpq_message) {
+    struct TlsRule {
+        std::string_view text;  // a part of libpq's or OpenSSL's message
+        std::string_view advice;
+    };
+    static constexpr std::array kRules{
+        TlsRule{"but SSL was required",
+                "the server does not offer TLS and sslmode in postgres.conninfo requires it "
+                "(pgchangeset never falls back to plaintext then): enable ssl on the server, or "
+                "check host and port"},
+        TlsRule{"does not match host name",
+                "the server's certificate does not name the host in postgres.conninfo: connect "
+                "with a name the certificate lists (host=), or give the server a certificate "
+                "for this name"},
+        TlsRule{"certificate verify failed",
+                "the server's certificate does not verify against sslrootcert: point sslrootcert "
+                "at the CA that signed it (or check that the certificate is still valid)"},
+        TlsRule{"alert certificate expired",
+                "the server refused the client certificate as expired: renew sslcert"},
+        TlsRule{"alert",
+                "the server refused the TLS handshake, most often the client certificate "
+                "(sslcert, sslkey): use one signed by a CA the server trusts (ssl_ca_file), valid "
+                "today"},
+        TlsRule{"certificate",
+                "a certificate or key named in postgres.conninfo (sslcert, sslkey, "
+                "sslrootcert) cannot be used, as the message says: fix the file or "
+                "the setting"},
+        TlsRule{"private key",
+                "the private key named in postgres.conninfo (sslkey) cannot be "
+                "used, as the message says: fix the file, its mode (0600) or the "
+                "setting"},
+    };
+    for (const TlsRule& r : kRules) {
+        if (libpq_message.find(r.text) != std::string_view::npos) {
+            return std::string(r.advice);
+        }
+    }
+    return "";
+}
+
 std::string sqlstate_of_connection_error(std::string_view verbose_message) {
     // libpq's pqBuildErrorMessage3: "%s:  " (severity), then in verbose mode "%s: " (SQLSTATE).
     static const std::regex kCode(":  ([0-9A-Z]{5}): ");

@@ -56,6 +56,15 @@ PgErrorClass classify_pg_error(std::string_view sqlstate,
 // is translated, the code is not).
 std::string sqlstate_of_connection_error(std::string_view verbose_message);
 
+// What to do about a connection libpq itself refused in its TLS layer (these come without a
+// SQLSTATE): a certificate that does not verify or name the host, a server without TLS under an
+// sslmode that requires it, a client certificate the server refuses, a TLS file that cannot be
+// read. Each needs the operator (postgres.conninfo or the certificates), never a reconnection:
+// the daemon stops with exit 2. "" when the message is no such refusal. The message is read as
+// libpq wrote it: in English, as the daemon never sets a locale (libpq translates only for a
+// program that calls setlocale), and OpenSSL's reasons are English in any locale.
+std::string tls_refusal_advice(std::string_view libpq_message);
+
 // The verbose message without its "LOCATION:  function, file.c:line" lines (source positions
 // of the server, noise for an operator); the label may be translated, the shape is not.
 std::string without_location_lines(std::string_view verbose_message);

@@ -10,6 +10,19 @@
 # Files in $RUNTIME/kafka: bootstrap (the address), server.properties (rewritten at each start),
 # cluster.id, data/ (log.dirs and KRaft metadata), ports ("BROKER CONTROLLER" in use),
 # kafka.pid, kafka.log (broker output, appended).
+# Secure listeners (not on a PGCS_KAFKA_JOIN broker), for the suite's TLS tests (tests/tls):
+#   SASL_SSL on the first free port from broker port + 2: PLAIN (users pgcs_plain and pgcs_acl,
+#            in the listener's JAAS config) and SCRAM-SHA-512 (users pgcs_scram and pgcs_acl,
+#            made by Kafka's own StorageTool --add-scram when the storage is formatted,
+#            ConfigCommand for storage formatted before); one password for all, in
+#            sasl.password. (librdkafka before 2.6.1, Debian 12's 2.0.2, cannot log in with
+#            SCRAM to Kafka 4.x: the tests check that it says so.)
+#   SSL      on the next free port: mutual TLS (ssl.client.auth=required), principal
+#            User:pgcs_cert (the client certificate's CN, ssl.principal.mapping.rules)
+# with the certificates of deploy/test-pki.sh in pki/ (server.pem, ca.crt; clients use
+# client.crt/client.key). Their addresses: bootstrap.sasl_ssl, bootstrap.ssl. ACLs: the
+# StandardAuthorizer with allow.everyone.if.no.acl.found, so only resources with an ACL are
+# restricted (the plaintext listener's User:ANONYMOUS keeps every right elsewhere).
 # Environment:
 #   PGCS_RUNTIME_DIR            runtime folder (default <repo>/.run)
 #   PGCS_KAFKA_PORT             broker port to try first (default 59092)
@@ -37,7 +50,7 @@ die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
 
 case "${1:-}" in
     "") ;;
-    -h|--help) sed -n '2,35s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
@@ -128,23 +141,52 @@ if [ "$bp" = "$cp" ] || port_busy "$bp" || port_busy "$cp"; then
     say "port(s) $want taken by another program; using $bp/$cp"
 fi
 
+# The secure listeners' ports: the first free ones from bp + 2 that are neither bp nor cp.
+sp= tp=
+if [ -z "$JOIN" ]; then
+    next_free() {
+        local p=$1
+        while [ "$p" = "$bp" ] || [ "$p" = "$cp" ] || port_busy "$p"; do p=$((p + 1)); done
+        echo "$p"
+    }
+    sp=$(next_free $((bp + 2)))
+    tp=$(next_free $((sp + 1)))
+    bash "$REPO/deploy/test-pki.sh" "$KRUN/pki" || die "cannot make the test PKI in $KRUN/pki"
+    if [ ! -s "$KRUN/sasl.password" ]; then
+        (umask 077 && tr -dc 'A-Za-z0-9' </dev/urandom | head -c 24 > "$KRUN/sasl.password") || true
+    fi
+    sasl_pw=$(cat "$KRUN/sasl.password")
+fi
+
 # server.properties, rewritten each time (ports may change; the data stays valid).
 {
     cat <<PROPS
 # Written by deploy/kafka/kafka-start.sh at each start; edits are lost (use PGCS_KAFKA_PROPERTIES).
 $(if [ -z "$JOIN" ]; then
     echo "process.roles=broker,controller"
-    echo "listeners=PLAINTEXT://127.0.0.1:$bp,CONTROLLER://127.0.0.1:$cp"
+    echo "listeners=PLAINTEXT://127.0.0.1:$bp,CONTROLLER://127.0.0.1:$cp,SASL_SSL://127.0.0.1:$sp,SSL://127.0.0.1:$tp"
+    echo "advertised.listeners=PLAINTEXT://127.0.0.1:$bp,SASL_SSL://127.0.0.1:$sp,SSL://127.0.0.1:$tp"
+    echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL"
+    echo "# TLS and SASL for the suite's TLS tests (tests/tls)"
+    echo "sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN"
+    echo "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    echo "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_pgcs_plain=\"$sasl_pw\" user_pgcs_acl=\"$sasl_pw\";"
+    echo "listener.name.ssl.ssl.client.auth=required"
+    echo "ssl.keystore.type=PEM"
+    echo "ssl.keystore.location=$KRUN/pki/server.pem"
+    echo "ssl.truststore.type=PEM"
+    echo "ssl.truststore.location=$KRUN/pki/ca.crt"
+    echo "ssl.principal.mapping.rules=RULE:^CN=([^,]*)\$/\$1/,DEFAULT"
     echo "# static quorum: survives a change of port (a dynamic one would pin the controller address)"
     echo "controller.quorum.voters=1@127.0.0.1:$cp"
 else
     echo "process.roles=broker"
     echo "listeners=PLAINTEXT://127.0.0.1:$bp"
+    echo "advertised.listeners=PLAINTEXT://127.0.0.1:$bp"
+    echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     echo "controller.quorum.voters=1@127.0.0.1:$join_cp"
 fi)
 node.id=$NODE_ID
-advertised.listeners=PLAINTEXT://127.0.0.1:$bp
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$DATA
@@ -177,6 +219,7 @@ PROPS
         printf '%s\n' "$PGCS_KAFKA_PROPERTIES"
     fi
 } > "$CONFIG.tmp"
+chmod 0600 "$CONFIG.tmp"   # the SASL_SSL listener's JAAS config holds the test password
 mv "$CONFIG.tmp" "$CONFIG"
 printf '%s %s\n' "$bp" "$cp" > "$PORTS"
 
@@ -190,12 +233,19 @@ if [ ! -f "$DATA/meta.properties" ]; then
     printf '%s\n' "$cluster_id" > "$KRUN/cluster.id"
     rm -rf "$DATA"
     say "formatting $DATA (cluster id $cluster_id)"
+    scram=()
+    if [ -z "$JOIN" ]; then
+        scram=(--add-scram "SCRAM-SHA-512=[name=pgcs_scram,password=$sasl_pw]"
+               --add-scram "SCRAM-SHA-512=[name=pgcs_acl,password=$sasl_pw]")
+    fi
     if ! "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$TOOLS_LOG4J" -cp "$LIB/*" \
-        kafka.tools.StorageTool format -t "$cluster_id" -c "$CONFIG" >>"$LOG" 2>&1 9>&-; then
+        kafka.tools.StorageTool format -t "$cluster_id" -c "$CONFIG" "${scram[@]}" 2>&1 9>&- |
+        sed -E 's/UserScramCredentialRecord\([^)]*\)/UserScramCredentialRecord(...)/g' >>"$LOG"; then
         rm -rf "$DATA"
         tail -n 20 "$LOG" >&2 || true
         die "formatting the storage failed; see $LOG"
     fi
+    [ -n "$JOIN" ] || touch "$KRUN/scram.users"
 fi
 
 # Class data sharing: the first start records the classes it loads into an archive, written
@@ -244,6 +294,20 @@ until answers "$bp"; do
     sleep 0.5
 done
 is_our_broker "$pid" || fail "pid $pid is not the broker just started"
+if [ -z "$JOIN" ]; then
+    if [ ! -f "$KRUN/scram.users" ]; then   # storage formatted before the SCRAM users existed
+        for user in pgcs_scram pgcs_acl; do
+            "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC "$TOOLS_LOG4J" -cp "$LIB/*" \
+                org.apache.kafka.tools.ConfigCommand --bootstrap-server "127.0.0.1:$bp" --alter \
+                --entity-type users --entity-name "$user" \
+                --add-config "SCRAM-SHA-512=[password=$sasl_pw]" >>"$LOG" 2>&1 9>&- ||
+                fail "cannot create the SCRAM user $user"
+        done
+        touch "$KRUN/scram.users"
+    fi
+    printf '127.0.0.1:%s\n' "$sp" > "$KRUN/bootstrap.sasl_ssl"
+    printf '127.0.0.1:%s\n' "$tp" > "$KRUN/bootstrap.ssl"
+fi
 printf '127.0.0.1:%s\n' "$bp" > "$BOOTSTRAP.tmp" && mv "$BOOTSTRAP.tmp" "$BOOTSTRAP"
 say "running (pid $pid), ready after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 cat "$BOOTSTRAP"

@@ -116,3 +116,26 @@ TEST_CASE("42501 means REPLICATION at the replication connection, a privilege el
     CHECK(undefined.transient);
     CHECK(undefined.advice.empty());
 }
+
+TEST_CASE("libpq's TLS refusals are configuration errors with advice and other failures are not") {
+    using pgcs::source::tls_refusal_advice;
+    // The messages libpq 15 wrote in tests/tls/pg_tls_test.sh, against the suite's TLS cluster.
+    CHECK_THAT(tls_refusal_advice("connection to server at \"localhost\" (127.0.0.1), port 5 "
+                                  "failed: SSL error: certificate verify failed"),
+               Catch::Contains("sslrootcert"));
+    CHECK_THAT(tls_refusal_advice("server certificate for \"localhost\" (and 1 other name) does "
+                                  "not match host name \"wrong.example\""),
+               Catch::Contains("host="));
+    CHECK_THAT(tls_refusal_advice("server does not support SSL, but SSL was required"),
+               Catch::Contains("never falls back to plaintext"));
+    CHECK_THAT(tls_refusal_advice("SSL error: sslv3 alert certificate expired"),
+               Catch::Contains("renew sslcert"));
+    CHECK_THAT(tls_refusal_advice("SSL error: tlsv1 alert unknown ca"),
+               Catch::Contains("client certificate"));
+    CHECK_THAT(tls_refusal_advice("could not load private key file \"/k\": No such file"),
+               Catch::Contains("sslkey"));
+    CHECK(tls_refusal_advice("connection to server at \"127.0.0.1\", port 5 failed: Connection "
+                             "refused") == "");
+    CHECK(tls_refusal_advice("SSL SYSCALL error: EOF detected") == "");
+    CHECK(tls_refusal_advice("server closed the connection unexpectedly") == "");
+}
