@@ -329,7 +329,7 @@ int StreamLoop::run() {
                     milliseconds(config_.reconnect.max_backoff_ms));
     bool prepared = false;
     try {
-        sink_.emplace(sink::SinkSettings{config_.kafka.brokers, config_.kafka.properties},
+        sink_.emplace(sink::SinkSettings{config_.kafka.brokers, config_.kafka.properties, {}},
                       [this](const sink::DeliveryReport& r) { on_delivery(r); });
     } catch (const sink::SinkConfigError& e) {
         spdlog::error("{}", e.what());

@@ -54,6 +54,9 @@ rd_kafka_conf_t* build_conf(const SinkSettings& settings, bool with_brokers) {
         for (const auto& [k, v] : settings.properties) {
             set_property(conf, k, v);
         }
+        if (!settings.transactional_id.empty()) {
+            set_property(conf, "transactional.id", settings.transactional_id);
+        }
     } catch (...) {
         rd_kafka_conf_destroy(conf);
         throw;

@@ -33,6 +33,9 @@ struct SinkSettings {
     std::string brokers;
     // User properties, applied after the daemon's defaults (see kafka_sink.cpp).
     std::vector<std::pair<std::string, std::string>> properties;
+    // Not empty: a transactional producer with this transactional.id (kafka.exactly_once; see
+    // kafka_transactions.hpp): records may then be produced only inside a transaction.
+    std::string transactional_id;
 };
 
 struct DeliveryReport {
@@ -120,6 +123,9 @@ class KafkaSink : public EventSink {
     // its queue (queue.buffering.max.kbytes).
     std::size_t max_message_bytes() const { return max_message_bytes_; }
     std::size_t max_queue_bytes() const { return max_queue_bytes_; }
+
+    // The librdkafka producer, for KafkaTransactions.
+    rd_kafka_t* handle() { return rk_.get(); }
 
     // A fatal producer error (e.g. idempotence broken): the producer cannot continue.
     const std::string& fatal_error() const { return fatal_error_; }
