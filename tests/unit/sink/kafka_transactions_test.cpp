@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "core/sink/exactly_once_batch.hpp"
 #include "core/sink/progress_topic.hpp"
 #include "tests/support/mock_cluster.hpp"
 
@@ -80,4 +81,58 @@ TEST_CASE("progress topic: made on first use where the cluster takes no CreateTo
     const sink::ProgressTopic progress(t.settings, "app.progress", "slot1");
     progress.ensure_exists(t.sink, 3000);
     CHECK(t.sink.partition_count("app.progress", 5000).count > 0);
+}
+
+TEST_CASE("exactly-once batch: the slot is acknowledged only once the Kafka transaction commits") {
+    MockCluster cluster;
+    rd_kafka_mock_topic_create(cluster.get(), "app.progress", 1, 1);
+    ack::AckTracker tracker(0x10);
+    sink::SinkSettings settings{cluster.bootstraps(), {}, "pgchangeset.app.slot1"};
+    sink::KafkaSink ksink(settings, [&](const sink::DeliveryReport& r) {
+        if (r.error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            tracker.on_delivered(r.ticket);
+        } else {
+            tracker.on_failed(r.ticket, rd_kafka_err2str(r.error));
+        }
+    });
+    sink::KafkaTransactions txns(ksink);
+    txns.init(10000);
+    const sink::ProgressTopic progress(settings, "app.progress", "slot1");
+    sink::ExactlyOnceBatch batch(ksink, txns, progress, {std::chrono::hours(1), 3, 10000});
+
+    // A PostgreSQL transaction with nothing to publish, no Kafka transaction open: done at once.
+    const ack::TxnTicket empty = tracker.open_transaction(0x20);
+    batch.finished(tracker, empty, 0x20);
+    CHECK(tracker.flush_lsn() == 0x20);
+
+    // Two transactions of one event each, delivered but not committed: not acknowledged.
+    const auto publish = [&](Lsn end_lsn) {
+        const ack::TxnTicket t = tracker.open_transaction(end_lsn);
+        batch.before_produce();
+        tracker.add_events(t, 1);
+        REQUIRE(ksink.produce("app.public.t", true, R"({"id":1})", "{}", t) ==
+                sink::ProduceResult::Queued);
+        batch.produced(1);
+        batch.finished(tracker, t, end_lsn);
+    };
+    publish(0x30);
+    publish(0x40);
+    ksink.flush(10000);
+    CHECK(tracker.flush_lsn() == 0x20);
+    CHECK_FALSE(batch.due(sink::ExactlyOnceBatch::Clock::now()));
+    publish(0x50);
+    CHECK(batch.due(sink::ExactlyOnceBatch::Clock::now()));  // 3 events: the limit
+
+    batch.commit(tracker, {});
+    ksink.poll(0);
+    CHECK(tracker.flush_lsn() == 0x50);
+    CHECK_FALSE(batch.open());
+    CHECK(progress.read_last(10000) == Lsn{0x50});
+
+    // A stop in the middle: aborted, its transaction never acknowledged.
+    publish(0x60);
+    batch.abort(tracker);
+    ksink.flush(10000);
+    CHECK(tracker.flush_lsn() == 0x50);
+    CHECK(progress.read_last(10000) == Lsn{0x50});
 }
