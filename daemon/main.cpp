@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
         // decides, without connecting; `run` would refuse the same at start.
         try {
             pgcs::sink::KafkaSink::check_configuration(
-                {config.kafka.brokers, config.kafka.properties});
+                {config.kafka.brokers, config.kafka.properties, {}});
         } catch (const pgcs::sink::SinkConfigError& e) {
             std::cerr << args.config << ": " << e.what() << "\n";
             return kExitConfig;
