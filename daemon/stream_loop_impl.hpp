@@ -105,6 +105,11 @@ class StreamLoop {
     void check_slot_on_reconnect();
     void wait_for_kafka();
     void start_replication();
+    // kafka.exactly_once, once the slot is this daemon's: Kafka transactions registered, and
+    // the transactions Kafka already has (its progress record) skipped.
+    void start_exactly_once();
+    // After an aborted Kafka transaction: what it held counts as not handed out.
+    void rewind_to_committed();
     void loop();
     // `halting`: not a stop (systemd is not told the service is stopping).
     void shutdown(bool send_final_status, bool halting = false);
@@ -131,6 +136,7 @@ class StreamLoop {
     std::optional<source::ReplicationStream> stream_;
     std::optional<sink::KafkaSink> sink_;
     std::optional<ack::AckTracker> tracker_;
+    std::optional<sink::ExactlyOnceBatch> exactly_once_;  // kafka.exactly_once
 
     changeset::TypeRegistry types_;
     source::MemoryBudget budget_;

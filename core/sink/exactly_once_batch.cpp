@@ -3,6 +3,18 @@
 
 namespace pgcs::sink {
 
+std::optional<Lsn> ExactlyOnceBatch::start(int timeout_ms) {
+    if (started_once_) {
+        return std::nullopt;
+    }
+    progress_.ensure_exists(sink_, timeout_ms);
+    transactions_.init(timeout_ms);
+    const std::optional<Lsn> last = progress_.read_last(timeout_ms);
+    committed_ = last.value_or(0);
+    started_once_ = true;
+    return last;
+}
+
 void ExactlyOnceBatch::before_produce() {
     if (!transactions_.open()) {
         transactions_.begin();
@@ -40,6 +52,9 @@ void ExactlyOnceBatch::commit(ack::AckTracker& tracker, const std::function<void
     }
     for (const ack::TxnTicket t : tickets_) {
         tracker.seal(t);
+    }
+    if (!tickets_.empty()) {
+        committed_ = last_end_lsn_;
     }
     tickets_.clear();
     events_ = 0;

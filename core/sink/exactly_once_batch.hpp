@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/ack/ack_tracker.hpp"
@@ -27,9 +28,20 @@ class ExactlyOnceBatch {
   public:
     using Clock = std::chrono::steady_clock;
 
-    ExactlyOnceBatch(KafkaSink& sink, KafkaTransactions& transactions,
-                     const ProgressTopic& progress, BatchLimits limits)
-        : sink_(sink), transactions_(transactions), progress_(progress), limits_(limits) {}
+    // `sink` must be transactional (SinkSettings::transactional_id).
+    ExactlyOnceBatch(KafkaSink& sink, ProgressTopic progress, BatchLimits limits)
+        : sink_(sink), transactions_(sink), progress_(std::move(progress)), limits_(limits) {}
+
+    // Once this daemon holds the slot, before it publishes: makes the progress topic if
+    // missing, registers the transactional.id (fencing the producer before, aborting what it
+    // left open) and reads the last committed progress record back: the end LSN of the newest
+    // PostgreSQL transaction Kafka has (nullopt: none). Only the first call does anything.
+    std::optional<Lsn> start(int timeout_ms);
+
+    // The end LSN of the newest PostgreSQL transaction in a committed Kafka transaction (the
+    // progress record start() read, or the last commit's): after an abort, the stream resumes
+    // after it.
+    Lsn committed() const { return committed_; }
 
     // Before producing: opens the Kafka transaction when none is open.
     void before_produce();
@@ -60,9 +72,11 @@ class ExactlyOnceBatch {
     void abandon_all(ack::AckTracker& tracker);
 
     KafkaSink& sink_;
-    KafkaTransactions& transactions_;
-    const ProgressTopic& progress_;
+    KafkaTransactions transactions_;
+    ProgressTopic progress_;
     BatchLimits limits_;
+    bool started_once_ = false;
+    Lsn committed_ = 0;
     Clock::time_point started_{};
     std::uint64_t events_ = 0;
     std::vector<ack::TxnTicket> tickets_;  // finished, waiting for the commit

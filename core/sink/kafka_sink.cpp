@@ -51,6 +51,11 @@ rd_kafka_conf_t* build_conf(const SinkSettings& settings, bool with_brokers) {
         for (const auto& [k, v] : KafkaSink::default_properties()) {
             set_property(conf, k, v);
         }
+        if (!settings.transactional_id.empty()) {
+            // Room for a Kafka transaction holding a PostgreSQL transaction of millions of
+            // rows (librdkafka's default is 60 s); brokers allow up to 15 minutes by default.
+            set_property(conf, "transaction.timeout.ms", "600000");
+        }
         for (const auto& [k, v] : settings.properties) {
             set_property(conf, k, v);
         }

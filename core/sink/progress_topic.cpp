@@ -69,12 +69,14 @@ Consumer make_consumer(const SinkSettings& settings) {
 
 }  // namespace
 
-std::string progress_value(std::string_view slot, Lsn commit_lsn) {
+std::string progress_value(std::string_view slot, std::string_view system, Lsn commit_lsn) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
     w.Key("slot");
     w.String(slot.data(), static_cast<rapidjson::SizeType>(slot.size()));
+    w.Key("system");
+    w.String(system.data(), static_cast<rapidjson::SizeType>(system.size()));
     w.Key("commit_lsn");
     const std::string lsn = format_lsn(commit_lsn);
     w.String(lsn.data(), static_cast<rapidjson::SizeType>(lsn.size()));
@@ -82,17 +84,25 @@ std::string progress_value(std::string_view slot, Lsn commit_lsn) {
     return {buf.GetString(), buf.GetSize()};
 }
 
-std::optional<Lsn> parse_progress(std::string_view value) {
+std::optional<Progress> parse_progress(std::string_view value) {
     rapidjson::Document d;
     d.Parse(value.data(), value.size());
     if (d.HasParseError() || !d.IsObject()) {
         return std::nullopt;
     }
-    const auto it = d.FindMember("commit_lsn");
-    if (it == d.MemberEnd() || !it->value.IsString()) {
+    const auto lsn = d.FindMember("commit_lsn");
+    const auto system = d.FindMember("system");
+    if (lsn == d.MemberEnd() || !lsn->value.IsString() || system == d.MemberEnd() ||
+        !system->value.IsString()) {
         return std::nullopt;
     }
-    return parse_lsn(std::string_view(it->value.GetString(), it->value.GetStringLength()));
+    const auto parsed =
+        parse_lsn(std::string_view(lsn->value.GetString(), lsn->value.GetStringLength()));
+    if (!parsed) {
+        return std::nullopt;
+    }
+    return Progress{std::string(system->value.GetString(), system->value.GetStringLength()),
+                    *parsed};
 }
 
 // Whether the cluster lists the topic, from the metadata of every topic (a request naming it
@@ -199,6 +209,7 @@ std::optional<Lsn> ProgressTopic::read_last(int timeout_ms) const {
                             "': " + rd_kafka_err2str(aerr));
         }
         std::optional<Lsn> found;
+        std::string other_system;
         for (bool done = false; !done;) {
             if (ms_left(deadline) == 0) {
                 throw SinkError("the progress topic '" + topic_ + "' could not be read within " +
@@ -220,9 +231,13 @@ std::optional<Lsn> ProgressTopic::read_last(int timeout_ms) const {
             } else {
                 if (m->key != nullptr && m->payload != nullptr &&
                     std::string_view(static_cast<const char*>(m->key), m->key_len) == slot_) {
-                    if (auto lsn = parse_progress(
+                    if (auto p = parse_progress(
                             std::string_view(static_cast<const char*>(m->payload), m->len))) {
-                        found = lsn;
+                        if (p->system == system_) {
+                            found = p->commit_lsn;
+                        } else {
+                            other_system = p->system;
+                        }
                     }
                 }
                 done = m->offset + 1 >= stop;
@@ -232,6 +247,14 @@ std::optional<Lsn> ProgressTopic::read_last(int timeout_ms) const {
         if (found) {
             return found;
         }
+        if (!other_system.empty()) {
+            spdlog::warn(
+                "the progress topic {} has records of slot {} from another PostgreSQL cluster "
+                "(system identifier {}, this one is {}): they do not count; give this pipeline "
+                "its own kafka.topic_prefix or kafka.progress_topic",
+                topic_, slot_, other_system, system_);
+            other_system.clear();
+        }
         stop = start;
         window *= 4;
     }
@@ -239,7 +262,8 @@ std::optional<Lsn> ProgressTopic::read_last(int timeout_ms) const {
 }
 
 ProduceResult ProgressTopic::produce(KafkaSink& sink, Lsn commit_lsn, std::uint64_t ticket) const {
-    return sink.produce(topic_, true, slot_, progress_value(slot_, commit_lsn), ticket, kPartition);
+    return sink.produce(topic_, true, slot_, progress_value(slot_, system_, commit_lsn), ticket,
+                        kPartition);
 }
 
 }  // namespace pgcs::sink

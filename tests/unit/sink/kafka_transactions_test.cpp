@@ -33,18 +33,22 @@ struct TxnSink {
 }  // namespace
 
 TEST_CASE("progress record: the value names the slot and the commit LSN, and parses back") {
-    const std::string v = sink::progress_value("pgcs", 0x16B3748);
-    CHECK(v == R"({"slot":"pgcs","commit_lsn":"0/16B3748"})");
-    CHECK(sink::parse_progress(v) == Lsn{0x16B3748});
+    const std::string v = sink::progress_value("pgcs", "7312", 0x16B3748);
+    CHECK(v == R"({"slot":"pgcs","system":"7312","commit_lsn":"0/16B3748"})");
+    const auto p = sink::parse_progress(v);
+    REQUIRE(p);
+    CHECK(p->commit_lsn == Lsn{0x16B3748});
+    CHECK(p->system == "7312");
     CHECK_FALSE(sink::parse_progress("not json"));
-    CHECK_FALSE(sink::parse_progress(R"({"slot":"pgcs"})"));
-    CHECK_FALSE(sink::parse_progress(R"({"commit_lsn":"zz"})"));
+    CHECK_FALSE(sink::parse_progress(R"({"slot":"pgcs","system":"7312"})"));
+    CHECK_FALSE(sink::parse_progress(R"({"system":"7312","commit_lsn":"zz"})"));
+    CHECK_FALSE(sink::parse_progress(R"({"commit_lsn":"0/1"})"));
 }
 
 TEST_CASE("progress topic: the last committed record of the slot, past other slots' records") {
     MockCluster cluster;
     TxnSink t(cluster.bootstraps(), "pgchangeset.app.slot1");
-    const sink::ProgressTopic progress(t.settings, "app.progress", "slot1");
+    const sink::ProgressTopic progress(t.settings, "app.progress", "slot1", "7312");
     // (The mock cluster creates a topic at any request naming it.)
     rd_kafka_mock_topic_create(cluster.get(), "app.progress", 1, 1);
     progress.ensure_exists(t.sink, 10000);  // listed: left as it is
@@ -64,7 +68,7 @@ TEST_CASE("progress topic: the last committed record of the slot, past other slo
 
     // Another pipeline's slot writes 1,000 records after it: more than one read window.
     TxnSink other(cluster.bootstraps(), "pgchangeset.app.slot2");
-    const sink::ProgressTopic other_progress(other.settings, "app.progress", "slot2");
+    const sink::ProgressTopic other_progress(other.settings, "app.progress", "slot2", "7312");
     other.txns.init(10000);
     other.txns.begin();
     for (Lsn lsn = 1; lsn <= 1000; ++lsn) {
@@ -73,12 +77,21 @@ TEST_CASE("progress topic: the last committed record of the slot, past other slo
     other.txns.commit(10000);
     CHECK(other_progress.read_last(10000) == Lsn{1000});
     CHECK(progress.read_last(10000) == Lsn{0x200});
+
+    // The same slot name on another PostgreSQL cluster (another system identifier): its
+    // records never count for this one, whose LSNs they do not describe.
+    const sink::ProgressTopic stranger(other.settings, "app.progress", "slot1", "9999");
+    other.txns.begin();
+    REQUIRE(stranger.produce(other.sink, 0x900, 1) == sink::ProduceResult::Queued);
+    other.txns.commit(10000);
+    CHECK(stranger.read_last(10000) == Lsn{0x900});
+    CHECK(progress.read_last(10000) == Lsn{0x200});
 }
 
 TEST_CASE("progress topic: made on first use where the cluster takes no CreateTopics") {
     MockCluster cluster;  // no controller: CreateTopics fails, metadata creates topics
     TxnSink t(cluster.bootstraps(), "pgchangeset.app.slot1");
-    const sink::ProgressTopic progress(t.settings, "app.progress", "slot1");
+    const sink::ProgressTopic progress(t.settings, "app.progress", "slot1", "7312");
     progress.ensure_exists(t.sink, 3000);
     CHECK(t.sink.partition_count("app.progress", 5000).count > 0);
 }
@@ -95,10 +108,10 @@ TEST_CASE("exactly-once batch: the slot is acknowledged only once the Kafka tran
             tracker.on_failed(r.ticket, rd_kafka_err2str(r.error));
         }
     });
-    sink::KafkaTransactions txns(ksink);
-    txns.init(10000);
-    const sink::ProgressTopic progress(settings, "app.progress", "slot1");
-    sink::ExactlyOnceBatch batch(ksink, txns, progress, {std::chrono::hours(1), 3, 10000});
+    const sink::ProgressTopic progress(settings, "app.progress", "slot1", "7312");
+    sink::ExactlyOnceBatch batch(ksink, progress, {std::chrono::hours(1), 3, 10000});
+    CHECK_FALSE(batch.start(10000));  // nothing committed before
+    CHECK(batch.committed() == 0);
 
     // A PostgreSQL transaction with nothing to publish, no Kafka transaction open: done at once.
     const ack::TxnTicket empty = tracker.open_transaction(0x20);
@@ -127,6 +140,7 @@ TEST_CASE("exactly-once batch: the slot is acknowledged only once the Kafka tran
     ksink.poll(0);
     CHECK(tracker.flush_lsn() == 0x50);
     CHECK_FALSE(batch.open());
+    CHECK(batch.committed() == 0x50);
     CHECK(progress.read_last(10000) == Lsn{0x50});
 
     // A stop in the middle: aborted, its transaction never acknowledged.
@@ -134,5 +148,12 @@ TEST_CASE("exactly-once batch: the slot is acknowledged only once the Kafka tran
     batch.abort(tracker);
     ksink.flush(10000);
     CHECK(tracker.flush_lsn() == 0x50);
+    CHECK(batch.committed() == 0x50);
     CHECK(progress.read_last(10000) == Lsn{0x50});
+
+    // A daemon started after it reads where Kafka stands.
+    sink::KafkaSink next_sink(settings, [](const sink::DeliveryReport&) {});
+    sink::ExactlyOnceBatch next(next_sink, progress, {});
+    CHECK(next.start(10000) == Lsn{0x50});
+    CHECK(next.committed() == 0x50);
 }
