@@ -11,6 +11,9 @@ void StreamLoop::check_failures() const {
     if (halt_) {
         throw EventRefused(*halt_);
     }
+    if (sink_->fenced()) {  // before the failed deliveries it causes
+        throw StreamFailure(sink::fenced_explanation(sink_->fatal_error()));
+    }
     if (const auto& f = tracker_->failure()) {
         throw StreamFailure("Kafka did not accept an event: " + *f +
                             ". Nothing from that transaction on is acknowledged; fix the cause "

@@ -17,6 +17,7 @@
 #include "core/ack/ack_tracker.hpp"
 #include "core/publish/publisher.hpp"
 #include "core/sink/kafka_sink.hpp"
+#include "core/sink/kafka_transactions.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/binary_fallback.hpp"
 #include "core/source/catalog.hpp"

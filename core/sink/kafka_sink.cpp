@@ -339,6 +339,9 @@ void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* o
         std::array<char, 512> buf{};
         const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf.data(), buf.size());
         self->fatal_error_ = std::string(rd_kafka_err2name(orig)) + ": " + buf.data();
+        self->fenced_ = orig == RD_KAFKA_RESP_ERR__FENCED ||
+                        orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                        orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
         spdlog::error("Kafka producer fatal error: {}", self->fatal_error_);
         return;
     }

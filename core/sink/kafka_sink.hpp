@@ -129,6 +129,9 @@ class KafkaSink : public EventSink {
 
     // A fatal producer error (e.g. idempotence broken): the producer cannot continue.
     const std::string& fatal_error() const { return fatal_error_; }
+    // The fatal error is a newer transactional producer with the same transactional.id
+    // (kafka.exactly_once: another daemon took the slot over).
+    bool fenced() const { return fenced_; }
     // The brokers refuse this client's credentials or certificates, or theirs does not verify
     // (kafka_refusal.hpp): librdkafka's reason and what to do; empty until then.
     const std::string& refusal() const { return refusal_; }
@@ -178,6 +181,7 @@ class KafkaSink : public EventSink {
     base::UniqueFd wake_read_;
     base::UniqueFd wake_write_;
     std::string fatal_error_;
+    bool fenced_ = false;
     std::string refusal_;
 };
 

@@ -30,11 +30,7 @@ bool fenced(const rd_kafka_error_t* e) {
 // A fatal error: the producer cannot go on.
 [[noreturn]] void throw_fatal(const char* during, const rd_kafka_error_t* e) {
     if (fenced(e)) {
-        throw TransactionFenced(
-            std::string("Kafka fenced this producer ") + during + ": " + describe(e) +
-            ". Another pgchangeset started with the same transactional.id (the same "
-            "kafka.topic_prefix and postgres.slot) and took the stream over; this one stops "
-            "without acknowledging anything more");
+        throw TransactionFenced(fenced_explanation(std::string(during) + ": " + describe(e)));
     }
     const rd_kafka_resp_err_t code = rd_kafka_error_code(e);
     std::string remedy = delivery_error_remedy(code);
@@ -50,6 +46,13 @@ bool fenced(const rd_kafka_error_t* e) {
 }
 
 }  // namespace
+
+std::string fenced_explanation(const std::string& detail) {
+    return "Kafka fenced this producer (" + detail +
+           "): another pgchangeset started with the same transactional.id (the same "
+           "kafka.topic_prefix and postgres.slot) and took the stream over; this one stops "
+           "without committing or acknowledging anything more";
+}
 
 void KafkaTransactions::init(int timeout_ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

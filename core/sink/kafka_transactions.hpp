@@ -29,6 +29,9 @@ class TransactionFenced : public SinkError {
     using SinkError::SinkError;
 };
 
+// What to tell the operator when Kafka fenced this producer (`detail`: Kafka's words).
+std::string fenced_explanation(const std::string& detail);
+
 class KafkaTransactions {
   public:
     // `sink` must have been made with SinkSettings::transactional_id set.

@@ -125,7 +125,7 @@ TEST_CASE("exactly once on Apache Kafka: a standby takes the slot over from a st
     // gone (it waits as a standby now): it committed nothing after the takeover either way.
     const std::string old_log = run.fx().daemon_log();
     INFO(FaultRun::tail(old_log));
-    const bool fenced = old_log.find("fenced this producer") != std::string::npos;
+    const bool fenced = old_log.find("Kafka fenced this producer") != std::string::npos;
     CHECK((fenced || old_log.find("waiting as a standby") != std::string::npos));
     run.load().stop();
     const std::string target = pg.value("SELECT pg_current_wal_lsn()");
@@ -144,7 +144,9 @@ TEST_CASE("exactly once on Apache Kafka: a standby takes the slot over from a st
     const auto dirty = pgcs::fault::check(kafka, run.fx().topic(), run.load().ledger(),
                                           run.flushes(), "read_uncommitted");
     summary("exactly once, standby takeover (Apache Kafka)", 1, result, dirty);
-    if (!fenced) {
+    if (fenced) {
+        CHECK(run.fx().daemon().wait(seconds(30)).exit_code == 1);
+    } else {
         CHECK(run.stop_daemon(SIGTERM).exit_code == 0);
     }
     CHECK(standby.stop(SIGTERM).exit_code == 0);
