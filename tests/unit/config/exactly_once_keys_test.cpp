@@ -30,7 +30,7 @@ std::string problem_of(const std::string& kafka_extra) {
 
 }  // namespace
 
-TEST_CASE("exactly_once: off by default; on, with its batch bounds and progress topic") {
+TEST_CASE("exactly_once: off by default, and on with its batch bounds and progress topic") {
     const Config d = load("");
     CHECK_FALSE(d.kafka.exactly_once);
     CHECK(d.kafka.progress_topic.empty());
