@@ -94,6 +94,12 @@ Config load(std::string_view yaml, const std::string& file_name, const EnvLookup
         problems.push_back(
             {file_name, key ? detail::line_of(key.Mark()) : 0, "kafka.messages_topic", *collision});
     }
+    if (auto collision = detail::progress_topic_collision(config.kafka)) {
+        const YAML::Node kafka = root["kafka"];
+        const YAML::Node key = kafka.IsMap() ? kafka["progress_topic"] : YAML::Node();
+        problems.push_back(
+            {file_name, key ? detail::line_of(key.Mark()) : 0, "kafka.progress_topic", *collision});
+    }
     if (auto collision = detail::table_topic_collision(config.postgres, config.kafka)) {
         const YAML::Node postgres = root["postgres"];
         const YAML::Node key = postgres.IsMap() ? postgres["tables"] : YAML::Node();

@@ -74,6 +74,12 @@ struct KafkaConfig {
     // kafka.sasl_password_file: its first line becomes the librdkafka property sasl.password
     // (appended to `properties` by load_config_file; never logged).
     std::string sasl_password_file;
+    // kafka.exactly_once: Kafka transactions, each with a progress record (README, "Exactly
+    // once"); the keys below it apply to it only.
+    bool exactly_once = false;
+    std::string progress_topic;           // empty = <topic_prefix>.progress
+    int transaction_ms = 100;             // a Kafka transaction commits after this long...
+    int transaction_max_events = 100000;  // ...or this many events (never inside a txn)
 };
 
 // Where received transactions wait for their commit (and streamed ones for Stream Commit).

@@ -99,9 +99,10 @@ std::optional<std::string> check_guarantees(std::string_view name, std::string_v
     }
     if (name == "transactional.id") {
         return std::string(
-            "the daemon does not use Kafka transactions: it delivers at least once with the "
-            "idempotent producer, and a transactional producer it does not manage would fail "
-            "its sends; remove this property");
+            "the daemon sets it itself under kafka.exactly_once: true (pgchangeset.<topic_prefix>."
+            "<slot>, so a daemon that takes the slot over fences the one before); a "
+            "transactional producer it did not manage would fail its sends: remove this property "
+            "and set kafka.exactly_once: true for Kafka transactions");
     }
     if (name == "queuing.strategy" && value != "fifo") {
         return "'" + v +

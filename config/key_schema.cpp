@@ -30,9 +30,14 @@ constexpr std::array<std::string_view, 3> kReconnectKeys = {"initial_backoff_ms"
                                                             "halted_retry_ms"};
 constexpr std::array<std::string_view, 3> kMetricsKeys = {"listen", "ready_max_lag_seconds",
                                                           "web_config_file"};
-constexpr std::array<std::string_view, 10> kKafkaKeys = {
-    "brokers",    "topic_prefix", "properties", "flush_timeout_ms", "messages_topic",
-    "tombstones", "format",       "schemas",    "debezium",         "sasl_password_file"};
+constexpr std::array<std::string_view, 14> kKafkaKeys = {
+    "brokers",        "topic_prefix",
+    "properties",     "flush_timeout_ms",
+    "messages_topic", "tombstones",
+    "format",         "schemas",
+    "debezium",       "sasl_password_file",
+    "exactly_once",   "progress_topic",
+    "transaction_ms", "transaction_max_events"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 constexpr std::array<std::string_view, 4> kSnapshotKeys = {"mode", "chunk_size", "connections",
                                                            "table"};

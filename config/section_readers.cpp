@@ -359,6 +359,7 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
                        "applies to kafka.format: debezium only (JsonConverter's schema and "
                        "payload); set format: debezium or remove schemas");
     }
+    read_exactly_once(reader, section, out);
     if (const Entry* debezium = find(section, "debezium")) {
         if (out.format != EventFormat::Debezium) {
             reader.problem(debezium->key_line(), debezium->path,
@@ -366,6 +367,25 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
                            "remove this section");
         } else {
             read_debezium(reader, *debezium, out.debezium);
+        }
+    }
+}
+
+void read_exactly_once(YamlReader& reader, const Section& section, KafkaConfig& out) {
+    optional_bool(reader, section, "exactly_once", out.exactly_once);
+    optional_text(reader, section, "progress_topic", out.progress_topic, check_topic_name);
+    optional_int_between(reader, section, "transaction_ms", 1, 60000, "milliseconds", 100,
+                         out.transaction_ms);
+    optional_int_between(reader, section, "transaction_max_events", 1, 10000000, "events", 100000,
+                         out.transaction_max_events);
+    if (out.exactly_once) {
+        return;
+    }
+    for (std::string_view key : {"progress_topic", "transaction_ms", "transaction_max_events"}) {
+        if (const Entry* entry = find(section, key)) {
+            reader.problem(entry->key_line(), entry->path,
+                           "applies to kafka.exactly_once: true only; set exactly_once: true or "
+                           "remove this key");
         }
     }
 }

@@ -34,6 +34,8 @@ void optional_int_between(YamlReader& reader, const Section& section, std::strin
                           int max, std::string_view unit, int example, int& out);
 void read_postgres(YamlReader& reader, const Section& section, PostgresConfig& out);
 void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out);
+// kafka.exactly_once and the keys that apply to it only.
+void read_exactly_once(YamlReader& reader, const Section& section, KafkaConfig& out);
 void read_buffer(YamlReader& reader, const Section& section, BufferConfig& out);
 void read_log(YamlReader& reader, const Section& section, LogConfig& out);
 void read_reconnect(YamlReader& reader, const Section& section, ReconnectConfig& out);

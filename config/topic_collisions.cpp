@@ -22,6 +22,28 @@ std::optional<std::string> messages_topic_collision(const KafkaConfig& kafka) {
            kafka.topic_prefix + ".messages' (the default)";
 }
 
+std::optional<std::string> progress_topic_collision(const KafkaConfig& kafka) {
+    if (!kafka.exactly_once || kafka.progress_topic.empty() || kafka.topic_prefix.empty()) {
+        return std::nullopt;  // <topic_prefix>.progress: one part after the prefix
+    }
+    const std::string advice =
+        "; choose another name, e.g. '" + kafka.topic_prefix + ".progress' (the default)";
+    if (const auto table = base::table_of_topic(kafka.topic_prefix, kafka.progress_topic)) {
+        return "'" + kafka.progress_topic + "' is the topic of table \"" + table->first + "\".\"" +
+               table->second + "\" (<topic_prefix>.<schema>.<table>)" + advice;
+    }
+    const std::string messages =
+        !kafka.messages_topic.empty()
+            ? kafka.messages_topic
+            : kafka.topic_prefix +
+                  (kafka.format == EventFormat::Debezium ? ".message" : ".messages");
+    if (kafka.progress_topic == messages) {
+        return "'" + kafka.progress_topic + "' is also the topic of logical decoding messages" +
+               advice;
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> table_topic_collision(const PostgresConfig& postgres,
                                                  const KafkaConfig& kafka) {
     std::map<std::string, const TableName*> seen;

@@ -19,6 +19,7 @@
 #include "daemon/metrics_server.hpp"
 #include "daemon/sink_command.hpp"
 #include "daemon/snapshot_command.hpp"
+#include "daemon/source_setup.hpp"
 #include "daemon/status_command.hpp"
 #include "daemon/stream_loop.hpp"
 
@@ -204,8 +205,7 @@ int main(int argc, char** argv) {
         // How the properties combine (e.g. message.timeout.ms below linger.ms): librdkafka
         // decides, without connecting; `run` would refuse the same at start.
         try {
-            pgcs::sink::KafkaSink::check_configuration(
-                {config.kafka.brokers, config.kafka.properties});
+            pgcs::sink::KafkaSink::check_configuration(pgcs::daemon::sink_settings_from(config));
         } catch (const pgcs::sink::SinkConfigError& e) {
             std::cerr << args.config << ": " << e.what() << "\n";
             return kExitConfig;

@@ -59,6 +59,24 @@ std::string messages_topic_from(const config::Config& config) {
            (config.kafka.format == config::EventFormat::Debezium ? ".message" : ".messages");
 }
 
+sink::SinkSettings sink_settings_from(const config::Config& config) {
+    return {config.kafka.brokers, config.kafka.properties,
+            config.kafka.exactly_once
+                ? "pgchangeset." + config.kafka.topic_prefix + "." + config.postgres.slot
+                : ""};
+}
+
+sink::BatchLimits batch_limits_from(const config::Config& config) {
+    return {std::chrono::milliseconds(config.kafka.transaction_ms),
+            static_cast<std::uint64_t>(config.kafka.transaction_max_events),
+            config.kafka.flush_timeout_ms};
+}
+
+std::string progress_topic_from(const config::Config& config) {
+    return config.kafka.progress_topic.empty() ? config.kafka.topic_prefix + ".progress"
+                                               : config.kafka.progress_topic;
+}
+
 snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config) {
     snapshot::SnapshotSettings s;
     s.connection = {config.postgres.conninfo, config.postgres.password, "pgchangeset-snapshot"};

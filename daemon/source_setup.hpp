@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/sink/exactly_once_batch.hpp"
 #include "core/snapshot/snapshot_settings.hpp"
 #include "core/source/source_settings.hpp"
 
@@ -20,5 +21,11 @@ snapshot::SnapshotSettings snapshot_settings_from(const config::Config& config);
 encode::FormatSettings format_settings_from(const config::Config& config);
 // Where logical decoding messages go: kafka.messages_topic, else the format's default.
 std::string messages_topic_from(const config::Config& config);
+// The producer's settings: transactional (pgchangeset.<topic_prefix>.<slot>) under
+// kafka.exactly_once.
+sink::SinkSettings sink_settings_from(const config::Config& config);
+// kafka.exactly_once's batches and progress topic (<topic_prefix>.progress by default).
+sink::BatchLimits batch_limits_from(const config::Config& config);
+std::string progress_topic_from(const config::Config& config);
 
 }  // namespace pgcs::daemon

@@ -11,6 +11,9 @@ void StreamLoop::check_failures() const {
     if (halt_) {
         throw EventRefused(*halt_);
     }
+    if (sink_->fenced()) {  // before the failed deliveries it causes
+        throw StreamFailure(sink::fenced_explanation(sink_->fatal_error()));
+    }
     if (const auto& f = tracker_->failure()) {
         throw StreamFailure("Kafka did not accept an event: " + *f +
                             ". Nothing from that transaction on is acknowledged; fix the cause "
@@ -27,7 +30,10 @@ void StreamLoop::check_failures() const {
 
 void StreamLoop::on_delivery(const sink::DeliveryReport& r) {
     ++deliveries_;
-    if (r.error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (r.error == RD_KAFKA_RESP_ERR_NO_ERROR ||
+        (exactly_once_ && (r.error == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                           r.error == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))) {
+        // (Purged: of an aborted Kafka transaction, whose tickets are abandoned.)
         tracker_->on_delivered(r.ticket);
         return;
     }
@@ -158,6 +164,7 @@ void StreamLoop::start_replication() {
     streamed_from_standby_ = in_recovery_;
     // After a reconnect the server sends every unacknowledged transaction again.
     assembler_.restart(options.proto_version);
+    start_exactly_once();
     tracker_->set_transaction_open(false);
     status_.heard(Clock::now());
     spdlog::info("streaming slot {} (publication {}, pgoutput v{}{}{}{}) from {}",
@@ -190,13 +197,42 @@ void StreamLoop::handle(const source::XLogData& x) {
     tracker_->set_transaction_open(assembler_.transaction_open());
 }
 
+void StreamLoop::start_exactly_once() {
+    if (!config_.kafka.exactly_once || exactly_once_) {
+        return;
+    }
+    exactly_once_.emplace(
+        *sink_,
+        sink::ProgressTopic(sink_settings_from(config_), progress_topic_from(config_),
+                            config_.postgres.slot, follower_.system_id()),
+        batch_limits_from(config_));
+    publisher_.set_batch(&*exactly_once_);
+    const std::optional<Lsn> kafka_has = exactly_once_->start(config_.kafka.flush_timeout_ms);
+    spdlog::info("exactly once: Kafka transactions as {}; the progress topic {} says Kafka has {}",
+                 sink_settings_from(config_).transactional_id, progress_topic_from(config_),
+                 kafka_has ? "everything up to " + format_lsn(*kafka_has) : "nothing yet");
+    if (kafka_has && *kafka_has > assembler_.handed_out()) {
+        assembler_.set_handed_out(*kafka_has);  // the slot is behind Kafka: skipped
+    }
+}
+
+void StreamLoop::rewind_to_committed() {
+    if (exactly_once_) {
+        assembler_.set_handed_out(std::max(tracker_->flush_lsn(), exactly_once_->committed()));
+    }
+}
+
 void StreamLoop::copy_exported_snapshot() {
+    start_exactly_once();
     try {
         publisher_.publish_exported(*exported_);
     } catch (...) {
         // Its tables stay pending: read by block ranges later (without the exported snapshot).
         exported_.reset();
         throw;
+    }
+    if (exactly_once_) {
+        exactly_once_->commit(*tracker_, {});
     }
     while (!tracker_->idle()) {  // Kafka acknowledges them before they count as done
         if (flags_.stop) {
@@ -250,6 +286,9 @@ void StreamLoop::loop() {
             status_.heard(Clock::now());
             std::visit([this](const auto& e) { handle(e); }, event);
         }
+        if (exactly_once_ && exactly_once_->due(Clock::now())) {
+            exactly_once_->commit(*tracker_, [this] { sink_->poll(0); });
+        }
         maybe_send_status();
         maybe_heartbeat();
         report_progress(false);
@@ -284,6 +323,16 @@ void StreamLoop::loop() {
 void StreamLoop::shutdown(bool send_final_status, bool halting) {
     if (!halting) {
         observer_.state("stopping");
+    }
+    if (exactly_once_ && exactly_once_->open()) {
+        try {  // whole PostgreSQL transactions only: a partly published one aborted it
+            exactly_once_->commit(*tracker_, {});
+        } catch (const std::exception& e) {
+            spdlog::warn(
+                "the last Kafka transaction did not commit ({}); its events are sent "
+                "again after a restart",
+                e.what());
+        }
     }
     if (sink_) {
         const int queued = sink_->outstanding();
@@ -329,7 +378,7 @@ int StreamLoop::run() {
                     milliseconds(config_.reconnect.max_backoff_ms));
     bool prepared = false;
     try {
-        sink_.emplace(sink::SinkSettings{config_.kafka.brokers, config_.kafka.properties},
+        sink_.emplace(sink_settings_from(config_),
                       [this](const sink::DeliveryReport& r) { on_delivery(r); });
     } catch (const sink::SinkConfigError& e) {
         spdlog::error("{}", e.what());
@@ -394,6 +443,7 @@ int StreamLoop::run() {
             observer_.streaming(false);
             observer_.reconnect("postgres");
             stream_.reset();
+            rewind_to_committed();
             const auto delay = backoff.next();
             spdlog::warn("PostgreSQL: {}; reconnecting in {} ms", e.what(), delay.count());
             observer_.state("reconnecting to PostgreSQL in " + std::to_string(delay.count()) +
@@ -421,6 +471,18 @@ int StreamLoop::run() {
             }
         } catch (const EventRefused& e) {
             return halt(e);
+        } catch (const sink::TransactionAborted& e) {
+            spdlog::warn("{}; the stream resumes after the last committed Kafka transaction",
+                         e.what());
+            observer_.streaming(false);
+            stream_.reset();
+            rewind_to_committed();
+            try {
+                sleep_serving_kafka(backoff.next());
+            } catch (const StopRequested&) {
+                shutdown(false);
+                return kExitOk;
+            }
         } catch (const std::exception& e) {
             spdlog::error("{}", e.what());
             // The watermark is safe to report: it only covers what Kafka acknowledged.

@@ -17,6 +17,7 @@
 #include "core/ack/ack_tracker.hpp"
 #include "core/publish/publisher.hpp"
 #include "core/sink/kafka_sink.hpp"
+#include "core/sink/kafka_transactions.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
 #include "core/source/binary_fallback.hpp"
 #include "core/source/catalog.hpp"
@@ -105,6 +106,11 @@ class StreamLoop {
     void check_slot_on_reconnect();
     void wait_for_kafka();
     void start_replication();
+    // kafka.exactly_once, once the slot is this daemon's: Kafka transactions registered, and
+    // the transactions Kafka already has (its progress record) skipped.
+    void start_exactly_once();
+    // After an aborted Kafka transaction: what it held counts as not handed out.
+    void rewind_to_committed();
     void loop();
     // `halting`: not a stop (systemd is not told the service is stopping).
     void shutdown(bool send_final_status, bool halting = false);
@@ -131,6 +137,7 @@ class StreamLoop {
     std::optional<source::ReplicationStream> stream_;
     std::optional<sink::KafkaSink> sink_;
     std::optional<ack::AckTracker> tracker_;
+    std::optional<sink::ExactlyOnceBatch> exactly_once_;  // kafka.exactly_once
 
     changeset::TypeRegistry types_;
     source::MemoryBudget budget_;

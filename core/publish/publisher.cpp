@@ -46,6 +46,9 @@ void Publisher::produce(const std::string& topic, ack::TxnTicket ticket, std::in
 
 void Publisher::produce(const std::string& topic, bool has_key, std::string_view key,
                         std::string_view value, ack::TxnTicket ticket, std::int32_t partition) {
+    if (batch_ != nullptr) {
+        batch_->before_produce();
+    }
     try {
         while (sink_->produce(topic, has_key, key, value, ticket, partition) ==
                sink::ProduceResult::QueueFull) {
@@ -58,6 +61,9 @@ void Publisher::produce(const std::string& topic, bool has_key, std::string_view
         throw EventRefused(std::move(h));
     }
     ++events_published_;
+    if (batch_ != nullptr) {
+        batch_->produced(1);
+    }
 }
 
 void Publisher::on_relation(const pgoutput::Relation& relation) {
@@ -103,6 +109,9 @@ void Publisher::emit(const changeset::Changeset& change, const changeset::EventM
             while (sink_->produce_tombstone(topic, encoder_->key(), ticket) ==
                    sink::ProduceResult::QueueFull) {
                 wait_for_room_();
+            }
+            if (batch_ != nullptr) {
+                batch_->produced(1);
             }
         }
     }
@@ -210,12 +219,12 @@ void Publisher::publish_message(const pgoutput::LogicalMessage& m, const CommitI
         produce(settings_.messages_topic, t);
     } catch (...) {
         if (own_ticket) {
-            tracker_->abandon(t);
+            abandon(t);
         }
         throw;
     }
     if (own_ticket) {
-        tracker_->seal(t);
+        finish(t, std::max(m.lsn, handed_out_));
     }
     observer_.events("message", "(messages)", 1, encoder_->key().size() + encoder_->value().size());
 }
@@ -318,10 +327,10 @@ void Publisher::on_transaction(const source::CommittedTransaction& txn) {
             }
         });
     } catch (...) {
-        tracker_->abandon(ticket);  // sent again in full after a reconnect or restart
+        abandon(ticket);  // sent again in full after a reconnect or restart
         throw;
     }
-    tracker_->seal(ticket);
+    finish(ticket, commit.end_lsn);
     handed_out_ = commit.end_lsn;
     encoder_->on_commit(commit.end_lsn);
     for (const auto& [chunk, rows] : chunks) {
@@ -345,10 +354,26 @@ void Publisher::publish_exported(const source::ExportedSnapshot& exported) {
             emit_chunk(rows, commit, commit.end_lsn, seq, ticket);
         });
     } catch (...) {
-        tracker_->abandon(ticket);
+        abandon(ticket);
         throw;
     }
-    tracker_->seal(ticket);
+    finish(ticket, commit.end_lsn);
+}
+
+void Publisher::finish(ack::TxnTicket ticket, Lsn end_lsn) {
+    if (batch_ != nullptr) {
+        batch_->finished(*tracker_, ticket, end_lsn);  // sealed at its Kafka commit
+    } else {
+        tracker_->seal(ticket);
+    }
+}
+
+void Publisher::abandon(ack::TxnTicket ticket) {
+    tracker_->abandon(ticket);
+    if (batch_ != nullptr && batch_->open()) {
+        // Part of this transaction is in the open Kafka transaction: none of it may commit.
+        batch_->abort(*tracker_);
+    }
 }
 
 }  // namespace pgcs::publish

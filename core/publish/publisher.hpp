@@ -17,6 +17,7 @@
 #include "core/encode/encoder_factory.hpp"
 #include "core/publish/event_observer.hpp"
 #include "core/sink/event_sink.hpp"
+#include "core/sink/exactly_once_batch.hpp"
 #include "core/sink/halt_info.hpp"
 #include "core/snapshot/chunk_row_writer.hpp"
 #include "core/snapshot/snapshot_coordinator.hpp"
@@ -54,6 +55,9 @@ class Publisher : public source::TransactionHandler {
     // Once the slot's position is known: where events go and whose tickets they take.
     // `handed_out`: the slot's confirmed_flush_lsn.
     void bind(sink::EventSink& sink, ack::AckTracker& tracker, Lsn handed_out);
+    // kafka.exactly_once: records go out in `batch`'s Kafka transactions, and a transaction's
+    // ticket is sealed at its Kafka commit (nullptr: sealed once produced, at least once).
+    void set_batch(sink::ExactlyOnceBatch* batch) { batch_ = batch; }
     // After each (re)connect: relations are described with this catalog connection.
     void set_catalog(const source::Catalog& catalog);
 
@@ -101,6 +105,10 @@ class Publisher : public source::TransactionHandler {
     // the next `seq`.
     void emit_truncate(const changeset::RelationInfo& relation, changeset::EventMeta meta,
                        std::uint64_t& seq, ack::TxnTicket ticket);
+    // The transaction's events are all produced: its ticket sealed now or at the Kafka commit.
+    void finish(ack::TxnTicket ticket, Lsn end_lsn);
+    // Publishing it failed: its ticket abandoned, and the open Kafka transaction aborted.
+    void abandon(ack::TxnTicket ticket);
     void emit_chunk(PendingChunk& chunk, const CommitInfo& commit, Lsn lsn, std::uint64_t& seq,
                     ack::TxnTicket ticket);
     // Hands the encoder's current key and value to Kafka, waiting out a full queue.
@@ -117,6 +125,7 @@ class Publisher : public source::TransactionHandler {
     std::function<void()> wait_for_room_;
     const source::Catalog* catalog_ = nullptr;
     sink::EventSink* sink_ = nullptr;
+    sink::ExactlyOnceBatch* batch_ = nullptr;
     ack::AckTracker* tracker_ = nullptr;
     Lsn handed_out_ = 0;  // end LSN of the newest transaction published in full
 

@@ -51,8 +51,16 @@ rd_kafka_conf_t* build_conf(const SinkSettings& settings, bool with_brokers) {
         for (const auto& [k, v] : KafkaSink::default_properties()) {
             set_property(conf, k, v);
         }
+        if (!settings.transactional_id.empty()) {
+            // Room for a Kafka transaction holding a PostgreSQL transaction of millions of
+            // rows (librdkafka's default is 60 s); brokers allow up to 15 minutes by default.
+            set_property(conf, "transaction.timeout.ms", "600000");
+        }
         for (const auto& [k, v] : settings.properties) {
             set_property(conf, k, v);
+        }
+        if (!settings.transactional_id.empty()) {
+            set_property(conf, "transactional.id", settings.transactional_id);
         }
     } catch (...) {
         rd_kafka_conf_destroy(conf);
@@ -331,6 +339,9 @@ void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* o
         std::array<char, 512> buf{};
         const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf.data(), buf.size());
         self->fatal_error_ = std::string(rd_kafka_err2name(orig)) + ": " + buf.data();
+        self->fenced_ = orig == RD_KAFKA_RESP_ERR__FENCED ||
+                        orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                        orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
         spdlog::error("Kafka producer fatal error: {}", self->fatal_error_);
         return;
     }

@@ -33,6 +33,9 @@ struct SinkSettings {
     std::string brokers;
     // User properties, applied after the daemon's defaults (see kafka_sink.cpp).
     std::vector<std::pair<std::string, std::string>> properties;
+    // Not empty: a transactional producer with this transactional.id (kafka.exactly_once; see
+    // kafka_transactions.hpp): records may then be produced only inside a transaction.
+    std::string transactional_id;
 };
 
 struct DeliveryReport {
@@ -121,8 +124,14 @@ class KafkaSink : public EventSink {
     std::size_t max_message_bytes() const { return max_message_bytes_; }
     std::size_t max_queue_bytes() const { return max_queue_bytes_; }
 
+    // The librdkafka producer, for KafkaTransactions.
+    rd_kafka_t* handle() { return rk_.get(); }
+
     // A fatal producer error (e.g. idempotence broken): the producer cannot continue.
     const std::string& fatal_error() const { return fatal_error_; }
+    // The fatal error is a newer transactional producer with the same transactional.id
+    // (kafka.exactly_once: another daemon took the slot over).
+    bool fenced() const { return fenced_; }
     // The brokers refuse this client's credentials or certificates, or theirs does not verify
     // (kafka_refusal.hpp): librdkafka's reason and what to do; empty until then.
     const std::string& refusal() const { return refusal_; }
@@ -172,6 +181,7 @@ class KafkaSink : public EventSink {
     base::UniqueFd wake_read_;
     base::UniqueFd wake_write_;
     std::string fatal_error_;
+    bool fenced_ = false;
     std::string refusal_;
 };
 

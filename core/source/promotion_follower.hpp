@@ -39,6 +39,7 @@ class PromotionFollower {
 
     // The first server's timeline (0 before any).
     int timeline() const { return identity_ ? identity_->timeline : 0; }
+    std::string system_id() const { return identity_ ? identity_->system_id : ""; }
     // What the slot is checked against when this loop follows a promotion.
     std::optional<SourceContext::Promotion> promotion() const {
         if (!follows_) {

@@ -138,10 +138,25 @@ void TransactionAssembler::feed(const XLogData& x, TransactionHandler& handler) 
     } else if (in_transaction_) {
         if (!skipping_) {
             buffer_.append(x.start, x.received_time, 0, x.payload);
+        } else if (type == MessageType::Relation) {
+            // Sent once per session, before its first change: the transactions after this
+            // skipped one need it (docs/CORRECTNESS.md, "Relations are redefined in the stream").
+            handler.on_relation(
+                std::get<pgoutput::Relation>(pgoutput::decode(x.payload, options())));
         }
     } else {
         feed_outside_transaction(x, handler);
     }
+}
+
+void TransactionAssembler::keep_relations(TransactionBuffer& buffer, TransactionHandler& handler) {
+    buffer.replay([&](const TransactionBuffer::Entry& entry) {
+        if (!entry.bytes.empty() &&
+            static_cast<MessageType>(entry.bytes[0]) == MessageType::Relation) {
+            handler.on_relation(std::get<pgoutput::Relation>(
+                pgoutput::decode(entry.bytes, pgoutput::DecodeOptions{proto_version_, true})));
+        }
+    });
 }
 
 void TransactionAssembler::feed_outside_transaction(const XLogData& x,
@@ -204,6 +219,7 @@ void TransactionAssembler::feed_stream_control(MessageType type, const XLogData&
                               x.start);
             }
             if (c.end_lsn <= handed_out_) {
+                keep_relations(it->second.buffer, handler);
                 streams_.erase(it);
                 handler.on_skipped(c.xid, c.end_lsn);
                 return;

@@ -117,6 +117,9 @@ class TransactionAssembler {
     void check_subtransactions(pgoutput::Xid xid, StreamedTxn& txn, TransactionHandler& handler);
     void feed_stream_control(pgoutput::MessageType type, const XLogData& x,
                              TransactionHandler& handler);
+    // A skipped transaction's Relation messages still describe the relations for the
+    // transactions after it.
+    void keep_relations(TransactionBuffer& buffer, TransactionHandler& handler);
     void feed_outside_transaction(const XLogData& x, TransactionHandler& handler);
     void hand_out(TransactionBuffer& buffer, const std::unordered_set<pgoutput::Xid>* aborted,
                   pgoutput::Xid xid, pgoutput::PgTimestamp commit_time, Lsn end_lsn, bool streamed,

@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     std::uint64_t acknowledged = 0;
     std::uint64_t failed = 0;
     std::string first_error;
-    pgcs::sink::KafkaSink sink({brokers, {}}, [&](const pgcs::sink::DeliveryReport& r) {
+    pgcs::sink::KafkaSink sink({brokers, {}, {}}, [&](const pgcs::sink::DeliveryReport& r) {
         if (r.error == RD_KAFKA_RESP_ERR_NO_ERROR) {
             ++acknowledged;
         } else if (failed++ == 0) {

@@ -316,9 +316,11 @@ struct CheckResult {
 };
 
 // Reads the whole topic and checks I1-I4 against the ledger and the sampled confirmed flushes.
+// `isolation`: the consumer's isolation.level.
 inline CheckResult check(const std::string& brokers, const std::string& topic,
                          const std::vector<Txn>& ledger,
-                         const std::vector<std::uint64_t>& flush_samples) {
+                         const std::vector<std::uint64_t>& flush_samples,
+                         const std::string& isolation = "read_committed") {
     CheckResult r;
     auto note = [&](const std::string& p) {
         if (r.problems.size() < 10) {
@@ -333,7 +335,7 @@ inline CheckResult check(const std::string& brokers, const std::string& topic,
     std::map<std::int64_t, std::pair<std::uint64_t, std::uint64_t>> last_position;
     std::set<std::pair<std::uint64_t, std::uint64_t>> positions;
     std::map<std::int64_t, char> last_record_op;  // of each key, duplicates included
-    testing::KafkaReader reader(brokers);
+    testing::KafkaReader reader(brokers, isolation);
     r.events = reader.visit_to_end(topic, [&](Record&& rec) {
         rapidjson::Document d;
         if (rec.null_value) {  // a tombstone: it follows its key's deleted event

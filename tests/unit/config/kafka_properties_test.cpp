@@ -45,7 +45,7 @@ TEST_CASE("properties that break the delivery guarantee are refused with the rea
     CHECK_THAT(problem("retries", "0"), Catch::Contains("must not be 0"));
     CHECK_THAT(problem("message.send.max.retries", "0"), Catch::Contains("must not be 0"));
     CHECK_THAT(problem("transactional.id", "pgcs"),
-               Catch::Contains("does not use Kafka transactions"));
+               Catch::Contains("sets it itself under kafka.exactly_once"));
     CHECK_THAT(problem("queuing.strategy", "lifo"), Catch::Contains("break their order"));
     CHECK_THAT(problem("delivery.report.only.error", "true"), Catch::Contains("must stay false"));
     CHECK_THAT(problem("bootstrap.servers", "x:9092"), Catch::Contains("kafka.brokers"));

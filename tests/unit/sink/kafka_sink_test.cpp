@@ -12,38 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/mock_cluster.hpp"
+
 using namespace pgcs;
+using pgcs::testing::MockCluster;
 
 namespace {
-
-// A mock cluster of one broker; its topics are created with `rd_kafka_mock_topic_create` or
-// on a client's first metadata request for them.
-class MockCluster {
-  public:
-    MockCluster() {
-        char err[512];
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        // Only the mock cluster's owner: it connects nowhere (and would say so).
-        REQUIRE(rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err) == RD_KAFKA_CONF_OK);
-        owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
-        REQUIRE(owner_);
-        cluster_ = rd_kafka_mock_cluster_new(owner_.get(), 1);
-        REQUIRE(cluster_ != nullptr);
-    }
-    ~MockCluster() { rd_kafka_mock_cluster_destroy(cluster_); }
-    MockCluster(const MockCluster&) = delete;
-    MockCluster& operator=(const MockCluster&) = delete;
-
-    std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
-    rd_kafka_mock_cluster_t* get() { return cluster_; }
-
-  private:
-    struct Destroy {
-        void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-    };
-    std::unique_ptr<rd_kafka_t, Destroy> owner_;
-    rd_kafka_mock_cluster_t* cluster_ = nullptr;
-};
 
 struct Got {
     std::int32_t partition = 0;
@@ -109,7 +83,7 @@ std::vector<Got> read_back(const std::string& brokers, const std::string& topic,
 struct Sink {
     explicit Sink(const std::string& brokers,
                   std::vector<std::pair<std::string, std::string>> properties = {})
-        : sink({brokers, std::move(properties)},
+        : sink({brokers, std::move(properties), {}},
                [this](const sink::DeliveryReport& r) { delivered[r.ticket] = r.error; }) {}
     void flush() { REQUIRE(sink.flush(20000) == 0); }
     std::map<std::uint64_t, rd_kafka_resp_err_t> delivered;

@@ -258,6 +258,26 @@ TEST_CASE("after a reconnect, transactions already handed out are skipped whole"
                                                  "txn 5 @500 [I:refused]"});
 }
 
+TEST_CASE("a skipped transaction's Relation messages still describe the relation") {
+    // Kafka already has transactions 1 and 2 (kafka.exactly_once's progress record): the
+    // server describes the table once per session, in the first transaction that touches it.
+    Stream s;
+    s.assembler.set_handed_out(300);
+    s.begin(1, 96);
+    s.feed(s.relation(std::nullopt), 95);
+    s.insert("old", 97);
+    s.commit(96, 100);
+    s.start(2, true);
+    s.feed(s.relation(2), 0, true);
+    s.insert("streamed", 210, 2);
+    s.stop();
+    s.stream_commit(2, 300);
+    s.transaction(3, "new", 400);
+    CHECK(s.out.seen == std::vector<std::string>{"relation 16384", "skip 1 @100",
+                                                 "relation 16384", "skip 2 @300",
+                                                 "txn 3 @400 [I:new]"});
+}
+
 TEST_CASE("non-transactional messages and Relations outside transactions go straight out") {
     Stream s;
     s.feed(s.relation(std::nullopt), 50);
