@@ -126,7 +126,7 @@ if [ "$quick" = 0 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j2 -L "unit|devbroker" -E "replica check"
 
-  step "fuzz the pgoutput decoder (${PGCS_FUZZ_SECONDS:-60} s)"
-  bash tests/fuzz/run_fuzz.sh "${PGCS_FUZZ_SECONDS:-60}"
+  step "fuzz the pgoutput decoder (${PGCS_FUZZ_SECONDS:-30} s)"
+  bash tests/fuzz/run_fuzz.sh "${PGCS_FUZZ_SECONDS:-30}"
 fi
 step "done: every step passed"

@@ -44,7 +44,7 @@ TEST_CASE("exactly once on Apache Kafka: kill -9 x18 at random moments, no chang
     for (int i = 0; i < 18; ++i) {
         // Inside a Kafka transaction, between its commit and the slot's acknowledgement (the
         // next status update), or while the daemon starts: wherever it falls.
-        sleep_ms(random_ms(300, 2500));
+        sleep_ms(random_ms(300, 1500));
         run.stop_daemon(SIGKILL);
         sleep_ms(random_ms(0, 500));
         run.start_daemon();
