@@ -158,9 +158,33 @@ void HistoryApplier::apply_deleted(Table& table, const std::string& key, const S
     auto pending = pending_.find({table.name, event.position});
     if (pending != pending_.end()) {  // the second half of a key change came first
         next_key = pending->second.new_key;
-        if (pending->second.needs_changed && version.has_row) {
-            add(set_version_sql(table.name, next_key, pending->second.new_position, "changed",
-                                changed_json(version.row, pending->second.new_row)));
+        const PendingLink& link = pending->second;
+        JsonRow new_row = link.new_row;
+        if (version.has_row) {  // TOAST values the new key's row lacks: from the old row
+            JsonRow missing;
+            for (const JsonColumn& c : version.row) {
+                if (std::none_of(new_row.begin(), new_row.end(),
+                                 [&](const JsonColumn& n) { return n.name == c.name; })) {
+                    missing.push_back(c);
+                }
+            }
+            if (!missing.empty()) {
+                std::vector<std::string> names;
+                for (const JsonColumn& c : missing) {
+                    names.push_back(c.name);
+                }
+                new_row = merge_unchanged_toast(new_row, names, &version.row, event.types);
+                add(fill_columns_sql(table.name, next_key, link.new_position, missing));
+                if (auto cached = table.latest.find(next_key);
+                    cached != table.latest.end() && cached->second.has_row) {
+                    cached->second.row =
+                        merge_unchanged_toast(cached->second.row, names, &version.row, event.types);
+                }
+            }
+        }
+        if (link.needs_changed && version.has_row) {
+            add(set_version_sql(table.name, next_key, link.new_position, "changed",
+                                changed_json(version.row, new_row)));
         }
         pending_.erase(pending);
     }

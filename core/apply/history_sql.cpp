@@ -101,6 +101,22 @@ std::string set_version_sql(const std::string& name, const std::string& key_json
            " AND (commit_lsn, seq) = " + position_sql(position) + ";";
 }
 
+std::string fill_columns_sql(const std::string& name, const std::string& key_json,
+                             const EventPosition& from, const JsonRow& columns) {
+    std::string out;
+    for (const JsonColumn& c : columns) {
+        out += "UPDATE " + table_sql(name) + " SET row = row || jsonb_build_object(" +
+               quote_literal(c.name) + "::text, " + jsonb_sql(c.json) + ")" +
+               (c.json_null
+                    ? ", json_null = array_append(json_null, " + quote_literal(c.name) + "::text)"
+                    : std::string()) +
+               " WHERE key = " + jsonb_sql(key_json) +
+               " AND (commit_lsn, seq) >= " + position_sql(from) +
+               " AND row IS NOT NULL AND NOT row ? " + quote_literal(c.name) + ";";
+    }
+    return out;
+}
+
 std::string text_array_sql(const std::vector<std::string>& items) {
     std::string out = "ARRAY[";
     for (std::size_t i = 0; i < items.size(); ++i) {

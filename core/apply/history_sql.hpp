@@ -34,6 +34,11 @@ std::string add_version_sql(const std::string& name, const std::string& key_json
 // holding that row.
 std::string truncate_history_sql(const std::string& name, const HistoryVersion& version);
 
+// Adds each of `columns` to the rows of the versions of `key` from `from` on that lack it (a
+// TOAST value nobody sent, known only from the old key of a key change applied later).
+std::string fill_columns_sql(const std::string& name, const std::string& key_json,
+                             const EventPosition& from, const JsonRow& columns);
+
 // Sets `column` (next_key, changed) of the version of `key` at `position`; `value` is JSON.
 std::string set_version_sql(const std::string& name, const std::string& key_json,
                             const EventPosition& position, const char* column,

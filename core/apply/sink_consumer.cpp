@@ -256,8 +256,14 @@ class Consumer {
         }
         applier_.truncate(event);
         ListPtr all(rd_kafka_topic_partition_list_new(count));
+        SinkEvent own = event;
         for (const auto& [partition, held] : barrier.held) {
-            applier_.apply({tp.topic, partition}, held.first, event);  // offset and position
+            // Each partition's own event: the daemon gives each its own seq, and a partition's
+            // stored position must be its event's, or a repeat of the TRUNCATE (the daemon
+            // sends it again after a crash) is taken for a new one and holds the partition
+            // forever.
+            own.position = held.second;
+            applier_.apply({tp.topic, partition}, held.first, own);  // offset and position
             rd_kafka_topic_partition_list_add(all.get(), tp.topic.c_str(), partition)->offset =
                 held.first + 1;
         }

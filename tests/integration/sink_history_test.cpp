@@ -13,6 +13,7 @@
 
 #include "support/capture_fixture.hpp"
 #include "support/history_ledger.hpp"
+#include "support/kafka_reader.hpp"
 #include "support/scratch_database.hpp"
 
 using pgcs::testing::bin_dir;
@@ -104,6 +105,46 @@ void remove(CaptureFixture& fx, HistoryLedger& ledger, const std::vector<int>& i
     }
 }
 
+// The keys whose versions at the target differ from the ledger's: "id: ledger ops | target ops".
+std::string missing_versions(PgClient& target_pg, const std::string& h,
+                             const HistoryLedger& ledger) {
+    std::string out;
+    for (const auto& [id, expected] : ledger.versions) {
+        const std::string got = target_pg.value(
+            "SELECT coalesce(string_agg(op || '@' || commit_lsn::text || '/' || seq, ' ' ORDER BY "
+            "commit_lsn, seq), '') FROM " +
+            h + " WHERE key = '{\"id\": " + std::to_string(id) + "}'::jsonb");
+        std::string want;
+        for (const auto& v : expected) {
+            want += (want.empty() ? "" : " ") + v.op;
+        }
+        std::size_t n = got.empty() ? 0 : 1;
+        for (char c : got) {
+            n += c == ' ' ? 1 : 0;
+        }
+        if (n != expected.size()) {
+            out += std::to_string(id) + ": " + want + " | " + got + "\n";
+        }
+    }
+    return out;
+}
+
+// Every record of the topic, one line each (partition@offset op key commit_lsn/seq): evidence.
+std::string topic_dump(CaptureFixture& fx) {
+    std::string out;
+    pgcs::testing::KafkaReader reader(pgcs::testing::brokers());
+    reader.visit_to_end(fx.topic(), [&](pgcs::testing::Record&& r) {
+        if (r.null_value) {
+            return;
+        }
+        const rapidjson::Document e = parse_json(r.value);
+        out += std::to_string(r.partition) + "@" + std::to_string(r.offset) + " " +
+               e["op"].GetString() + " " + pgcs::testing::json_text(e["key"]) + " " +
+               e["commit_lsn"].GetString() + "/" + std::to_string(e["seq"].GetUint64()) + "\n";
+    });
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("sink_history_keeps_every_version_exactly_once_across_kill", "[sink]") {
@@ -180,6 +221,18 @@ TEST_CASE("sink_history_keeps_every_version_exactly_once_across_kill", "[sink]")
         [&](const std::string& v) { return v == std::to_string(ledger.total); },
         std::chrono::seconds(150), std::chrono::milliseconds(500));
     INFO(pgcs::testing::read_file(log));
+    if (!complete) {
+        std::FILE* f = std::fopen(("/tmp/pgcs-test-history-" + fx.table() + ".dump").c_str(), "w");
+        const std::string dump = topic_dump(fx) + "offsets:\n" +
+                                 target_pg.value(
+                                     "SELECT string_agg(partition || ' ' || next_offset || ' ' || "
+                                     "coalesce(commit_lsn::text, '-') || '/' || coalesce(seq, -1), "
+                                     "E'\\n' ORDER BY partition) FROM pgchangeset_sink.offsets");
+        std::fputs(dump.c_str(), f);
+        std::fclose(f);
+    }
+    INFO("versions missing (ledger | target):\n" +
+         (complete ? "" : missing_versions(target_pg, h, ledger)));
     CHECK(target_pg.value("SELECT count(*) FROM " + h) == std::to_string(ledger.total));
     REQUIRE(complete);
     std::this_thread::sleep_for(std::chrono::seconds(1));  // nothing more, e.g. a duplicate
