@@ -1,4 +1,4 @@
-// A small HTTP GET of the daemon's own /metrics (2 s bound) and the parse of its halt samples.
+// A small HTTP GET of the daemon's own /metrics (2 s bound); core/sink/halt_exposition parses it.
 #include "daemon/halted_status.hpp"
 
 #include <netdb.h>
@@ -9,29 +9,11 @@
 #include <chrono>
 
 #include "core/base/unique_fd.hpp"
+#include "core/sink/halt_exposition.hpp"
 
 namespace pgcs::daemon {
 
 namespace {
-
-// The label `name`'s value in a sample line, unescaped ("" when absent).
-std::string label(const std::string& line, const std::string& name) {
-    const std::string start = name + "=\"";
-    auto pos = line.find(start);
-    if (pos == std::string::npos) {
-        return "";
-    }
-    std::string out;
-    for (pos += start.size(); pos < line.size() && line[pos] != '"'; ++pos) {
-        if (line[pos] == '\\' && pos + 1 < line.size()) {
-            ++pos;
-            out += line[pos] == 'n' ? '\n' : line[pos];
-        } else {
-            out += line[pos];
-        }
-    }
-    return out;
-}
 
 // GET /metrics from host:port; "" when nothing answered in time.
 std::string get_metrics(const std::string& listen) {
@@ -86,36 +68,13 @@ std::string get_metrics(const std::string& listen) {
 
 }  // namespace
 
-std::optional<HaltedView> parse_halted(const std::string& exposition) {
-    std::optional<HaltedView> view;
-    std::size_t pos = 0;
-    while (pos < exposition.size()) {
-        auto end = exposition.find('\n', pos);
-        if (end == std::string::npos) {
-            end = exposition.size();
-        }
-        const std::string line = exposition.substr(pos, end - pos);
-        pos = end + 1;
-        if (line.rfind("pgchangeset_halted ", 0) == 0) {
-            view.emplace().halted = line.substr(19) == "1";
-        } else if (line.rfind("pgchangeset_halted_event_bytes{", 0) == 0 && view) {
-            view->reason = label(line, "reason");
-            view->table = label(line, "table");
-            view->topic = label(line, "topic");
-            view->key = label(line, "key");
-            view->bytes = line.substr(line.rfind(' ') + 1);
-        }
-    }
-    return view;
-}
-
 bool print_halted(const std::string& listen, std::ostream& out) {
     if (listen.empty()) {
         out << "halted: unknown (metrics.listen is not set: status asks the running daemon "
                "over it)\n";
         return false;
     }
-    const std::optional<HaltedView> view = parse_halted(get_metrics(listen));
+    const std::optional<sink::HaltedView> view = sink::parse_halted(get_metrics(listen));
     if (!view) {
         out << "halted: unknown (no daemon answered on " << listen << ")\n";
         return false;

@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <csignal>
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "config/command_line.hpp"
 #include "config/config.hpp"
 #include "core/sink/kafka_sink.hpp"
 #include "core/source/transaction_buffer.hpp"
@@ -55,137 +55,26 @@ void setup_logging(const std::string& level) {
     spdlog::set_level(spdlog::level::from_str(level));
 }
 
-constexpr const char* kUsage =
-    "usage:\n"
-    "  pgchangeset run --config FILE [--log-level LEVEL]   stream until SIGTERM/SIGINT\n"
-    "  pgchangeset check-config --config FILE              validate a config; exit 0 or 2\n"
-    "  pgchangeset sink --config FILE                      apply the topics to sink.conninfo\n"
-    "  pgchangeset history --config FILE --table SCHEMA.TABLE --key JSON [--as-of TIME]\n"
-    "                                                      a row's versions kept by a history "
-    "sink\n"
-    "  pgchangeset status --config FILE                    slot, lag, publication; exit 0 or 1\n"
-    "  pgchangeset snapshot --config FILE --table SCHEMA.TABLE [--where 'SQL condition']\n"
-    "                                                      ask the running daemon to snapshot a\n"
-    "                                                      table (again) while it streams\n"
-    "  pgchangeset --version\n"
-    "\n"
-    "LEVEL: trace, debug, info, warn, error, critical, off (overrides log.level).\n"
-    "Exit codes: 0 stopped on request or config valid, 1 runtime failure, 2 bad usage or "
-    "config.\n";
-
-struct Args {
-    std::string command;
-    std::string config;
-    std::string log_level;
-    std::string table;
-    std::string where;
-    std::string key;
-    std::string as_of;
-};
-
-bool parse_args(int argc, char** argv, Args& args, std::string& error) {
-    std::vector<std::string> a(argv + 1, argv + argc);
-    if (a.empty()) {
-        error = "no command given";
-        return false;
-    }
-    args.command = a[0];
-    for (std::size_t i = 1; i < a.size(); ++i) {
-        auto value = [&](const char* name) -> bool {
-            if (i + 1 >= a.size()) {
-                error = std::string(name) + " needs a value";
-                return false;
-            }
-            return true;
-        };
-        if (a[i] == "--config" || a[i] == "-c") {
-            if (!value("--config")) {
-                return false;
-            }
-            args.config = a[++i];
-        } else if (a[i].rfind("--config=", 0) == 0) {
-            args.config = a[i].substr(9);
-        } else if (a[i] == "--table") {
-            if (!value("--table")) {
-                return false;
-            }
-            args.table = a[++i];
-        } else if (a[i] == "--where") {
-            if (!value("--where")) {
-                return false;
-            }
-            args.where = a[++i];
-        } else if (a[i] == "--key" || a[i] == "--as-of") {
-            if (!value(a[i].c_str())) {
-                return false;
-            }
-            (a[i] == "--key" ? args.key : args.as_of) = a[i + 1];
-            ++i;
-        } else if (a[i] == "--log-level") {
-            if (!value("--log-level")) {
-                return false;
-            }
-            args.log_level = a[++i];
-        } else if (a[i].rfind("--log-level=", 0) == 0) {
-            args.log_level = a[i].substr(12);
-        } else {
-            error = "unknown argument '" + a[i] + "'";
-            return false;
-        }
-    }
-    return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
     using pgcs::daemon::kExitConfig;
-    if (argc >= 2 &&
-        (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
+    const pgcs::config::CommandLineResult parsed =
+        pgcs::config::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
+    if (parsed.kind == pgcs::config::CommandLineResult::Kind::Version) {
         std::cout << "pgchangeset " << PGCS_VERSION << "\n";
         return 0;
     }
-    if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
-                      std::strcmp(argv[1], "help") == 0)) {
-        std::cout << kUsage;
+    if (parsed.kind == pgcs::config::CommandLineResult::Kind::Help) {
+        std::cout << pgcs::config::kUsage;
         return 0;
     }
-    Args args;
-    std::string error;
-    if (!parse_args(argc, argv, args, error)) {
-        std::cerr << "pgchangeset: " << error << "\n" << kUsage;
+    if (parsed.kind == pgcs::config::CommandLineResult::Kind::Error) {
+        std::cerr << parsed.error;
         return kExitConfig;
     }
-    if (args.command != "run" && args.command != "check-config" && args.command != "status" &&
-        args.command != "snapshot" && args.command != "sink" && args.command != "history") {
-        std::cerr << "pgchangeset: unknown command '" << args.command << "'\n" << kUsage;
-        return kExitConfig;
-    }
-    if (args.config.empty()) {
-        std::cerr << "pgchangeset: " << args.command << " needs --config FILE\n";
-        return kExitConfig;
-    }
+    const pgcs::config::CommandLine& args = parsed.line;
     const bool history = args.command == "history";
-    if (history != (!args.key.empty()) || (!history && !args.as_of.empty()) ||
-        (history && args.table.empty())) {
-        std::cerr << "pgchangeset: --key and --as-of belong to the history command, which needs "
-                     "--table SCHEMA.TABLE and --key JSON\n";
-        return kExitConfig;
-    }
-    if ((args.command == "snapshot") != (!args.table.empty() && !history) ||
-        (!args.where.empty() && args.command != "snapshot")) {
-        std::cerr << "pgchangeset: --table and --where belong to the snapshot command, which "
-                     "needs --table SCHEMA.TABLE\n";
-        return kExitConfig;
-    }
-    static const std::vector<std::string> kLevels{"trace", "debug",    "info", "warn",
-                                                  "error", "critical", "off"};
-    if (!args.log_level.empty() &&
-        std::find(kLevels.begin(), kLevels.end(), args.log_level) == kLevels.end()) {
-        std::cerr << "pgchangeset: --log-level must be one of trace, debug, info, warn, error, "
-                     "critical, off\n";
-        return kExitConfig;
-    }
 
     pgcs::config::Config config;
     try {

@@ -1,7 +1,8 @@
-// The stream loop's class, shared by its two source files: stream_loop.cpp (connecting,
-// supervising, reconnecting) and stream_status.cpp (what the loop reports: status updates to
-// PostgreSQL, heartbeats, progress). The change path is the TransactionAssembler (framing) and
-// the Publisher (encode, produce, acknowledge). Internal to daemon/.
+// The stream loop's class, shared by its source files: stream_loop.cpp (connecting,
+// supervising, reconnecting), stream_kafka.cpp (deliveries, exactly once) and stream_status.cpp
+// (what the loop reports: status updates to PostgreSQL, heartbeats, progress). The change path is
+// the TransactionAssembler (framing) and the Publisher (encode, produce, acknowledge). Internal to
+// daemon/.
 #pragma once
 
 #include "daemon/stream_loop.hpp"

@@ -1,12 +1,12 @@
 // The halt as the metrics expose it and as `pgchangeset status` reads it back.
-#include "daemon/halted_status.hpp"
+#include "core/sink/halt_exposition.hpp"
 
 #include <catch2/catch.hpp>
 
 #include "daemon/metrics.hpp"
 
 using pgcs::daemon::Metrics;
-using pgcs::daemon::parse_halted;
+using pgcs::sink::parse_halted;
 
 TEST_CASE("halted: exposed as metrics, read back by status with the key's quotes intact") {
     Metrics m;
