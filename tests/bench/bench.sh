@@ -13,8 +13,10 @@
 # BENCH_W3_ROUNDS, BENCH_W4_ROWS, BENCH_W5_ROWS, BENCH_REPEAT override the sizes; BENCH_ONLY
 # (e.g. W5, or W1,W5) runs only
 # those workloads; BENCH_OUT (default build/bench) receives results.md, results.csv, chart.png.
-# BENCH_W1_READERS (words among daemon nolz4 recv w2j dbz dbzs engine; default all of them, and
-# all but engine with --smoke) chooses W1's readers.
+# BENCH_W1_READERS (words among daemon nolz4 recv w2j dbz dbzs engine kafka kafka_eos; default
+# all of them, and all but engine with --smoke) chooses W1's readers. BENCH_W2_EOS=0 leaves out
+# W2's second daemon (kafka.exactly_once: true); BENCH_EOS_TRANSACTION_MS sets the exactly-once
+# daemons' kafka.transaction_ms (default the daemon's, 100).
 #
 # W1 (throughput): the rows are written first; then each reader starts at the same slot
 # position and reads the same WAL to its end, one after another (their order rotates between
@@ -25,7 +27,9 @@
 # 3.6.1.Final's own PostgreSQL connector in its embedded engine (engine), JsonConverter without
 # schemas, writing its records to /dev/null (tests/peers/debezium: no Kafka produce, so a lower
 # bound on Debezium's cost; JVM defaults), until it has the W1 rows, measured as a whole process
-# and from the moment it streams (JVM and connector start left out).
+# and from the moment it streams (JVM and connector start left out); the daemon publishing to
+# Apache Kafka (deploy/kafka, started when not running) with the default settings (kafka) and
+# with kafka.exactly_once: true (kafka_eos, acknowledged by Kafka's transaction commits).
 # Time: from the reader's start until the slot passed the end of the WAL (daemon, confirming
 # every 100 ms here) or the pipeline exited (--endpos). CPU: user+system seconds of the reader's
 # processes. Median of the repeats. Compare ratios measured in one run; machines here are shared
@@ -74,8 +78,8 @@ for w in ${ONLY//,/ }; do
     esac
 done
 wants() { [[ "$ONLY" == *",$1,"* ]]; }
-W1_READERS_ALL="daemon nolz4 recv w2j dbz dbzs engine"
-if [ "$smoke" = 1 ]; then W1_READERS=${BENCH_W1_READERS:-daemon nolz4 recv w2j dbz dbzs}
+W1_READERS_ALL="daemon nolz4 recv w2j dbz dbzs engine kafka kafka_eos"
+if [ "$smoke" = 1 ]; then W1_READERS=${BENCH_W1_READERS:-daemon nolz4 recv w2j dbz dbzs kafka kafka_eos}
 else W1_READERS=${BENCH_W1_READERS:-$W1_READERS_ALL}; fi
 W1_READERS=${W1_READERS//,/ }
 for r in $W1_READERS; do
@@ -84,6 +88,13 @@ for r in $W1_READERS; do
 done
 [ -n "${W1_READERS// /}" ] || { echo "bench.sh: BENCH_W1_READERS names no reader" >&2; exit 2; }
 reads() { wants W1 && [[ " $W1_READERS " == *" $1 "* ]]; }
+# The exactly-once daemons' kafka: lines; BENCH_EOS_TRANSACTION_MS sets kafka.transaction_ms.
+EOS_EXTRA="  exactly_once: true"
+if [ -n "${BENCH_EOS_TRANSACTION_MS:-}" ]; then
+    [[ "$BENCH_EOS_TRANSACTION_MS" =~ ^[1-9][0-9]*$ ]] ||
+        { echo "bench.sh: BENCH_EOS_TRANSACTION_MS must be a positive number" >&2; exit 2; }
+    EOS_EXTRA+=$'\n'"  transaction_ms: $BENCH_EOS_TRANSACTION_MS"
+fi
 OUT=${BENCH_OUT:-$REPO/build/bench}
 export PGCS_RUNTIME_DIR=${PGCS_RUNTIME_DIR:-$REPO/.run}
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -98,9 +109,10 @@ if [ ! -x build/bin/pgchangeset ] || [ "$smoke" = 0 ]; then
 fi
 CONNINFO=$(bash deploy/pg-start.sh 2>/dev/null)
 BROKERS=$(PGCS_BIN_DIR=$REPO/build/bin bash deploy/devbroker-start.sh 2>/dev/null)
-# W2 needs broker-side timestamps, which the dev broker does not give: Apache Kafka.
+# W2 needs broker-side timestamps, which the dev broker does not give: Apache Kafka; so do W1's
+# readers kafka and kafka_eos.
 kafka_was_running=1
-if wants W2; then
+if wants W2 || reads kafka || reads kafka_eos; then
     kafka_was_running=0
     [ -s "$PGCS_RUNTIME_DIR/kafka/bootstrap" ] && kafka_was_running=1
     KAFKA=$(bash deploy/kafka/kafka-start.sh 2>/dev/null) ||
@@ -150,7 +162,8 @@ now() { date +%s.%N; }
 result_line() { awk -v t="$1" '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$2"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
-# The daemon's config: slot $1, table $2, brokers $3 (default the dev broker); $DAEMON_KAFKA_EXTRA
+# The daemon's config: slot $1, table $2, brokers $3 (default $DAEMON_BROKERS, else the dev
+# broker); $DAEMON_KAFKA_EXTRA
 # adds lines under kafka:, $DAEMON_PUBLICATION names the publication (default bench_pub),
 # $DAEMON_SNAPSHOT_MODE sets snapshot.mode (default never: the bench makes its slots, and W2's
 # daemon, which makes its own, must not first read the rows of W1 that bench_pub publishes).
@@ -163,7 +176,7 @@ postgres:
   tables: [public.$2]
   status_interval_ms: 100   # the end is seen through the slot: confirm promptly
 kafka:
-  brokers: "${3:-$BROKERS}"
+  brokers: "${3:-${DAEMON_BROKERS:-$BROKERS}}"
   topic_prefix: $1
 ${DAEMON_KAFKA_EXTRA:-}
 snapshot:
@@ -305,6 +318,11 @@ run_readers() {
             dbzs) DAEMON_KAFKA_EXTRA=$'  format: debezium\n  schemas: true' \
                       run_daemon "$slot" "$end" "$table" > "$WORK/result"
                   record "${label}pgchangeset (debezium format with schemas)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            kafka) DAEMON_BROKERS=$KAFKA run_daemon "$slot" "$end" "$table" > "$WORK/result"
+                   record "${label}pgchangeset (Apache Kafka)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
+            kafka_eos) DAEMON_BROKERS=$KAFKA DAEMON_KAFKA_EXTRA=$EOS_EXTRA \
+                           run_daemon "$slot" "$end" "$table" > "$WORK/result"
+                       record "${label}pgchangeset (Apache Kafka; exactly_once)" "$rep" "$rows" "$(cat "$WORK/result")" ;;
             engine) run_debezium "$slot" "$rows" > "$WORK/result"
                     record "${label}Debezium engine" "$rep" "$rows" "$(cat "$WORK/result")"
                     record "${label}Debezium engine streaming" "$rep" "$rows" "$(cat "$WORK/result.streaming")" ;;
@@ -382,16 +400,16 @@ if wants W3; then
 fi
 
 # W2 ---------------------------------------------------------------------------------------
-if wants W2; then
-    say "W2: single-row transactions at $W2_RATE/s for $W2_SECONDS s (Apache Kafka)"
-    sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w2;
-         CREATE TABLE bench_w2 (id bigserial PRIMARY KEY, v text)" >/dev/null
-    publish bench_w2
-    w2_slot=bench_w2_$$
-    build/bin/latency_probe "$KAFKA" "$w2_slot.public.bench_w2" "$WORK/probe.ready" 3000 \
-        ${BENCH_W2_CREATE_TIME:+CreateTime} > "$WORK/probe.out" &
+# One W2 run: a new slot bench_w2<$1>_<pid> and its topic, the daemon with $DAEMON_KAFKA_EXTRA,
+# pgbench for W2_SECONDS; latency_probe's line (a read_committed consumer: librdkafka's
+# default) goes to $WORK/probe$1.out. bench_w2 is emptied first: each run checks its own rows.
+run_w2() {
+    local w2_slot=bench_w2$1_$$ probe daemon events committed
+    sql "TRUNCATE bench_w2" >/dev/null
+    build/bin/latency_probe "$KAFKA" "$w2_slot.public.bench_w2" "$WORK/probe$1.ready" 3000 \
+        ${BENCH_W2_CREATE_TIME:+CreateTime} > "$WORK/probe$1.out" &
     probe=$!
-    until [ -e "$WORK/probe.ready" ]; do
+    until [ -e "$WORK/probe$1.ready" ]; do
         kill -0 "$probe" 2>/dev/null || { echo "bench.sh: latency_probe failed" >&2; exit 1; }
         sleep 0.1
     done
@@ -409,11 +427,30 @@ if wants W2; then
     kill -TERM "$daemon"
     wait "$daemon" || { cat "$WORK/daemon.log" >&2; echo "bench.sh: the daemon failed" >&2; exit 1; }
     sql "SELECT pg_drop_replication_slot('$w2_slot')" >/dev/null
+    read -r events _ < "$WORK/probe$1.out"
+    committed=$(sql "SELECT count(*) FROM bench_w2")
+    [ "$events" -ge "$committed" ] ||
+        { echo "bench.sh: W2$1 saw $events events of $committed committed rows" >&2; exit 1; }
+}
+
+w2_eos=0
+if wants W2; then
+    say "W2: single-row transactions at $W2_RATE/s for $W2_SECONDS s (Apache Kafka)"
+    sql "SET client_min_messages = warning; DROP TABLE IF EXISTS bench_w2;
+         CREATE TABLE bench_w2 (id bigserial PRIMARY KEY, v text)" >/dev/null
+    publish bench_w2
+    run_w2 ""
     read -r w2_events ack50 ack99 ackmax seen50 seen99 seenmax cap50 cap99 capmax own50 own99 ownmax < "$WORK/probe.out"
-    w2_committed=$(sql "SELECT count(*) FROM bench_w2")
-    [ "$w2_events" -ge "$w2_committed" ] ||
-        { echo "bench.sh: W2 saw $w2_events events of $w2_committed committed rows" >&2; exit 1; }
     say "W2: $w2_events events; commit -> acknowledged p50 $ack50 ms, p99 $ack99 ms; commit -> consumed p50 $seen50 ms, p99 $seen99 ms; of which commit -> captured (PostgreSQL) p99 $cap99 ms, captured -> acknowledged (daemon and Kafka) p99 $own99 ms"
+    if [ "${BENCH_W2_EOS:-1}" != 0 ]; then
+        w2_eos=1
+        say "W2 again with kafka.exactly_once: true"
+        DAEMON_KAFKA_EXTRA=$EOS_EXTRA run_w2 eos
+        # Under exactly once the broker appends a record before its transaction commits: only
+        # "seen" (a read_committed consumer got it) is commit -> visible.
+        read -r e_events _ _ _ e_seen50 e_seen99 e_seenmax _ < "$WORK/probeeos.out"
+        say "W2 exactly_once: $e_events events; commit -> visible to a read_committed consumer p50 $e_seen50 ms, p99 $e_seen99 ms"
+    fi
 fi
 
 # W4 ---------------------------------------------------------------------------------------
@@ -549,6 +586,7 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     for tool in pgchangeset "pgchangeset (compression none)" pg_recvlogical wal2json+kcat \
                 "pgchangeset (debezium format)" "pgchangeset (debezium format with schemas)" \
                 "Debezium engine" "Debezium engine streaming" \
+                "pgchangeset (Apache Kafka)" "pgchangeset (Apache Kafka; exactly_once)" \
                 "W3 pgchangeset" "W3 pgchangeset (compression none)" "W3 pg_recvlogical" "W3 wal2json+kcat" \
                 "pgchangeset W4" "pgchangeset W5" "pgchangeset W5 server" "COPY W5" "COPY W5 server" "librdkafka W5"; do
         runs=$(column_of "$tool" 1 | wc -l)
@@ -578,6 +616,8 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
         printf '| commit -> seen by a consumer | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$seen50" "$seen99" "$seenmax"
         printf '| of which commit -> captured_ts (PostgreSQL sent it, the daemon read it) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$cap50" "$cap99" "$capmax"
         printf '| of which captured_ts -> Kafka acknowledgement (the daemon and Kafka) | %s | %s ms | %s ms | %s ms |\n' "$w2_events" "$own50" "$own99" "$ownmax"
+        [ "$w2_eos" = 0 ] ||
+            printf '| kafka.exactly_once: true, commit -> visible to a read_committed consumer | %s | %s ms | %s ms | %s ms |\n' "$e_events" "$e_seen50" "$e_seen99" "$e_seenmax"
     fi
     echo
     if reads daemon && reads nolz4 && reads recv && reads w2j; then
@@ -591,6 +631,11 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
             -v zs="$(rate_of "pgchangeset (debezium format with schemas)")" -v dc="$(cpu_of pgchangeset)" \
             -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format with schemas)")" 'BEGIN {
             printf "W1 debezium format (medians): rows/s = %.2f x native, %.2f x native with schemas (target >= 0.8); CPU per row = %.2f x native, %.2f x with schemas\n", z / d, zs / d, zc / dc, zsc / dc }'
+    fi
+    if reads kafka && reads kafka_eos; then
+        awk -v k="$(rate_of "pgchangeset (Apache Kafka)")" -v e="$(rate_of "pgchangeset (Apache Kafka; exactly_once)")" \
+            -v kc="$(cpu_of "pgchangeset (Apache Kafka)")" -v ec="$(cpu_of "pgchangeset (Apache Kafka; exactly_once)")" 'BEGIN {
+            printf "W1 exactly once on Apache Kafka (medians): rows/s = %.2f x at least once (target >= 0.8); CPU per row = %.2f x\n", e / k, ec / kc }'
     fi
     if reads dbz && reads dbzs && reads engine; then
         awk -v zc="$(cpu_of "pgchangeset (debezium format)")" -v zsc="$(cpu_of "pgchangeset (debezium format with schemas)")" \
