@@ -78,7 +78,7 @@ struct KafkaConfig {
     // once"); the keys below it apply to it only.
     bool exactly_once = false;
     std::string progress_topic;           // empty = <topic_prefix>.progress
-    int transaction_ms = 100;             // a Kafka transaction commits after this long...
+    int transaction_ms = 20;              // a Kafka transaction commits after this long...
     int transaction_max_events = 100000;  // ...or this many events (never inside a txn)
 };
 

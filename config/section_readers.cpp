@@ -374,7 +374,7 @@ void read_kafka(YamlReader& reader, const Section& section, KafkaConfig& out) {
 void read_exactly_once(YamlReader& reader, const Section& section, KafkaConfig& out) {
     optional_bool(reader, section, "exactly_once", out.exactly_once);
     optional_text(reader, section, "progress_topic", out.progress_topic, check_topic_name);
-    optional_int_between(reader, section, "transaction_ms", 1, 60000, "milliseconds", 100,
+    optional_int_between(reader, section, "transaction_ms", 1, 60000, "milliseconds", 20,
                          out.transaction_ms);
     optional_int_between(reader, section, "transaction_max_events", 1, 10000000, "events", 100000,
                          out.transaction_max_events);

@@ -19,9 +19,9 @@
 namespace pgcs::sink {
 
 struct BatchLimits {
-    std::chrono::milliseconds age{100};  // kafka.transaction_ms
-    std::uint64_t events = 100000;       // kafka.transaction_max_events
-    int commit_timeout_ms = 60000;       // how long a commit may take before it counts as failed
+    std::chrono::milliseconds age{20};  // kafka.transaction_ms
+    std::uint64_t events = 100000;      // kafka.transaction_max_events
+    int commit_timeout_ms = 60000;      // how long a commit may take before it counts as failed
 };
 
 class ExactlyOnceBatch {

@@ -109,8 +109,9 @@ TEST_CASE("exactly once on Apache Kafka: a standby takes the slot over from a st
     const pid_t old_pid = run.fx().daemon().pid();
     REQUIRE(kill(old_pid, SIGSTOP) == 0);
     PgClient pg(pg_conninfo());
-    pg.exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" +
-            run.fx().slot() + "' AND active_pid IS NOT NULL");
+    pg.exec(
+        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" +
+        run.fx().slot() + "' AND active_pid IS NOT NULL");
     bool took_over = false;
     for (int i = 0; i < 300 && !took_over; ++i) {
         took_over = standby.log().find("streaming slot") != std::string::npos;

@@ -34,7 +34,7 @@ TEST_CASE("exactly_once: off by default, and on with its batch bounds and progre
     const Config d = load("");
     CHECK_FALSE(d.kafka.exactly_once);
     CHECK(d.kafka.progress_topic.empty());
-    CHECK(d.kafka.transaction_ms == 100);
+    CHECK(d.kafka.transaction_ms == 20);
     CHECK(d.kafka.transaction_max_events == 100000);
 
     const Config c = load(

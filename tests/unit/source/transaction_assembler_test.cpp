@@ -273,9 +273,8 @@ TEST_CASE("a skipped transaction's Relation messages still describe the relation
     s.stop();
     s.stream_commit(2, 300);
     s.transaction(3, "new", 400);
-    CHECK(s.out.seen == std::vector<std::string>{"relation 16384", "skip 1 @100",
-                                                 "relation 16384", "skip 2 @300",
-                                                 "txn 3 @400 [I:new]"});
+    CHECK(s.out.seen == std::vector<std::string>{"relation 16384", "skip 1 @100", "relation 16384",
+                                                 "skip 2 @300", "txn 3 @400 [I:new]"});
 }
 
 TEST_CASE("non-transactional messages and Relations outside transactions go straight out") {
