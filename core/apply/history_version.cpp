@@ -213,7 +213,10 @@ std::string history_table(const std::vector<HistoryVersion>& versions) {
                ", xid " + std::to_string(v.xid) + ")\n";
         rapidjson::Document changed;
         if (!v.changed_json.empty()) {
-            changed.Parse<rapidjson::kParseFullPrecisionFlag>(v.changed_json.c_str());
+            // With its length: from a NUL-terminated string rapidjson's SSE2 scan
+            // (RAPIDJSON_SSE2) loads 16 bytes at a time, past the end of the buffer.
+            changed.Parse<rapidjson::kParseFullPrecisionFlag>(v.changed_json.data(),
+                                                              v.changed_json.size());
         }
         if (!v.changed_json.empty() && changed.IsObject()) {
             for (const auto& m : changed.GetObject()) {
