@@ -339,9 +339,7 @@ void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* o
         std::array<char, 512> buf{};
         const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf.data(), buf.size());
         self->fatal_error_ = std::string(rd_kafka_err2name(orig)) + ": " + buf.data();
-        self->fenced_ = orig == RD_KAFKA_RESP_ERR__FENCED ||
-                        orig == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-                        orig == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+        self->fenced_ = is_fencing_error(orig);
         spdlog::error("Kafka producer fatal error: {}", self->fatal_error_);
         return;
     }
@@ -352,6 +350,11 @@ void KafkaSink::on_error_cb(rd_kafka_t* rk, int err, const char* reason, void* o
     }
     // Transient errors (broker down, ...) are retried by librdkafka; delivery reports decide.
     spdlog::warn("Kafka: {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+}
+
+bool is_fencing_error(rd_kafka_resp_err_t error) {
+    return error == RD_KAFKA_RESP_ERR__FENCED || error == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+           error == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
 }
 
 std::string delivery_error_remedy(rd_kafka_resp_err_t error) {

@@ -50,6 +50,10 @@ struct DeliveryReport {
 
 using DeliveryHandler = std::function<void(const DeliveryReport&)>;
 
+// A newer transactional producer with the same transactional.id fenced this one
+// (kafka.exactly_once: another daemon took the slot over).
+bool is_fencing_error(rd_kafka_resp_err_t error);
+
 // What an operator should do about a delivery error ("" when there is no specific advice).
 std::string delivery_error_remedy(rd_kafka_resp_err_t error);
 

@@ -20,16 +20,9 @@ std::string describe(const rd_kafka_error_t* e) {
     return std::string(rd_kafka_error_name(e)) + " (" + rd_kafka_error_string(e) + ")";
 }
 
-bool fenced(const rd_kafka_error_t* e) {
-    const rd_kafka_resp_err_t code = rd_kafka_error_code(e);
-    return code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
-           code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
-           code == RD_KAFKA_RESP_ERR_TRANSACTION_COORDINATOR_FENCED;
-}
-
 // A fatal error: the producer cannot go on.
 [[noreturn]] void throw_fatal(const char* during, const rd_kafka_error_t* e) {
-    if (fenced(e)) {
+    if (is_fencing_error(rd_kafka_error_code(e))) {
         throw TransactionFenced(fenced_explanation(std::string(during) + ": " + describe(e)));
     }
     const rd_kafka_resp_err_t code = rd_kafka_error_code(e);

@@ -82,7 +82,8 @@ TEST_CASE(
 
     fx.kafka_extra = "  exactly_once: true\n";
     fx.start_daemon();  // fences the old producer: its transaction is aborted
-    const auto committed = clean.read(fx.topic(), 1001, std::chrono::seconds(30));
+    // The 1,000 rows, then 3 s in which nothing else may come.
+    const auto committed = clean.read_all(fx.topic(), 1000, std::chrono::seconds(3));
     CHECK(committed.size() == 1000);
     std::size_t uncommitted = 0;
     KafkaReader(kafka, "read_uncommitted").visit_to_end(fx.topic(), [&](Record&&) {
@@ -112,11 +113,7 @@ TEST_CASE("exactly once on Apache Kafka: a standby takes the slot over from a st
     pg.exec(
         "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" +
         run.fx().slot() + "' AND active_pid IS NOT NULL");
-    bool took_over = false;
-    for (int i = 0; i < 300 && !took_over; ++i) {
-        took_over = standby.log().find("streaming slot") != std::string::npos;
-        sleep_ms(100);
-    }
+    const bool took_over = FaultRun::took_over(standby);
     INFO(FaultRun::tail(standby.log()));
     REQUIRE(took_over);
     sleep_ms(2000);
@@ -128,12 +125,7 @@ TEST_CASE("exactly once on Apache Kafka: a standby takes the slot over from a st
     INFO(FaultRun::tail(old_log));
     const bool fenced = old_log.find("Kafka fenced this producer") != std::string::npos;
     CHECK((fenced || old_log.find("waiting as a standby") != std::string::npos));
-    run.load().stop();
-    const std::string target = pg.value("SELECT pg_current_wal_lsn()");
-    CHECK(pg.wait_for(
-        "SELECT confirmed_flush_lsn >= '" + target +
-            "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + run.fx().slot() + "'",
-        [](const std::string& v) { return v == "t"; }, seconds(120)));
+    CHECK(run.caught_up(seconds(120)));
     const auto result =
         pgcs::fault::check(kafka, run.fx().topic(), run.load().ledger(), run.flushes());
     for (const auto& p : result.problems) {

@@ -89,18 +89,34 @@ class FaultRun {
         return flushes_;
     }
 
-    // Stops the load, lets the daemon catch up, checks I1-I4 and memory, reports; returns the
-    // check's counts.
-    pgcs::fault::CheckResult finish() {
+    // Stops the load; true once the slot (whichever daemon streams it) passed the WAL written.
+    bool caught_up(seconds timeout) {
         gen_.stop();
         PgClient pg(pg_conninfo());
         const std::string target = pg.value("SELECT pg_current_wal_lsn()");
-        const bool caught_up = pg.wait_for(
+        return pg.wait_for(
             "SELECT confirmed_flush_lsn >= '" + target +
                 "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + fx_.slot() + "'",
-            [](const std::string& v) { return v == "t"; }, seconds(180));
+            [](const std::string& v) { return v == "t"; }, timeout);
+    }
+
+    // True once `standby` (a second daemon on the slot) streams it, within 30 s.
+    static bool took_over(DaemonProcess& standby) {
+        for (int i = 0; i < 300; ++i) {
+            if (standby.log().find("streaming slot") != std::string::npos) {
+                return true;
+            }
+            std::this_thread::sleep_for(milliseconds(100));
+        }
+        return false;
+    }
+
+    // Stops the load, lets the daemon catch up, checks I1-I4 and memory, reports; returns the
+    // check's counts.
+    pgcs::fault::CheckResult finish() {
+        const bool done = caught_up(seconds(180));
         INFO("daemon log:\n" << tail(fx_.daemon_log()));
-        REQUIRE(caught_up);
+        REQUIRE(done);
         const auto result = check_and_report();
         std::string problems;
         for (const auto& p : result.problems) {

@@ -417,22 +417,11 @@ TEST_CASE("a standby daemon on the same slot takes over after kill -9, losing no
     CHECK(standby.running());
     CHECK(standby.log().find("waiting as a standby") != std::string::npos);
     run.stop_daemon(SIGKILL);
-    PgClient pg(pg_conninfo());
-    bool took_over = false;
-    for (int i = 0; i < 300 && !took_over; ++i) {
-        took_over = standby.log().find("streaming slot") != std::string::npos;
-        sleep_ms(100);
-    }
+    const bool took_over = FaultRun::took_over(standby);
     INFO(FaultRun::tail(standby.log()));
     CHECK(took_over);
     sleep_ms(3000);
-    // finish() waits for the slot, which the standby now advances.
-    run.load().stop();
-    const std::string target = pg.value("SELECT pg_current_wal_lsn()");
-    CHECK(pg.wait_for(
-        "SELECT confirmed_flush_lsn >= '" + target +
-            "'::pg_lsn FROM pg_replication_slots WHERE slot_name = '" + run.fx().slot() + "'",
-        [](const std::string& v) { return v == "t"; }, seconds(120)));
+    CHECK(run.caught_up(seconds(120)));  // the standby now advances the slot
     const auto result =
         pgcs::fault::check(run.brokers(), run.fx().topic(), run.load().ledger(), run.flushes());
     for (const auto& p : result.problems) {
