@@ -36,8 +36,6 @@ class ProgressTopic {
           slot_(std::move(slot)),
           system_(std::move(system)) {}
 
-    const std::string& topic() const { return topic_; }
-
     // Creates the topic (compacted, one partition) when the cluster does not have it. Throws
     // SinkError when the cluster refuses, with what to do.
     void ensure_exists(KafkaSink& sink, int timeout_ms) const;
