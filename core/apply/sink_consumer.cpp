@@ -122,6 +122,7 @@ class Consumer {
             }
         }
         applier_.commit();
+        applier_.sync();  // committed before the sink says it stopped
         rd_kafka_consumer_close(rk_.get());
         closing_ = true;
         if (failure_) {

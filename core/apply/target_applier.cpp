@@ -29,19 +29,42 @@ TargetApplier::TargetApplier(const std::string& conninfo, std::string group_id)
     run(kOffsetsDdl);
 }
 
+void TargetApplier::refused(const std::string& message, const std::string& sql) {
+    std::string text = message.empty() ? PQerrorMessage(conn_.get()) : message;
+    while (!text.empty() && text.back() == '\n') {
+        text.pop_back();
+    }
+    throw TargetError("the target database refused the sink's statements: " + text +
+                      " (first statement: " + sql.substr(0, 300) + ")");
+}
+
 void TargetApplier::run(const std::string& sql) {
+    wait_in_flight();
     source::PgResultPtr result(PQexec(conn_.get(), sql.c_str()));
     const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        std::string message = result ? PQresultErrorMessage(result.get()) : "";
-        if (message.empty()) {
-            message = PQerrorMessage(conn_.get());
+        refused(result ? PQresultErrorMessage(result.get()) : "", sql);
+    }
+}
+
+void TargetApplier::wait_in_flight() {
+    if (in_flight_.empty()) {
+        return;
+    }
+    const std::string sql = std::move(in_flight_);
+    in_flight_.clear();
+    std::string message;
+    bool failed = false;
+    while (PGresult* raw = PQgetResult(conn_.get())) {
+        const source::PgResultPtr result(raw);
+        const ExecStatusType status = PQresultStatus(raw);
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && !failed) {
+            failed = true;
+            message = PQresultErrorMessage(raw);
         }
-        while (!message.empty() && message.back() == '\n') {
-            message.pop_back();
-        }
-        throw TargetError("the target database refused the sink's statements: " + message +
-                          " (first statement: " + sql.substr(0, 300) + ")");
+    }
+    if (failed || PQstatus(conn_.get()) != CONNECTION_OK) {
+        refused(message, sql);
     }
 }
 
@@ -51,7 +74,7 @@ source::PgResultPtr TargetApplier::query(const std::string& sql,
         flush();  // the open batch's statements first: the query sees what they did
     }
     try {
-        return source::exec(conn_.get(), sql, params);
+        return source::exec(conn(), sql, params);
     } catch (const std::exception& e) {
         throw TargetError(std::string("the target database refused the sink's query: ") + e.what());
     }
@@ -59,7 +82,7 @@ source::PgResultPtr TargetApplier::query(const std::string& sql,
 
 std::map<TopicPartition, PartitionProgress> TargetApplier::load_progress() {
     const source::PgResultPtr r =
-        source::exec(conn_.get(),
+        source::exec(conn(),
                      "SELECT topic, partition, next_offset, commit_lsn::text, coalesce(seq, 0) "
                      "FROM pgchangeset_sink.offsets WHERE group_id = $1",
                      {group_id_});
@@ -104,6 +127,30 @@ void TargetApplier::flush() {
     }
 }
 
+void TargetApplier::copy_in(const std::string& sql, const std::string& data) {
+    flush();
+    source::PgResultPtr started(PQexec(conn_.get(), sql.c_str()));
+    if (!started || PQresultStatus(started.get()) != PGRES_COPY_IN) {
+        refused(started ? PQresultErrorMessage(started.get()) : "", sql);
+    }
+    if (PQputCopyData(conn_.get(), data.data(), static_cast<int>(data.size())) != 1 ||
+        PQputCopyEnd(conn_.get(), nullptr) != 1) {
+        refused("", sql);
+    }
+    std::string message;
+    bool failed = false;
+    while (PGresult* raw = PQgetResult(conn_.get())) {
+        const source::PgResultPtr result(raw);
+        if (PQresultStatus(raw) != PGRES_COMMAND_OK && !failed) {
+            failed = true;
+            message = PQresultErrorMessage(raw);
+        }
+    }
+    if (failed) {
+        refused(message, sql);
+    }
+}
+
 bool TargetApplier::is_repeat(const TopicPartition& tp, const SinkEvent& event) const {
     auto it = progress_.find(tp);
     return it != progress_.end() && it->second.has_position && !(it->second.last < event.position);
@@ -142,6 +189,7 @@ void TargetApplier::commit() {
     if (!in_transaction_) {
         return;
     }
+    drain();
     for (const TopicPartition& tp : moved_) {
         const PartitionProgress& p = progress_[tp];
         sql_ +=
@@ -157,7 +205,11 @@ void TargetApplier::commit() {
             "updated_at = now();";
     }
     sql_ += "COMMIT;";
-    run(sql_);
+    wait_in_flight();  // one batch in flight at a time
+    if (PQsendQuery(conn_.get(), sql_.c_str()) == 0) {
+        refused("", sql_);
+    }
+    in_flight_ = sql_.substr(0, 300);
     sql_.clear();
     moved_.clear();
     pending_ = 0;

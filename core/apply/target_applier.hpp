@@ -62,8 +62,11 @@ class TargetApplier {
 
     std::size_t pending() const { return pending_; }
     std::chrono::steady_clock::time_point batch_started() const { return batch_started_; }
-    // Writes the moved offsets and commits the batch. Throws TargetError.
+    // Writes the moved offsets and sends the batch's transaction; the target applies it while
+    // the next batch is read. Throws TargetError, also for the previous batch's transaction.
     void commit();
+    // Waits until the last commit()'s transaction is committed. Throws TargetError.
+    void sync() { wait_in_flight(); }
 
   protected:
     // What a read/added/modified/deleted event does to the target, in the open batch.
@@ -72,22 +75,33 @@ class TargetApplier {
     virtual void on_load() {}
     // After commit() committed the batch.
     virtual void on_commit() {}
+    // Before commit() commits: add() what the mode still holds back. Not in flush(): what it
+    // holds back comes after everything add()ed, so it may stay back while that runs.
+    virtual void drain() {}
 
     void run(const std::string& sql);  // several statements, in the open transaction
     void add(const std::string& sql);  // appended to the open batch
     void flush();                      // runs what is batched so far, in the open transaction
+    // After what is batched so far: COPY `sql` (... FROM STDIN) with `data`, in the open batch.
+    void copy_in(const std::string& sql, const std::string& data);
     // A query after what is batched so far (in the open transaction, if one is open).
     source::PgResultPtr query(const std::string& sql, const std::vector<std::string>& params);
     void begin_if_needed();
-    PGconn* conn() { return conn_.get(); }
+    PGconn* conn() {
+        wait_in_flight();
+        return conn_.get();
+    }
 
   private:
     void advance(const TopicPartition& tp, std::int64_t offset, const EventPosition* position);
+    void wait_in_flight();  // the result of the batch commit() sent, when there is one
+    [[noreturn]] void refused(const std::string& message, const std::string& sql);
 
     source::PgConnPtr conn_;
     std::string group_id_;
     std::string sql_;
     bool in_transaction_ = false;
+    std::string in_flight_;  // the start of the batch commit() sent and not yet confirmed
     std::size_t pending_ = 0;
     std::chrono::steady_clock::time_point batch_started_;
     std::map<TopicPartition, PartitionProgress> progress_;

@@ -6,17 +6,18 @@
 #   bash tests/bench/bench.sh            full run: W1 1,000,000 rows in 100 transactions, W2
 #                                        10,000 rows/s for 60 s, W3 20,000 updates of rows with
 #                                        10 KB TOAST, W4 one transaction of 10,000,000 rows, W5
-#                                        a snapshot of 5,000,000 rows, 3 repeats
+#                                        a snapshot of 5,000,000 rows, W6 300,000 rows
+#                                        through `pgchangeset sink`, 3 repeats
 #   bash tests/bench/bench.sh --smoke    tiny sizes, 1 repeat: CI runs it so the harness works
 #
 # Environment: BENCH_W1_ROWS, BENCH_W1_TXNS, BENCH_W2_RATE, BENCH_W2_SECONDS, BENCH_W3_ROWS,
-# BENCH_W3_ROUNDS, BENCH_W4_ROWS, BENCH_W5_ROWS, BENCH_REPEAT override the sizes; BENCH_ONLY
-# (e.g. W5, or W1,W5) runs only
-# those workloads; BENCH_OUT (default build/bench) receives results.md, results.csv, chart.png.
+# BENCH_W3_ROUNDS, BENCH_W4_ROWS, BENCH_W5_ROWS, BENCH_W6_ROWS, BENCH_REPEAT override the sizes;
+# BENCH_ONLY (e.g. W5, or W1,W5) runs only those workloads; BENCH_OUT (default build/bench)
+# receives results.md, results.csv, chart.png.
 # BENCH_W1_READERS (words among daemon nolz4 recv w2j dbz dbzs engine kafka kafka_eos; default
 # all of them, and all but engine with --smoke) chooses W1's readers. BENCH_W2_EOS=0 leaves out
 # W2's second daemon (kafka.exactly_once: true); BENCH_EOS_TRANSACTION_MS sets the exactly-once
-# daemons' kafka.transaction_ms (default the daemon's, 100).
+# daemons' kafka.transaction_ms (default the daemon's, 20).
 #
 # W1 (throughput): the rows are written first; then each reader starts at the same slot
 # position and reads the same WAL to its end, one after another (their order rotates between
@@ -45,6 +46,13 @@
 # acknowledged by the dev broker); the order alternates between repeats. Its floor: the CPU of
 # the backend running the COPY (the server's log_statement_stats), and the snapshot's events
 # produced again through the daemon's sink alone (tests/bench/produce_floor.cpp).
+# W6 (sink): W6 rows of W1's shape, 10,000 a transaction, captured by the daemon into the dev
+# broker first (not timed; the dev broker keeps at most 5 MB of record batches a partition,
+# about 330,000 of these events in its 4, so W6 stops when the topic no longer starts at 0); then each repeat runs `pgchangeset sink` (a new group) into a new
+# database bench_w6_target on the same server, mode mirror and mode history (the order
+# alternates), timed from the sink's start until its offsets table holds every partition's end
+# offset (the rows are counted then). CPU: the sink's process; and the server's processes during
+# it (mostly the sink's backend).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -52,29 +60,31 @@ smoke=0
 case "${1:-}" in
     "") ;;
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,43s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,49s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: tests/bench/bench.sh [--smoke]" >&2; exit 2 ;;
 esac
 if [ "$smoke" = 1 ]; then
     W1_ROWS=${BENCH_W1_ROWS:-20000} W1_TXNS=${BENCH_W1_TXNS:-10}
     W2_RATE=${BENCH_W2_RATE:-500} W2_SECONDS=${BENCH_W2_SECONDS:-5}
     W3_ROWS=${BENCH_W3_ROWS:-200} W3_ROUNDS=${BENCH_W3_ROUNDS:-2}
-    W4_ROWS=${BENCH_W4_ROWS:-50000} W5_ROWS=${BENCH_W5_ROWS:-20000} REPEAT=${BENCH_REPEAT:-1}
+    W4_ROWS=${BENCH_W4_ROWS:-50000} W5_ROWS=${BENCH_W5_ROWS:-20000} W6_ROWS=${BENCH_W6_ROWS:-20000}
+    REPEAT=${BENCH_REPEAT:-1}
 else
     W1_ROWS=${BENCH_W1_ROWS:-1000000} W1_TXNS=${BENCH_W1_TXNS:-100}
     W2_RATE=${BENCH_W2_RATE:-10000} W2_SECONDS=${BENCH_W2_SECONDS:-60}
     W3_ROWS=${BENCH_W3_ROWS:-2000} W3_ROUNDS=${BENCH_W3_ROUNDS:-10}
-    W4_ROWS=${BENCH_W4_ROWS:-10000000} W5_ROWS=${BENCH_W5_ROWS:-5000000} REPEAT=${BENCH_REPEAT:-3}
+    W4_ROWS=${BENCH_W4_ROWS:-10000000} W5_ROWS=${BENCH_W5_ROWS:-5000000}
+    W6_ROWS=${BENCH_W6_ROWS:-300000} REPEAT=${BENCH_REPEAT:-3}
 fi
-for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W3_ROWS W3_ROUNDS W4_ROWS W5_ROWS REPEAT; do
+for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W3_ROWS W3_ROUNDS W4_ROWS W5_ROWS W6_ROWS REPEAT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: $v must be a positive number" >&2; exit 2; }
 done
-ONLY=,${BENCH_ONLY:-W1,W2,W3,W4,W5},
+ONLY=,${BENCH_ONLY:-W1,W2,W3,W4,W5,W6},
 ONLY=${ONLY// /,}
 for w in ${ONLY//,/ }; do
     case $w in
-        W1|W2|W3|W4|W5) ;;
-        *) echo "bench.sh: BENCH_ONLY: '$w' is not a workload (W1, W2, W3, W4, W5)" >&2; exit 2 ;;
+        W1|W2|W3|W4|W5|W6) ;;
+        *) echo "bench.sh: BENCH_ONLY: '$w' is not a workload (W1, W2, W3, W4, W5, W6)" >&2; exit 2 ;;
     esac
 done
 wants() { [[ "$ONLY" == *",$1,"* ]]; }
@@ -139,8 +149,9 @@ cleanup() {
     for s in $(sql "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'bench\_%' AND NOT active"); do
         sql "SELECT pg_drop_replication_slot('$s')" >/dev/null
     done
-    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub, bench_w5_pub;
-         DROP TABLE IF EXISTS bench_w1, bench_w2, bench_w3, bench_w4, bench_w5" >/dev/null
+    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_pub, bench_w5_pub, bench_w6_pub;
+         DROP TABLE IF EXISTS bench_w1, bench_w2, bench_w3, bench_w4, bench_w5, bench_w6" >/dev/null
+    PGOPTIONS="-c client_min_messages=warning" sql "DROP DATABASE IF EXISTS bench_w6_target WITH (FORCE)" >/dev/null
     # The progress rows of the bench's slots; the progress table too when the bench created it.
     if [ "$(sql "SELECT to_regclass('$PROGRESS') IS NOT NULL")" = t ]; then
         sql "DELETE FROM $PROGRESS WHERE slot_name LIKE 'bench\_%'" >/dev/null
@@ -573,6 +584,110 @@ if wants W5; then
     done
 fi
 
+# W6 ---------------------------------------------------------------------------------------
+# The sink (mode $1) into a new database bench_w6_target, group $2, reading topics of prefix
+# $W6_SLOT until pgchangeset_sink.offsets holds $W6_ENDS (every partition's end offset, summed);
+# checks that the target has $W6_ROWS rows. Prints "seconds cpu_seconds peak_rss_kb"; writes
+# "seconds cpu_seconds 0" of the server's processes during it to $WORK/result.server.
+run_sink() {
+    local mode=$1 group=$2 start pid t t_end assigned cpu_before cpu_after done_offsets rows i
+    PGOPTIONS="-c client_min_messages=warning" sql "DROP DATABASE IF EXISTS bench_w6_target WITH (FORCE)" >/dev/null
+    sql "CREATE DATABASE bench_w6_target" >/dev/null
+    write_config "$W6_SLOT" bench_w6
+    sed -i 's/^  level: warn$/  level: info/' "$WORK/config.yaml"  # its assignment's time
+    cat >> "$WORK/config.yaml" <<YAML
+sink:
+  conninfo: "$W6_TARGET"
+  mode: $mode
+  group_id: $group
+YAML
+    cpu_before=$(server_cpu)
+    start=$(now)
+    /usr/bin/time -f "%U %S %M" -o "$WORK/time.sink" \
+        build/bin/pgchangeset sink --config "$WORK/config.yaml" > "$WORK/sink.log" 2>&1 &
+    pid=$!
+    while :; do
+        done_offsets=$(psql "$W6_TARGET" -qAtX -c "SELECT coalesce(sum(next_offset), 0)
+                       FROM pgchangeset_sink.offsets WHERE group_id = '$group'" 2>/dev/null || echo 0)
+        [ "$done_offsets" -lt "$W6_ENDS" ] || break
+        kill -0 "$pid" 2>/dev/null || { cat "$WORK/sink.log" >&2; echo "bench.sh: the sink stopped" >&2; exit 1; }
+        sleep 0.05
+    done
+    t_end=$(now)
+    t=$(elapsed "$start" "$t_end")
+    pkill -TERM -P "$pid"  # the sink, child of /usr/bin/time
+    wait "$pid" || { cat "$WORK/sink.log" >&2; echo "bench.sh: the sink failed" >&2; exit 1; }
+    if [ "$mode" = mirror ]; then
+        rows=$(psql "$W6_TARGET" -qAtX -c "SELECT count(*) FROM public.bench_w6")
+    else
+        rows=$(psql "$W6_TARGET" -qAtX -c "SELECT count(*) FROM pgchangeset_history.public__bench_w6")
+    fi
+    [ "$rows" = "$W6_ROWS" ] ||
+        { cat "$WORK/sink.log" >&2; echo "bench.sh: W6: the $mode target has $rows rows, not $W6_ROWS" >&2; exit 1; }
+    if [ "$mode" = mirror ]; then
+        local row_md5="md5(string_agg(t::text, ',' ORDER BY id)) FROM public.bench_w6 t"
+        [ "$(psql "$W6_TARGET" -qAtX -c "SELECT $row_md5")" = "$(sql "SELECT $row_md5")" ] ||
+            { echo "bench.sh: W6: the mirror's rows differ from the source's" >&2; exit 1; }
+    fi
+    # From the consumer group's assignment on (Kafka's group join, about 3 s, left out).
+    assigned=$(awk '/ sink: .* from offset / { print $1; exit }' "$WORK/sink.log")
+    awk -v t="$(elapsed "$(date -d "$assigned" +%s.%N)" "$t_end")" \
+        '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$WORK/time.sink" > "$WORK/result.applying"
+    # The sink's backend has ended once the database can be dropped.
+    for ((i = 0; i < 100; i++)); do
+        [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = 'bench_w6_target'")" = 0 ] && break
+        sleep 0.1
+    done
+    cpu_after=$(server_cpu)
+    if [ -n "$cpu_before" ] && [ -n "$cpu_after" ]; then
+        awk -v t="$t" -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%s %.2f 0\n", t, b - a }' > "$WORK/result.server"
+    else
+        : > "$WORK/result.server"
+    fi
+    result_line "$t" "$WORK/time.sink"
+}
+
+if wants W6; then
+    say "W6: $W6_ROWS rows (10,000 a transaction) captured, then applied by pgchangeset sink"
+    W6_SLOT=bench_w6_$$
+    W6_TARGET="$CONNINFO dbname=bench_w6_target"
+    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_w6_pub; DROP TABLE IF EXISTS bench_w6;
+         CREATE TABLE bench_w6 (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
+         ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_w6_pub FOR TABLE bench_w6" >/dev/null
+    sql "SELECT pg_create_logical_replication_slot('$W6_SLOT', 'pgoutput')" >/dev/null
+    for ((lo = 1; lo <= W6_ROWS; lo += 10000)); do
+        insert_rows bench_w6 "$lo" $((lo + 9999 < W6_ROWS ? lo + 9999 : W6_ROWS))
+    done > "$WORK/load.sql"
+    psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
+    end=$(sql "SELECT pg_current_wal_lsn()")
+    DAEMON_PUBLICATION=bench_w6_pub run_daemon "$W6_SLOT" "$end" bench_w6 > "$WORK/result"
+    say "W6: captured in $(cut -d' ' -f1 "$WORK/result") s (not part of W6's numbers)"
+    drop_slot_when_free "$W6_SLOT"
+    # Every partition's end offset (the topic holds nothing else).
+    W6_ENDS=0
+    for p in $(kcat -L -b "$BROKERS" -t "$W6_SLOT.public.bench_w6" | awk '/partition [0-9]+,/ { sub(",", "", $2); print $2 }'); do
+        e=$(kcat -Q -b "$BROKERS" -t "$W6_SLOT.public.bench_w6:$p:-1" | awk '{ print $NF }')
+        b=$(kcat -Q -b "$BROKERS" -t "$W6_SLOT.public.bench_w6:$p:-2" | awk '{ print $NF }')
+        [ "$b" = 0 ] || { echo "bench.sh: W6: the dev broker dropped the first $b events of partition $p (it keeps 5 MB a partition): use a smaller BENCH_W6_ROWS" >&2; exit 1; }
+        W6_ENDS=$((W6_ENDS + e))
+    done
+    [ "$W6_ENDS" -ge "$W6_ROWS" ] ||
+        { echo "bench.sh: W6: the topic has $W6_ENDS events, fewer than $W6_ROWS rows" >&2; exit 1; }
+    for rep in $(seq 1 "$REPEAT"); do
+        say "W6 repeat $rep/$REPEAT: $W6_ROWS rows, $W6_ENDS events"
+        order=(mirror history)
+        [ $((rep % 2)) = 1 ] || order=(history mirror)
+        for mode in "${order[@]}"; do
+            run_sink "$mode" "bench_w6_${mode}_$$_$rep" > "$WORK/result"
+            record "sink W6 $mode" "$rep" "$W6_ROWS" "$(cat "$WORK/result")"
+            record "sink W6 $mode applying" "$rep" "$W6_ROWS" "$(cat "$WORK/result.applying")"
+            [ ! -s "$WORK/result.server" ] ||
+                record "sink W6 $mode server" "$rep" "$W6_ROWS" "$(cat "$WORK/result.server")"
+        done
+    done
+    PGOPTIONS="-c client_min_messages=warning" sql "DROP DATABASE IF EXISTS bench_w6_target WITH (FORCE)" >/dev/null
+fi
+
 # Report -----------------------------------------------------------------------------------
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
 column_of() {  # tool, awk expression over the csv fields: one value a run
@@ -588,7 +703,9 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
                 "Debezium engine" "Debezium engine streaming" \
                 "pgchangeset (Apache Kafka)" "pgchangeset (Apache Kafka; exactly_once)" \
                 "W3 pgchangeset" "W3 pgchangeset (compression none)" "W3 pg_recvlogical" "W3 wal2json+kcat" \
-                "pgchangeset W4" "pgchangeset W5" "pgchangeset W5 server" "COPY W5" "COPY W5 server" "librdkafka W5"; do
+                "pgchangeset W4" "pgchangeset W5" "pgchangeset W5 server" "COPY W5" "COPY W5 server" "librdkafka W5" \
+                "sink W6 mirror" "sink W6 mirror applying" "sink W6 mirror server" \
+                "sink W6 history" "sink W6 history applying" "sink W6 history server"; do
         runs=$(column_of "$tool" 1 | wc -l)
         [ "$runs" -gt 0 ] || continue
         rows=$(column_of "$tool" '$3' | head -n 1)
@@ -601,6 +718,12 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
             "pgchangeset W5 server") workload=W5 name="PostgreSQL's processes during that snapshot" ;;
             "COPY W5 server") workload="W5 floor" name="PostgreSQL's backend running that COPY" ;;
             "librdkafka W5") workload="W5 floor" name="the snapshot's events produced again by the daemon's sink alone" ;;
+            "sink W6 mirror") workload=W6 name="pgchangeset sink, mode mirror" ;;
+            "sink W6 mirror server") workload=W6 name="PostgreSQL's processes during that sink (mirror)" ;;
+            "sink W6 history") workload=W6 name="pgchangeset sink, mode history" ;;
+            "sink W6 mirror applying") workload=W6 name="pgchangeset sink, mode mirror, from its partition assignment" ;;
+            "sink W6 history applying") workload=W6 name="pgchangeset sink, mode history, from its partition assignment" ;;
+            "sink W6 history server") workload=W6 name="PostgreSQL's processes during that sink (history)" ;;
             "Debezium engine") workload=W1 name="Debezium 3.6.1 embedded engine to /dev/null, no Kafka produce (whole process)" ;;
             "Debezium engine streaming") workload=W1 name="Debezium 3.6.1 embedded engine to /dev/null, no Kafka produce (from streaming start)" ;;
             *) workload=W1 name=$tool ;;
@@ -661,6 +784,11 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
             budget = cores * rows / (0.8 * c)
             printf "W5 floor (medians, CPU s): PostgreSQL sending the rows %.2f + librdkafka producing the events %.2f = %.2f; 0.8 x COPY allows %.2f on %d cores, leaving %.2f for reading and encoding; the snapshot used %.2f in pgchangeset (%.2f beyond librdkafka'"'"'s part) and %s in PostgreSQL\n",
                 pg, k, pg + k, budget, cores, budget - pg - k, d, d - k, ps == "" ? "?" : sprintf("%.2f", ps) }'
+    fi
+    if wants W6; then
+        awk -v m="$(rate_of "sink W6 mirror")" -v h="$(rate_of "sink W6 history")" \
+            -v ma="$(rate_of "sink W6 mirror applying")" 'BEGIN {
+            printf "W6 (medians): pgchangeset sink mirror %.0f rows/s from its start (target >= 50000), %.0f from its assignment; history %.0f rows/s\n", m, ma, h }'
     fi
 } | tee "$OUT/results.md"
 
