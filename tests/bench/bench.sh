@@ -6,7 +6,7 @@
 #   bash tests/bench/bench.sh            full run: W1 1,000,000 rows in 100 transactions, W2
 #                                        10,000 rows/s for 60 s, W3 20,000 updates of rows with
 #                                        10 KB TOAST, W4 one transaction of 10,000,000 rows, W5
-#                                        a snapshot of 5,000,000 rows, W6 300,000 rows
+#                                        a snapshot of 5,000,000 rows, W6 1,000,000 rows
 #                                        through `pgchangeset sink`, 3 repeats
 #   bash tests/bench/bench.sh --smoke    tiny sizes, 1 repeat: CI runs it so the harness works
 #
@@ -46,13 +46,11 @@
 # acknowledged by the dev broker); the order alternates between repeats. Its floor: the CPU of
 # the backend running the COPY (the server's log_statement_stats), and the snapshot's events
 # produced again through the daemon's sink alone (tests/bench/produce_floor.cpp).
-# W6 (sink): W6 rows of W1's shape, 10,000 a transaction, captured by the daemon into the dev
-# broker first (not timed; the dev broker keeps at most 5 MB of record batches a partition,
-# about 330,000 of these events in its 4, so W6 stops when the topic no longer starts at 0); then each repeat runs `pgchangeset sink` (a new group) into a new
-# database bench_w6_target on the same server, mode mirror and mode history (the order
-# alternates), timed from the sink's start until its offsets table holds every partition's end
-# offset (the rows are counted then). CPU: the sink's process; and the server's processes during
-# it (mostly the sink's backend).
+# W6 (sink): W6 rows of W1's shape, 10,000 a transaction, captured into Apache Kafka, then
+# applied into a new database on the same server by pgchangeset sink (mode mirror, mode history)
+# and by Kafka Connect with Debezium's JDBC sink (jdbc; its own Debezium-format topic): see
+# tests/bench/w6_sink.sh. BENCH_W6_READERS (words among mirror history jdbc; default all, and
+# mirror history with --smoke) chooses them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -60,7 +58,7 @@ smoke=0
 case "${1:-}" in
     "") ;;
     --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,49s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,53s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "usage: tests/bench/bench.sh [--smoke]" >&2; exit 2 ;;
 esac
 if [ "$smoke" = 1 ]; then
@@ -74,7 +72,7 @@ else
     W2_RATE=${BENCH_W2_RATE:-10000} W2_SECONDS=${BENCH_W2_SECONDS:-60}
     W3_ROWS=${BENCH_W3_ROWS:-2000} W3_ROUNDS=${BENCH_W3_ROUNDS:-10}
     W4_ROWS=${BENCH_W4_ROWS:-10000000} W5_ROWS=${BENCH_W5_ROWS:-5000000}
-    W6_ROWS=${BENCH_W6_ROWS:-300000} REPEAT=${BENCH_REPEAT:-3}
+    W6_ROWS=${BENCH_W6_ROWS:-1000000} REPEAT=${BENCH_REPEAT:-3}
 fi
 for v in W1_ROWS W1_TXNS W2_RATE W2_SECONDS W3_ROWS W3_ROUNDS W4_ROWS W5_ROWS W6_ROWS REPEAT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: $v must be a positive number" >&2; exit 2; }
@@ -98,6 +96,15 @@ for r in $W1_READERS; do
 done
 [ -n "${W1_READERS// /}" ] || { echo "bench.sh: BENCH_W1_READERS names no reader" >&2; exit 2; }
 reads() { wants W1 && [[ " $W1_READERS " == *" $1 "* ]]; }
+W6_READERS_ALL="mirror history jdbc"
+if [ "$smoke" = 1 ]; then W6_READERS=${BENCH_W6_READERS:-mirror history}
+else W6_READERS=${BENCH_W6_READERS:-$W6_READERS_ALL}; fi
+W6_READERS=${W6_READERS//,/ }
+for r in $W6_READERS; do
+    [[ " $W6_READERS_ALL " == *" $r "* ]] ||
+        { echo "bench.sh: BENCH_W6_READERS: '$r' is not a reader ($W6_READERS_ALL)" >&2; exit 2; }
+done
+[ -n "${W6_READERS// /}" ] || { echo "bench.sh: BENCH_W6_READERS names no reader" >&2; exit 2; }
 # The exactly-once daemons' kafka: lines; BENCH_EOS_TRANSACTION_MS sets kafka.transaction_ms.
 EOS_EXTRA="  exactly_once: true"
 if [ -n "${BENCH_EOS_TRANSACTION_MS:-}" ]; then
@@ -120,9 +127,10 @@ fi
 CONNINFO=$(bash deploy/pg-start.sh 2>/dev/null)
 BROKERS=$(PGCS_BIN_DIR=$REPO/build/bin bash deploy/devbroker-start.sh 2>/dev/null)
 # W2 needs broker-side timestamps, which the dev broker does not give: Apache Kafka; so do W1's
-# readers kafka and kafka_eos.
+# readers kafka and kafka_eos, and W6 (Kafka Connect needs it; the dev broker keeps only 5 MB a
+# partition).
 kafka_was_running=1
-if wants W2 || reads kafka || reads kafka_eos; then
+if wants W2 || wants W6 || reads kafka || reads kafka_eos; then
     kafka_was_running=0
     [ -s "$PGCS_RUNTIME_DIR/kafka/bootstrap" ] && kafka_was_running=1
     KAFKA=$(bash deploy/kafka/kafka-start.sh 2>/dev/null) ||
@@ -137,6 +145,15 @@ if reads engine; then
     . tests/peers/_build.sh
     find_java
     peers_build "$REPO/tests/peers/debezium"
+fi
+# Kafka Connect and Debezium's JDBC sink (tests/peers/connect-jdbc), likewise.
+if wants W6 && [[ " $W6_READERS " == *" jdbc "* ]]; then
+    prog=bench.sh
+    # shellcheck source=tests/peers/_build.sh
+    . tests/peers/_build.sh
+    find_java
+    peers_build "$REPO/tests/peers/connect-jdbc/plugin" plugins/debezium-connector-jdbc
+    peers_build "$REPO/tests/peers/connect-jdbc"
 fi
 TABLE=bench_w1
 # W5's daemon records its progress here (snapshot.table; the default).
@@ -585,108 +602,9 @@ if wants W5; then
 fi
 
 # W6 ---------------------------------------------------------------------------------------
-# The sink (mode $1) into a new database bench_w6_target, group $2, reading topics of prefix
-# $W6_SLOT until pgchangeset_sink.offsets holds $W6_ENDS (every partition's end offset, summed);
-# checks that the target has $W6_ROWS rows. Prints "seconds cpu_seconds peak_rss_kb"; writes
-# "seconds cpu_seconds 0" of the server's processes during it to $WORK/result.server.
-run_sink() {
-    local mode=$1 group=$2 start pid t t_end assigned cpu_before cpu_after done_offsets rows i
-    PGOPTIONS="-c client_min_messages=warning" sql "DROP DATABASE IF EXISTS bench_w6_target WITH (FORCE)" >/dev/null
-    sql "CREATE DATABASE bench_w6_target" >/dev/null
-    write_config "$W6_SLOT" bench_w6
-    sed -i 's/^  level: warn$/  level: info/' "$WORK/config.yaml"  # its assignment's time
-    cat >> "$WORK/config.yaml" <<YAML
-sink:
-  conninfo: "$W6_TARGET"
-  mode: $mode
-  group_id: $group
-YAML
-    cpu_before=$(server_cpu)
-    start=$(now)
-    /usr/bin/time -f "%U %S %M" -o "$WORK/time.sink" \
-        build/bin/pgchangeset sink --config "$WORK/config.yaml" > "$WORK/sink.log" 2>&1 &
-    pid=$!
-    while :; do
-        done_offsets=$(psql "$W6_TARGET" -qAtX -c "SELECT coalesce(sum(next_offset), 0)
-                       FROM pgchangeset_sink.offsets WHERE group_id = '$group'" 2>/dev/null || echo 0)
-        [ "$done_offsets" -lt "$W6_ENDS" ] || break
-        kill -0 "$pid" 2>/dev/null || { cat "$WORK/sink.log" >&2; echo "bench.sh: the sink stopped" >&2; exit 1; }
-        sleep 0.05
-    done
-    t_end=$(now)
-    t=$(elapsed "$start" "$t_end")
-    pkill -TERM -P "$pid"  # the sink, child of /usr/bin/time
-    wait "$pid" || { cat "$WORK/sink.log" >&2; echo "bench.sh: the sink failed" >&2; exit 1; }
-    if [ "$mode" = mirror ]; then
-        rows=$(psql "$W6_TARGET" -qAtX -c "SELECT count(*) FROM public.bench_w6")
-    else
-        rows=$(psql "$W6_TARGET" -qAtX -c "SELECT count(*) FROM pgchangeset_history.public__bench_w6")
-    fi
-    [ "$rows" = "$W6_ROWS" ] ||
-        { cat "$WORK/sink.log" >&2; echo "bench.sh: W6: the $mode target has $rows rows, not $W6_ROWS" >&2; exit 1; }
-    if [ "$mode" = mirror ]; then
-        local row_md5="md5(string_agg(t::text, ',' ORDER BY id)) FROM public.bench_w6 t"
-        [ "$(psql "$W6_TARGET" -qAtX -c "SELECT $row_md5")" = "$(sql "SELECT $row_md5")" ] ||
-            { echo "bench.sh: W6: the mirror's rows differ from the source's" >&2; exit 1; }
-    fi
-    # From the consumer group's assignment on (Kafka's group join, about 3 s, left out).
-    assigned=$(awk '/ sink: .* from offset / { print $1; exit }' "$WORK/sink.log")
-    awk -v t="$(elapsed "$(date -d "$assigned" +%s.%N)" "$t_end")" \
-        '{ printf "%s %.2f %d\n", t, $1 + $2, $3 }' "$WORK/time.sink" > "$WORK/result.applying"
-    # The sink's backend has ended once the database can be dropped.
-    for ((i = 0; i < 100; i++)); do
-        [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = 'bench_w6_target'")" = 0 ] && break
-        sleep 0.1
-    done
-    cpu_after=$(server_cpu)
-    if [ -n "$cpu_before" ] && [ -n "$cpu_after" ]; then
-        awk -v t="$t" -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%s %.2f 0\n", t, b - a }' > "$WORK/result.server"
-    else
-        : > "$WORK/result.server"
-    fi
-    result_line "$t" "$WORK/time.sink"
-}
-
-if wants W6; then
-    say "W6: $W6_ROWS rows (10,000 a transaction) captured, then applied by pgchangeset sink"
-    W6_SLOT=bench_w6_$$
-    W6_TARGET="$CONNINFO dbname=bench_w6_target"
-    sql "SET client_min_messages = warning; DROP PUBLICATION IF EXISTS bench_w6_pub; DROP TABLE IF EXISTS bench_w6;
-         CREATE TABLE bench_w6 (id bigserial PRIMARY KEY, name text, amount numeric(12,2),
-         ts timestamptz, flag bool, payload jsonb); CREATE PUBLICATION bench_w6_pub FOR TABLE bench_w6" >/dev/null
-    sql "SELECT pg_create_logical_replication_slot('$W6_SLOT', 'pgoutput')" >/dev/null
-    for ((lo = 1; lo <= W6_ROWS; lo += 10000)); do
-        insert_rows bench_w6 "$lo" $((lo + 9999 < W6_ROWS ? lo + 9999 : W6_ROWS))
-    done > "$WORK/load.sql"
-    psql "$CONNINFO" -qAtX -v ON_ERROR_STOP=1 -f "$WORK/load.sql" >/dev/null
-    end=$(sql "SELECT pg_current_wal_lsn()")
-    DAEMON_PUBLICATION=bench_w6_pub run_daemon "$W6_SLOT" "$end" bench_w6 > "$WORK/result"
-    say "W6: captured in $(cut -d' ' -f1 "$WORK/result") s (not part of W6's numbers)"
-    drop_slot_when_free "$W6_SLOT"
-    # Every partition's end offset (the topic holds nothing else).
-    W6_ENDS=0
-    for p in $(kcat -L -b "$BROKERS" -t "$W6_SLOT.public.bench_w6" | awk '/partition [0-9]+,/ { sub(",", "", $2); print $2 }'); do
-        e=$(kcat -Q -b "$BROKERS" -t "$W6_SLOT.public.bench_w6:$p:-1" | awk '{ print $NF }')
-        b=$(kcat -Q -b "$BROKERS" -t "$W6_SLOT.public.bench_w6:$p:-2" | awk '{ print $NF }')
-        [ "$b" = 0 ] || { echo "bench.sh: W6: the dev broker dropped the first $b events of partition $p (it keeps 5 MB a partition): use a smaller BENCH_W6_ROWS" >&2; exit 1; }
-        W6_ENDS=$((W6_ENDS + e))
-    done
-    [ "$W6_ENDS" -ge "$W6_ROWS" ] ||
-        { echo "bench.sh: W6: the topic has $W6_ENDS events, fewer than $W6_ROWS rows" >&2; exit 1; }
-    for rep in $(seq 1 "$REPEAT"); do
-        say "W6 repeat $rep/$REPEAT: $W6_ROWS rows, $W6_ENDS events"
-        order=(mirror history)
-        [ $((rep % 2)) = 1 ] || order=(history mirror)
-        for mode in "${order[@]}"; do
-            run_sink "$mode" "bench_w6_${mode}_$$_$rep" > "$WORK/result"
-            record "sink W6 $mode" "$rep" "$W6_ROWS" "$(cat "$WORK/result")"
-            record "sink W6 $mode applying" "$rep" "$W6_ROWS" "$(cat "$WORK/result.applying")"
-            [ ! -s "$WORK/result.server" ] ||
-                record "sink W6 $mode server" "$rep" "$W6_ROWS" "$(cat "$WORK/result.server")"
-        done
-    done
-    PGOPTIONS="-c client_min_messages=warning" sql "DROP DATABASE IF EXISTS bench_w6_target WITH (FORCE)" >/dev/null
-fi
+# shellcheck source=tests/bench/w6_sink.sh
+. tests/bench/w6_sink.sh
+! wants W6 || w6_main
 
 # Report -----------------------------------------------------------------------------------
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
@@ -705,7 +623,8 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
                 "W3 pgchangeset" "W3 pgchangeset (compression none)" "W3 pg_recvlogical" "W3 wal2json+kcat" \
                 "pgchangeset W4" "pgchangeset W5" "pgchangeset W5 server" "COPY W5" "COPY W5 server" "librdkafka W5" \
                 "sink W6 mirror" "sink W6 mirror applying" "sink W6 mirror server" \
-                "sink W6 history" "sink W6 history applying" "sink W6 history server"; do
+                "sink W6 history" "sink W6 history applying" "sink W6 history server" \
+                "sink W6 jdbc" "sink W6 jdbc applying" "sink W6 jdbc server"; do
         runs=$(column_of "$tool" 1 | wc -l)
         [ "$runs" -gt 0 ] || continue
         rows=$(column_of "$tool" '$3' | head -n 1)
@@ -724,6 +643,9 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
             "sink W6 mirror applying") workload=W6 name="pgchangeset sink, mode mirror, from its partition assignment" ;;
             "sink W6 history applying") workload=W6 name="pgchangeset sink, mode history, from its partition assignment" ;;
             "sink W6 history server") workload=W6 name="PostgreSQL's processes during that sink (history)" ;;
+            "sink W6 jdbc") workload=W6 name="Kafka Connect with Debezium's JDBC sink (whole process)" ;;
+            "sink W6 jdbc applying") workload=W6 name="Kafka Connect with Debezium's JDBC sink, from its partition assignment" ;;
+            "sink W6 jdbc server") workload=W6 name="PostgreSQL's processes during that sink (JDBC)" ;;
             "Debezium engine") workload=W1 name="Debezium 3.6.1 embedded engine to /dev/null, no Kafka produce (whole process)" ;;
             "Debezium engine streaming") workload=W1 name="Debezium 3.6.1 embedded engine to /dev/null, no Kafka produce (from streaming start)" ;;
             *) workload=W1 name=$tool ;;
@@ -787,8 +709,12 @@ cpu_of() { column_of "$1" '$5 * 1e6 / $3' | median; }
     fi
     if wants W6; then
         awk -v m="$(rate_of "sink W6 mirror")" -v h="$(rate_of "sink W6 history")" \
-            -v ma="$(rate_of "sink W6 mirror applying")" 'BEGIN {
-            printf "W6 (medians): pgchangeset sink mirror %.0f rows/s from its start (target >= 50000), %.0f from its assignment; history %.0f rows/s\n", m, ma, h }'
+            -v ma="$(rate_of "sink W6 mirror applying")" -v j="$(rate_of "sink W6 jdbc")" \
+            -v ja="$(rate_of "sink W6 jdbc applying")" -v mc="$(cpu_of "sink W6 mirror")" \
+            -v jc="$(cpu_of "sink W6 jdbc")" 'BEGIN {
+            printf "W6 (medians): pgchangeset sink mirror %.0f rows/s from its start (target >= 50000), %.0f from its assignment; history %.0f rows/s", m, ma, h
+            if (j != "") printf "; Debezium JDBC sink %.0f rows/s whole process, %.0f from its assignment: mirror = %.2f x its rows/s from assignment, %.2f x its CPU per row", j, ja, ma / ja, mc / jc
+            printf "\n" }'
     fi
 } | tee "$OUT/results.md"
 
